@@ -27,6 +27,8 @@ _EXPORTS: dict[str, str] = {
     "alpha_slots": "octsearch.core.registry",
     "count_flops": "octsearch.core.flops",
     "FlopCount": "octsearch.core.flops",
+    "load_dataset": "octsearch.data",
+    "list_datasets": "octsearch.data",
 }
 
 __all__ = ["__version__", *_EXPORTS]
