@@ -1,0 +1,50 @@
+"""``open_store(url)``: resolve the URL, connect, bring the schema up to date."""
+
+from __future__ import annotations
+
+from sqlalchemy.exc import DBAPIError
+
+from octsearch.errors import StoreError
+from octsearch.store import migrate
+from octsearch.store.store import Store, _first_line
+from octsearch.store.urls import make_engine, mask_url, resolve_url, sqlite_path
+
+
+def open_store(url: str | None = None, *, create: bool = True, upgrade: bool = True) -> Store:
+    """Open the store at ``url`` (see :func:`octsearch.store.urls.resolve_url` for the default).
+
+    Args:
+        url: ``sqlite:///PATH`` or ``postgresql://...``; None: ``OCTSEARCH_DB`` or the default.
+        create: create a missing SQLite file (and its directory); False raises StoreError.
+        upgrade: bring an empty database or one at an older schema revision to the newest
+            (all migrations so far only add); False raises StoreError if it is not current.
+    """
+    resolved = resolve_url(url)
+    shown = mask_url(resolved)
+    path = sqlite_path(resolved)
+    if path is not None and not path.exists():
+        if not create:
+            raise StoreError(f"no octsearch database at {path} (file does not exist); pass --db URL")
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as e:
+            raise StoreError(f"cannot create the directory of {shown}: {e.strerror}") from None
+    engine = make_engine(resolved)
+    try:
+        with engine.connect() as conn:
+            current = migrate.current_revision(conn)
+        head = migrate.HEAD
+        if current != head:
+            if not upgrade:
+                raise StoreError(
+                    f"the database {shown} is at schema revision {current or 'none'}, not "
+                    f"{head}; run `octsearch db upgrade --db URL`"
+                )
+            migrate.upgrade(engine)
+    except DBAPIError as e:
+        engine.dispose()
+        raise StoreError(f"cannot open store {shown}: {_first_line(e)}") from None
+    except BaseException:
+        engine.dispose()
+        raise
+    return Store(engine)

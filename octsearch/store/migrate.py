@@ -1,0 +1,74 @@
+"""Schema versions: run the packaged Alembic migrations without an alembic.ini."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, inspect, text
+
+from octsearch.errors import StoreError
+from octsearch.store.urls import WRITE_OPTION, mask_url
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+# Not Alembic's default name: Optuna's RDB storage keeps its own alembic_version table and may
+# share the database with us.
+VERSION_TABLE = "octsearch_alembic_version"
+_PG_LOCK_KEY = 0x0C75EA4C  # advisory lock serialising concurrent upgrades on PostgreSQL
+# The newest revision, spelled out so that opening a current database does not import Alembic
+# (a test checks it against the migration scripts).
+HEAD = "0002"
+
+
+def _config(connection: Connection | None = None):  # -> alembic.config.Config
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+def script_head() -> str:
+    """The newest revision according to the migration scripts (imports Alembic)."""
+    from alembic.script import ScriptDirectory
+
+    heads = ScriptDirectory.from_config(_config()).get_heads()
+    return heads[0]
+
+
+def known_revisions() -> list[str]:
+    from alembic.script import ScriptDirectory
+
+    return [s.revision for s in ScriptDirectory.from_config(_config()).walk_revisions()]
+
+
+def current_revision(connection: Connection) -> str | None:
+    """The database's revision, or None for a database without octsearch tables."""
+    if not inspect(connection).has_table(VERSION_TABLE):
+        return None
+    return connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
+    """Upgrade the database to ``revision``; returns (revision before, revision after).
+
+    Concurrent upgrades are serialised (PostgreSQL advisory lock; SQLite's write lock), so two
+    searches opening a new database at once do not both create the tables.
+    """
+    from alembic import command
+
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITE_OPTION: True})
+        with conn.begin():
+            if conn.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _PG_LOCK_KEY})
+            before = current_revision(conn)
+            if before is not None and before not in known_revisions():
+                raise StoreError(
+                    f"the database {mask_url(engine.url)} is at schema revision {before!r}, "
+                    f"newer than this octsearch knows (newest {HEAD!r}); "
+                    "upgrade octsearch"
+                )
+            command.upgrade(_config(conn), revision)
+            after = current_revision(conn)
+    return before, after or ""
