@@ -17,6 +17,8 @@ from octsearch.errors import OctsearchError
 # Command groups, in the order of the data flow: model -> space -> trial -> search -> store.
 COMMAND_MODULES: tuple[str, ...] = (
     "octsearch.cli.model_commands",
+    "octsearch.cli.data_commands",
+    "octsearch.cli.store_commands",
 )
 
 
