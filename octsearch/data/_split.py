@@ -50,10 +50,14 @@ def stratified_split(
     """
     groups = _groups(labels, rng)
     counts = np.array([len(g) for g in groups], dtype=np.int64)
-    low = (counts >= 2).astype(np.int64)
-    high = np.maximum(counts - 1, 0)
-    total = int(np.clip(round(float(counts.sum()) * fraction), low.sum(), high.sum()))
-    n_val = allocate(counts, total, low, high)
+    eligible = np.where(counts >= 2, counts, 0)  # a one-image class cannot give any to validation
+    total = round(float(eligible.sum()) * fraction)
+    # proportional shares first, then each class kept in both splits (the total may move by a few)
+    n_val = np.clip(
+        allocate(eligible, total, np.zeros_like(eligible), eligible),
+        np.minimum(eligible, 1),
+        np.maximum(eligible - 1, 0),
+    )
     val = np.concatenate([g[:v] for g, v in zip(groups, n_val, strict=True)])
     train = np.concatenate([g[v:] for g, v in zip(groups, n_val, strict=True)])
     return rng.permutation(train), rng.permutation(val)
