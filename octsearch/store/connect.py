@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from sqlalchemy import Engine
 from sqlalchemy.exc import DBAPIError
 
 from octsearch.errors import StoreError
@@ -10,14 +11,11 @@ from octsearch.store.store import Store, _first_line
 from octsearch.store.urls import make_engine, mask_url, resolve_url, sqlite_path
 
 
-def open_store(url: str | None = None, *, create: bool = True, upgrade: bool = True) -> Store:
-    """Open the store at ``url`` (see :func:`octsearch.store.urls.resolve_url` for the default).
+def open_engine(url: str | None = None, *, create: bool = True) -> tuple[Engine, str]:
+    """A connected engine for ``url`` and the URL as text without its password.
 
-    Args:
-        url: ``sqlite:///PATH`` or ``postgresql://...``; None: ``OCTSEARCH_DB`` or the default.
-        create: create a missing SQLite file (and its directory); False raises StoreError.
-        upgrade: bring an empty database or one at an older schema revision to the newest
-            (all migrations so far only add); False raises StoreError if it is not current.
+    A SQLite file that does not exist is created with its directory when ``create``, otherwise
+    a StoreError; a server that cannot be reached is a StoreError naming the URL and the reason.
     """
     resolved = resolve_url(url)
     shown = mask_url(resolved)
@@ -31,14 +29,32 @@ def open_store(url: str | None = None, *, create: bool = True, upgrade: bool = T
             raise StoreError(f"cannot create the directory of {shown}: {e.strerror}") from None
     engine = make_engine(resolved)
     try:
+        with engine.connect():
+            pass
+    except DBAPIError as e:
+        engine.dispose()
+        raise StoreError(f"cannot open store {shown}: {_first_line(e)}") from None
+    return engine, shown
+
+
+def open_store(url: str | None = None, *, create: bool = True, upgrade: bool = True) -> Store:
+    """Open the store at ``url`` (see :func:`octsearch.store.urls.resolve_url` for the default).
+
+    Args:
+        url: ``sqlite:///PATH`` or ``postgresql://...``; None: ``OCTSEARCH_DB`` or the default.
+        create: create a missing SQLite file (and its directory); False raises StoreError.
+        upgrade: bring an empty database or one at an older schema revision to the newest
+            (every migration so far only adds); False raises StoreError if it is not current.
+    """
+    engine, shown = open_engine(url, create=create)
+    try:
         with engine.connect() as conn:
             current = migrate.current_revision(conn)
-        head = migrate.HEAD
-        if current != head:
+        if current != migrate.HEAD:
             if not upgrade:
                 raise StoreError(
                     f"the database {shown} is at schema revision {current or 'none'}, not "
-                    f"{head}; run `octsearch db upgrade --db URL`"
+                    f"{migrate.HEAD}; run `octsearch db upgrade --db URL`"
                 )
             migrate.upgrade(engine)
     except DBAPIError as e:

@@ -209,10 +209,12 @@ class _Checker:
         return value
 
     def alphas(self, value: Any) -> dict[str, float]:
-        value = self.mapping("alphas", value)
+        expected = "a JSON object slot -> alpha with 0 <= alpha < 1"
+        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
+            raise self.fail("alphas", value, expected)
         for alpha in value.values():
             if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha < 1:
-                raise self.fail("alphas", value, "slot -> alpha with 0 <= alpha < 1")
+                raise self.fail("alphas", value, expected)
         return {k: float(v) for k, v in value.items()}
 
     def fraction(self, name: str, value: Any, nullable: bool = True) -> float | None:

@@ -50,9 +50,10 @@ def resolve_url(url: str | None = None) -> URL:
 
 
 def mask_url(url: URL | str) -> str:
-    """The URL as text with its password replaced by ``***``."""
+    """The URL as text with its password replaced by ``***`` (and without our driver name)."""
     try:
-        return make_url(url).render_as_string(hide_password=True)
+        parsed = make_url(url)
+        return parsed.set(drivername=parsed.get_backend_name()).render_as_string(hide_password=True)
     except ArgumentError:
         return "<unparsable URL>"
 

@@ -1,0 +1,320 @@
+"""Commands that read the store: ``searches``, ``trials``, ``pareto``, ``export`` and ``db``.
+
+Units shown: accuracy on the validation split in % (mean ± standard error), GFLOPs = 1e9
+multiply-adds of convolutions and linear layers (the paper's convention) at batch 1, parameters
+in millions. JSON and CSV carry raw values: accuracy as a fraction, FLOPs as multiply-adds.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from octsearch.errors import ConfigError
+
+FORMATS = ("table", "json", "csv")
+ACC_HEADER = "val acc % (±se)"
+FLOPS_HEADER = "GFLOPs (conv+fc MACs)"
+RATIO_HEADER = "x alpha-0"
+PARAMS_HEADER = "params (M)"
+ALPHAS_HEADER = "alphas (slot order)"
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    db_help = "database URL: sqlite:///PATH or postgresql://... (default: $OCTSEARCH_DB, then a file in the user data directory)"
+
+    p = subparsers.add_parser("searches", help="list every search with its trial counts by status")
+    p.add_argument("--format", choices=FORMATS[:2], default="table")
+    p.add_argument("--db", metavar="URL", help=db_help)
+    p.set_defaults(func=cmd_searches)
+
+    p = subparsers.add_parser("trials", help="list every trial of a search")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--status", choices=("complete", "pruned", "infeasible", "failed", "running"))
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.add_argument("--db", metavar="URL", help=db_help)
+    p.set_defaults(func=cmd_trials)
+
+    p = subparsers.add_parser("pareto", help="show the Pareto front (accuracy max, FLOPs min) of a search")
+    p.add_argument("name", metavar="NAME")
+    p.add_argument("--format", choices=FORMATS, default="table")
+    p.add_argument("--plot", metavar="FILE.png", help="also draw the front, all trials and the uniform-alpha curve")
+    p.add_argument("--budget", default="proxy", help="which evaluations: proxy (default), full (re-validated), ...")
+    p.add_argument("--db", metavar="URL", help=db_help)
+    p.set_defaults(func=cmd_pareto)
+
+    p = subparsers.add_parser("export", help="write one trial's network as a config file")
+    p.add_argument("name", metavar="NAME")
+    rule = p.add_mutually_exclusive_group(required=True)
+    rule.add_argument("--max-flops", metavar="X",
+                      help="most accurate within X: GFLOPs (0.02), with a unit (20M, 0.02G multiply-adds) "
+                           "or a share of the alpha-0 network (50%%)")
+    rule.add_argument("--min-accuracy", metavar="Y", help="cheapest reaching Y: a fraction (0.95) or percent (95%%)")
+    rule.add_argument("--knee", action="store_true", help="the knee of the front (farthest above the line between its extremes)")
+    rule.add_argument("--trial", type=int, metavar="N", help="trial number N")
+    p.add_argument("-o", "--output", required=True, metavar="FILE.json")
+    p.add_argument("--budget", help="results to use: full when re-validated results exist (default), else proxy")
+    p.add_argument("--db", metavar="URL", help=db_help)
+    p.set_defaults(func=cmd_export)
+
+    p = subparsers.add_parser("db", help="the store's schema: current revision, upgrade")
+    sub = p.add_subparsers(dest="db_command", metavar="ACTION", required=True, parser_class=type(p))
+    q = sub.add_parser("upgrade", help="bring the database to the newest schema (in place)")
+    q.add_argument("--db", metavar="URL", help=db_help)
+    q.set_defaults(func=cmd_db_upgrade)
+    q = sub.add_parser("current", help="print the database URL and its schema revision")
+    q.add_argument("--db", metavar="URL", help=db_help)
+    q.set_defaults(func=cmd_db_current)
+
+
+# -- handlers -----------------------------------------------------------------------------------
+
+
+def _open(args: argparse.Namespace):  # -> Store
+    from octsearch.store import open_store
+
+    return open_store(args.db, create=False)
+
+
+def cmd_searches(args: argparse.Namespace) -> int:
+    from octsearch.cli._format import table, to_json
+    from octsearch.store import resolve_url
+    from octsearch.store.urls import sqlite_path
+
+    path = sqlite_path(resolve_url(args.db))
+    if path is not None and not path.exists():  # a fresh install: nothing to list yet
+        records = []
+        print(f"store: {path} (does not exist yet)", file=sys.stderr)
+    else:
+        with _open(args) as store:
+            records = store.list_searches()
+        print(f"store: {store.url}", file=sys.stderr)
+    rows = [_search_row(r) for r in records]
+    if args.format == "json":
+        print(to_json(rows))
+    else:
+        print(table(rows) if rows else "(no searches)")
+    return 0
+
+
+def cmd_trials(args: argparse.Namespace) -> int:
+    with _open(args) as store:
+        record = store.get_search(args.name)
+        trials = store.trials(args.name, args.status)
+    _emit(args.format, trials, record.reference_flops, with_status=True)
+    return 0
+
+
+def cmd_pareto(args: argparse.Namespace) -> int:
+    from octsearch.store.plot import plot_front
+
+    with _open(args) as store:
+        record = store.get_search(args.name)
+        front = store.front(args.name, args.budget)
+        hv = store.hypervolume(args.name, args.budget)
+        everything = store.scored_trials(args.name, args.budget) if args.plot else []
+    if args.format == "table":
+        print(
+            f"search {record.name!r}: {len(front)} on the front of {record.trial_counts.get('complete', 0)} "
+            f"complete trials (budget {args.budget}; objectives {', '.join(record.objectives)})\n"
+            f"hypervolume {hv:.4f} (accuracy x share of alpha-0 FLOPs saved; reference: "
+            f"{record.reference_accuracy:.1%} chance, {record.reference_flops / 1e9:.4f} GFLOPs alpha 0)"
+        )
+    _emit(args.format, front, record.reference_flops, with_status=False)
+    if args.plot:
+        path = plot_front(args.plot, everything, front, reference_flops=record.reference_flops,
+                          title=f"{record.name} ({record.model_name}, budget {args.budget}): hypervolume {hv:.4f}")
+        print(f"plot written to {path}", file=sys.stderr)
+    return 0
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from octsearch.store.export import export_config, select_trial
+
+    with _open(args) as store:
+        record = store.get_search(args.name)
+        selection = select_trial(
+            store,
+            args.name,
+            max_flops=None if args.max_flops is None else parse_flops(args.max_flops, record.reference_flops),
+            min_accuracy=None if args.min_accuracy is None else parse_accuracy(args.min_accuracy),
+            knee=args.knee,
+            trial=args.trial,
+            budget=args.budget,
+        )
+        config = export_config(store, args.name, args.output, selection)
+    t = selection.trial
+    results = "re-validated (full-budget)" if selection.budget == "full" else f"{selection.budget}-budget"
+    print(
+        f"wrote {args.output}: trial {t.number} of {args.name!r} ({selection.rule}, {results} results): "
+        f"{_acc(t)} val acc % over {t.n_evals} evaluation(s), "
+        f"{_gflops(config.flops_paper)} GFLOPs (conv+fc MACs, {_ratio(config.flops_paper, record.reference_flops)} x alpha 0), "
+        f"{_mparams(config.params)} M params"
+    )
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from octsearch.store import migrate
+    from octsearch.store.connect import open_engine
+
+    engine, shown = open_engine(args.db)
+    try:
+        before, after = migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    if before == after:
+        print(f"{shown}: already at the newest schema revision {after}")
+    else:
+        print(f"{shown}: upgraded schema from revision {before or 'none (empty database)'} to {after}")
+    return 0
+
+
+def cmd_db_current(args: argparse.Namespace) -> int:
+    from octsearch.store import migrate
+    from octsearch.store.connect import open_engine
+
+    engine, shown = open_engine(args.db)
+    try:
+        with engine.connect() as conn:
+            current = migrate.current_revision(conn)
+    finally:
+        engine.dispose()
+    state = "newest" if current == migrate.HEAD else f"newest is {migrate.HEAD}: run `octsearch db upgrade`"
+    print(f"{shown}: schema revision {current or 'none (empty database)'} ({state})")
+    return 0
+
+
+# -- parsing ------------------------------------------------------------------------------------
+
+_UNITS = {"": 1e9, "g": 1e9, "m": 1e6, "k": 1e3}
+
+
+def parse_flops(text: str, reference_flops: int) -> float:
+    """--max-flops value -> multiply-adds: GFLOPs by default, K/M/G suffix, or N% of alpha 0."""
+    value = text.strip().lower().removesuffix("flops").removesuffix("mac").removesuffix("macs")
+    match = re.fullmatch(r"([0-9]*\.?[0-9]+(?:e[-+]?[0-9]+)?)\s*([gmk%]?)", value)
+    if not match:
+        raise ConfigError(
+            f"--max-flops {text!r}: give GFLOPs (0.02), multiply-adds with a unit (20M, 0.02G) "
+            "or a share of the alpha-0 network (50%)"
+        )
+    number, unit = float(match.group(1)), match.group(2)
+    if unit == "%":
+        return number / 100 * reference_flops
+    flops = number * _UNITS[unit]
+    if unit == "" and number > 1e4:
+        raise ConfigError(
+            f"--max-flops {text!r} reads as {number:g} GFLOPs, which no network here has; "
+            "for multiply-adds write e.g. 20M"
+        )
+    return flops
+
+
+def parse_accuracy(text: str) -> float:
+    """--min-accuracy value -> fraction: 0.95 or 95%."""
+    match = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*(%?)\s*", text)
+    value = float(match.group(1)) / (100 if match.group(2) else 1) if match else -1.0
+    if not 0 <= value <= 1:
+        raise ConfigError(f"--min-accuracy {text!r}: give a fraction (0.95) or a percentage (95%)")
+    return value
+
+
+# -- output -------------------------------------------------------------------------------------
+
+
+def _gflops(flops: int | None) -> str:
+    return "-" if flops is None else f"{flops / 1e9:.4f}"
+
+
+def _ratio(flops: int | None, reference: int) -> str:
+    return "-" if flops is None or not reference else f"{flops / reference:.3f}"
+
+
+def _mparams(params: int | None) -> str:
+    return "-" if params is None else f"{params / 1e6:.3f}"
+
+
+def _acc(t: Any) -> str:
+    if t.accuracy is None:
+        return "-"
+    se = "" if t.accuracy_stderr is None else f" ± {100 * t.accuracy_stderr:.2f}"
+    return f"{100 * t.accuracy:.2f}{se}"
+
+
+def compact_alphas(alphas: dict[str, float]) -> str:
+    """Alphas in slot order, e.g. '.25 .5 0 .125'."""
+    return " ".join("0" if a == 0 else f"{a:g}".removeprefix("0") for a in alphas.values())
+
+
+def _search_row(r: Any) -> dict[str, Any]:
+    c = r.trial_counts
+    return {
+        "name": r.name,
+        "status": r.status,
+        "model": r.model_name,
+        "sampler": r.sampler,
+        "trials": r.n_trials,
+        **{s: c.get(s, 0) for s in ("complete", "running", "failed", "pruned", "infeasible")},
+        "created (UTC)": r.created_at.strftime("%Y-%m-%d %H:%M"),
+    }
+
+
+def _json_row(t: Any, reference_flops: int) -> dict[str, Any]:
+    return {
+        "trial": t.number,
+        "status": t.status,
+        "accuracy": t.accuracy,
+        "accuracy_stderr": t.accuracy_stderr,
+        "n_evals": t.n_evals,
+        "budget": t.budget,
+        "flops_paper": t.flops_paper,
+        "flops_all": t.flops_all,
+        "flops_ratio": None if t.flops_paper is None else t.flops_paper / reference_flops,
+        "params": t.params,
+        "latency_ms": t.latency_ms,
+        "alphas": dict(t.alphas),
+        "is_uniform": t.is_uniform,
+        "uniform_alpha": t.uniform_alpha,
+        "on_front": t.on_front,
+        "node": t.node,
+        "train_seconds": t.train_seconds,
+        "error": t.error,
+    }
+
+
+def _table_row(t: Any, reference_flops: int, with_status: bool) -> dict[str, Any]:
+    row = {
+        "trial": t.number,
+        ACC_HEADER: _acc(t),
+        "n": t.n_evals,
+        FLOPS_HEADER: _gflops(t.flops_paper),
+        RATIO_HEADER: _ratio(t.flops_paper, reference_flops),
+        PARAMS_HEADER: _mparams(t.params),
+        ALPHAS_HEADER: compact_alphas(dict(t.alphas)),
+    }
+    if with_status:
+        row["status"] = t.status + (" *" if t.on_front else "")
+        if t.error:
+            row["error"] = t.error.splitlines()[0][:60]
+    return row
+
+
+def _emit(fmt: str, trials: Sequence[Any], reference_flops: int, with_status: bool) -> None:
+    from octsearch.cli._format import table, to_csv, to_json
+
+    if fmt == "json":
+        print(to_json([_json_row(t, reference_flops) for t in trials]))
+    elif fmt == "csv":
+        print(to_csv([_json_row(t, reference_flops) for t in trials]), end="")
+    else:
+        rows = [_table_row(t, reference_flops, with_status) for t in trials]
+        columns = list(rows[0]) if rows else None
+        if rows and with_status and any("error" in r for r in rows):
+            columns = [*rows[0].keys(), *(["error"] if "error" not in rows[0] else [])]
+        print(table(rows, columns))
+        if with_status and rows:
+            print("(* on the front)")
