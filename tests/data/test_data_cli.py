@@ -114,3 +114,18 @@ def test_bad_input_is_one_line_and_exit_2(
     code, out, err = run(argv, capsys)
     assert code == 2 and out == ""
     assert err.startswith("octsearch: error: ") and expected in err and err.count("\n") == 1
+
+
+def test_listing_does_not_import_torch() -> None:
+    # listing must stay fast: the registry imports torch only to load a data set
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from octsearch.data import dataset_info, list_datasets; "
+        "[dataset_info(n).available for n in list_datasets()]; print('torch' in sys.modules)"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.strip().endswith("False")
