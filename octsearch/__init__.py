@@ -29,6 +29,9 @@ _EXPORTS: dict[str, str] = {
     "FlopCount": "octsearch.core.flops",
     "load_dataset": "octsearch.data",
     "list_datasets": "octsearch.data",
+    "open_store": "octsearch.store",
+    "read_config": "octsearch.config_file",
+    "create_model_from_config": "octsearch.config_file",
 }
 
 __all__ = ["__version__", *_EXPORTS]
