@@ -14,6 +14,7 @@ We count one fused multiply-add as one FLOP (fvcore's and the paper's convention
 from __future__ import annotations
 
 import math
+import warnings
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -101,23 +102,13 @@ def count_flops(model: nn.Module, input_size: int | tuple[int, int, int] | None 
     ``input_size`` is a side N (square input, channels from the model) or (C, H, W); by default the
     model's own reference input size.
     """
-    from fvcore.nn import FlopCountAnalysis
-
     shape = _input_shape(model, input_size)
     param = next(model.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
     was_training = model.training
     model.eval()  # batch norm counted at inference
     try:
-        analysis = FlopCountAnalysis(model, torch.zeros(1, *shape, device=device))
-        analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
-        analysis.tracer_warnings("none")
-        # fvcore skips these silently; we count them (see EXTRA_HANDLES). Private, but fvcore is frozen.
-        analysis._ignored_ops -= set(EXTRA_HANDLES)
-        analysis.set_op_handle(**EXTRA_HANDLES)
-        by_operator = dict(analysis.by_operator())
-        skipped = analysis.unsupported_ops()
-        by_module = analysis.by_module_and_operator()
+        by_operator, skipped, by_module = _analyse(model, torch.zeros(1, *shape, device=device))
     finally:
         model.train(was_training)
     if skipped:
@@ -133,6 +124,21 @@ def count_flops(model: nn.Module, input_size: int | tuple[int, int, int] | None 
         per_layer=per_layer,
         per_slot=per_slot,
     )
+
+
+def _analyse(model: nn.Module, x: torch.Tensor) -> tuple[dict[str, int], Counter, dict[str, Counter]]:
+    from fvcore.nn import FlopCountAnalysis
+
+    with warnings.catch_warnings():
+        # fvcore traces with torch.jit, which torch marks deprecated; the trace itself is sound.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        analysis = FlopCountAnalysis(model, x)
+        analysis.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
+        analysis.tracer_warnings("none")
+        # fvcore skips these silently; we count them (see EXTRA_HANDLES). Private, but fvcore is frozen.
+        analysis._ignored_ops -= set(EXTRA_HANDLES)
+        analysis.set_op_handle(**EXTRA_HANDLES)
+        return dict(analysis.by_operator()), analysis.unsupported_ops(), analysis.by_module_and_operator()
 
 
 def _breakdown(model: nn.Module, by_module: Mapping[str, Counter]) -> tuple[dict[str, int], dict[str, int]]:
