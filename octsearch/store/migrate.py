@@ -72,3 +72,13 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
             command.upgrade(_config(conn), revision)
             after = current_revision(conn)
     return before, after or ""
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Take the schema back to ``revision`` (for developers and tests; may drop data)."""
+    from alembic import command
+
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITE_OPTION: True})
+        with conn.begin():
+            command.downgrade(_config(conn), revision)

@@ -278,11 +278,11 @@ class Store:
                     session.add(row)
                     session.flush()
                     return row.number
-            except IntegrityError:  # another writer took the number or the configuration
+            except IntegrityError as e:  # another writer took the number or the configuration
                 if attempt == 2:
                     raise StoreError(
                         f"cannot register a trial of search {search!r} in {self.url}: "
-                        "concurrent writers kept colliding"
+                        f"{_first_line(e)}"
                     ) from None
         raise AssertionError("unreachable")
 

@@ -1,0 +1,117 @@
+"""Schema migrations: a database made at revision 0001 upgrades in place on both backends."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import inspect, text
+
+from octsearch.cli.main import main
+from octsearch.errors import StoreError
+from octsearch.store import migrate, open_store
+from octsearch.store.front import non_dominated
+from octsearch.store.types import JSONField
+from octsearch.store.urls import make_engine, resolve_url
+
+SEARCHES = sa.table(
+    "octsearch_searches",
+    *(sa.column(c) for c in ("name", "space_text", "space_hash", "model_name", "sampler", "seed",
+                             "octsearch_version", "created_at", "status", "reference_accuracy", "reference_flops")),
+    sa.column("model_args", JSONField()), sa.column("objectives", JSONField()), sa.column("sampler_args", JSONField()),
+)
+TRIALS = sa.table(
+    "octsearch_trials",
+    *(sa.column(c) for c in ("search_id", "number", "config_key", "flops_paper", "flops_all", "params_count",
+                             "status", "accuracy", "accuracy_stderr", "n_evals", "is_uniform")),
+    sa.column("alphas", JSONField()), sa.column("config", JSONField()),
+)
+POINTS = [(0.90, 30), (0.92, 40), (0.85, 35), (0.95, 60), (0.80, 20), (0.93, 60)]
+
+
+def make_old_database(url: str) -> None:
+    """A database as octsearch at schema 0001 left it, with one search and six trials."""
+    from datetime import datetime, timezone
+
+    engine = make_engine(resolve_url(url))
+    migrate.upgrade(engine, "0001")
+    with engine.begin() as conn:
+        conn.execute(SEARCHES.insert(), [dict(
+            name="old", space_text="x", space_hash="h", model_name="oct_resnet20", sampler="nsga2", seed=1,
+            octsearch_version="0.0.9", created_at=datetime.now(timezone.utc), status="finished",
+            reference_accuracy=0.1, reference_flops=100, model_args={"num_classes": 10}, objectives=["accuracy", "flops_paper"],
+            sampler_args={})])
+        search_id = conn.execute(text("SELECT id FROM octsearch_searches")).scalar()
+        conn.execute(TRIALS.insert(), [
+            dict(search_id=search_id, number=i, config_key=f"k{i}", flops_paper=f, flops_all=f, params_count=5,
+                 status="complete", accuracy=a, accuracy_stderr=0.01, n_evals=1, is_uniform=False,
+                 alphas={"a": i / 10}, config={})
+            for i, (a, f) in enumerate(POINTS)
+        ])
+    with engine.connect() as conn:
+        assert migrate.current_revision(conn) == "0001"
+        assert "on_front" not in {c["name"] for c in inspect(conn).get_columns("octsearch_trials")}
+    engine.dispose()
+
+
+def test_head_constant_matches_the_migration_scripts():
+    assert migrate.HEAD == migrate.script_head()
+    assert migrate.known_revisions() == ["0002", "0001"]
+
+
+def test_an_old_database_upgrades_on_open_and_keeps_its_rows(store_url):
+    make_old_database(store_url)
+    with pytest.raises(StoreError, match="at schema revision 0001, not 0002; run `octsearch db upgrade"):
+        open_store(store_url, upgrade=False)
+    with open_store(store_url) as store:
+        assert [t.number for t in store.trials("old")] == list(range(len(POINTS)))
+        expected = {i for i in non_dominated(POINTS, ["max", "min"])}  # the backfill
+        assert {t.number for t in store.front("old")} == expected == {0, 1, 3, 4}
+        # and the flags are maintained from then on
+        n = store.start_trial("old", {"a": 0.99 - 0.01}, flops_paper=10, flops_all=10, params=5)
+        store.record_evaluation("old", n, seed=0, accuracy=0.97, n_val=100)
+        assert [t.number for t in store.front("old")] == [n]
+        with store._engine.connect() as conn:
+            assert migrate.current_revision(conn) == migrate.HEAD
+            indexes = {i["name"] for i in inspect(conn).get_indexes("octsearch_trials")}
+        assert "ix_octsearch_trials_search_id_on_front" in indexes
+
+
+def test_db_commands_upgrade_and_report_the_revision(store_url, capsys):
+    make_old_database(store_url)
+    assert main(["db", "current", "--db", store_url]) == 0
+    assert "schema revision 0001 (newest is 0002: run `octsearch db upgrade`)" in capsys.readouterr().out
+    assert main(["db", "upgrade", "--db", store_url]) == 0
+    assert "upgraded schema from revision 0001 to 0002" in capsys.readouterr().out
+    assert main(["db", "upgrade", "--db", store_url]) == 0
+    assert "already at the newest schema revision 0002" in capsys.readouterr().out
+    assert main(["db", "current", "--db", store_url]) == 0
+    assert "schema revision 0002 (newest)" in capsys.readouterr().out
+
+
+def test_downgrade_and_upgrade_again(store_url):
+    open_store(store_url).close()
+    engine = make_engine(resolve_url(store_url))
+    migrate.downgrade(engine, "0001")
+    migrate.downgrade(engine, "base")
+    with engine.connect() as conn:
+        assert not inspect(conn).has_table("octsearch_trials")
+    engine.dispose()
+    open_store(store_url).close()
+
+
+def test_a_database_from_a_newer_octsearch_is_refused(store_url):
+    open_store(store_url).close()
+    engine = make_engine(resolve_url(store_url))
+    with engine.begin() as conn:
+        conn.execute(text(f"UPDATE {migrate.VERSION_TABLE} SET version_num = :v"), {"v": "0099"})
+    engine.dispose()
+    with pytest.raises(StoreError, match="at schema revision '0099', newer than this octsearch knows"):
+        open_store(store_url)
+
+
+def test_the_version_table_does_not_clash_with_optuna(store_url):
+    """Optuna's RDB storage keeps `alembic_version` and a `trials` table: ours are prefixed."""
+    with open_store(store_url) as store:
+        with store._engine.connect() as conn:
+            tables = set(inspect(conn).get_table_names())
+    assert tables == {"octsearch_alembic_version", "octsearch_searches", "octsearch_trials", "octsearch_evaluations"}
