@@ -326,8 +326,9 @@ class Store:
                 )
                 session.flush()
                 if budget == PROXY_BUDGET:
+                    old = self._point(srow, row) if row.on_front else None
                     self._aggregate(session, row, node)
-                    self._update_front(session, srow, row)
+                    self._update_front(session, srow, row, old)
                 return trial_record(row, srow.name)
         except IntegrityError:
             raise ConfigError(
@@ -399,16 +400,20 @@ class Store:
             dirs.append(direction)
         return cols, dirs
 
-    def _update_front(self, session: Session, srow: SearchRow, row: TrialRow) -> None:
-        """Keep ``on_front`` exact after ``row``'s point changed.
+    def _point(self, srow: SearchRow, row: TrialRow) -> list[Any]:
+        return [getattr(row, c.key) for c in self._objective_columns(srow)[0]]
+
+    def _update_front(
+        self, session: Session, srow: SearchRow, row: TrialRow, old_point: list[Any] | None
+    ) -> None:
+        """Keep ``on_front`` exact after ``row``'s point changed (``old_point``: its point
+        before, if it was a member).
 
         A trial that was not on the front was dominated by a member, which dominates whatever
         the trial dominated: only members can leave, and only the trial can join. A member that
-        moves can free points it alone dominated: then the search's front is recomputed.
+        moves can also free the points that it alone dominated; those lie in the box its old
+        point dominated, so only that box is read back, not the whole search.
         """
-        if row.on_front:
-            self._recompute_front(session, srow)
-            return
         cols, dirs = self._objective_columns(srow)
         point = [getattr(row, c.key) for c in cols]
         if any(v is None for v in point):
@@ -418,13 +423,35 @@ class Store:
                 TrialRow.search_id == srow.id, TrialRow.on_front.is_(True), TrialRow.id != row.id
             )
         ).all()
-        if any(front_math.dominates(m[1:], point, dirs) for m in members):
+        if old_point is None:
+            if any(front_math.dominates(m[1:], point, dirs) for m in members):
+                return
+            row.on_front = True
+            self._set_front(session, [m[0] for m in members if front_math.dominates(point, m[1:], dirs)], False)
             return
-        row.on_front = True
-        beaten = [m[0] for m in members if front_math.dominates(point, m[1:], dirs)]
-        if beaten:
+        in_box = [c <= v if d == "max" else c >= v for c, v, d in zip(cols, old_point, dirs, strict=True)]
+        candidates = session.execute(
+            select(TrialRow.id, *cols).where(
+                TrialRow.search_id == srow.id,
+                TrialRow.status == "complete",
+                TrialRow.on_front.is_(False),
+                TrialRow.id != row.id,
+                *in_box,
+            )
+        ).all()
+        pool = [*members, *candidates, (row.id, *point)]
+        keep = {pool[i][0] for i in front_math.non_dominated([p[1:] for p in pool], dirs)}
+        row.on_front = row.id in keep
+        self._set_front(session, [m[0] for m in members if m[0] not in keep], False)
+        self._set_front(session, [c[0] for c in candidates if c[0] in keep], True)
+
+    def _set_front(self, session: Session, ids: list[int], flag: bool) -> None:
+        for chunk in range(0, len(ids), 500):
             session.execute(
-                update(TrialRow).where(TrialRow.id.in_(beaten)).values(on_front=False)
+                update(TrialRow)
+                .where(TrialRow.id.in_(ids[chunk : chunk + 500]))
+                .values(on_front=flag)
+                .execution_options(synchronize_session="fetch")
             )
 
     def _recompute_front(self, session: Session, srow: SearchRow) -> int:
@@ -440,14 +467,8 @@ class Store:
         keep = set(front_math.non_dominated([r[2:] for r in rows], dirs))
         on = [r[0] for i, r in enumerate(rows) if i in keep and not r[1]]
         off = [r[0] for i, r in enumerate(rows) if i not in keep and r[1]]
-        for ids, flag in ((on, True), (off, False)):
-            for chunk in range(0, len(ids), 500):
-                session.execute(
-                    update(TrialRow)
-                    .where(TrialRow.id.in_(ids[chunk : chunk + 500]))
-                    .values(on_front=flag)
-                    .execution_options(synchronize_session="fetch")
-                )
+        self._set_front(session, on, True)
+        self._set_front(session, off, False)
         # members that left the complete state (none today) or lost an objective value
         session.execute(
             update(TrialRow)

@@ -214,19 +214,24 @@ def test_maintained_front_equals_brute_force_after_every_kind_of_write(store, sp
     rng = random.Random(5)
     grid = [0.0, 0.25, 0.5, 0.75]
     seeds: dict[int, int] = {}
-    for step in range(70):
-        alphas = {"a": rng.choice(grid), "b": rng.choice(grid), "c": rng.choice(grid)}
-        params = rng.choice([100, 200, 300])
-        number = add_trial(store, "s", alphas, params=params)
-        if rng.random() < 0.15:
-            store.record_failure("s", number, "boom")
-            continue
+    moved = 0
+    for _ in range(90):
+        members = store.front("s")
+        if members and rng.random() < 0.3:  # a repeat seed moves a member up or down
+            number = rng.choice(members).number
+            moved += 1
+        else:
+            alphas = {"a": rng.choice(grid), "b": rng.choice(grid), "c": rng.choice(grid)}
+            number = add_trial(store, "s", alphas, params=rng.choice([100, 200, 300]))
+            if rng.random() < 0.15:
+                store.record_failure("s", number, "boom")
+                continue
         seeds[number] = seeds.get(number, -1) + 1
         acc = round(rng.uniform(0.6, 0.95), 2)  # rounded: ties happen
         store.record_evaluation("s", number, seed=seeds[number], accuracy=acc, n_val=500)
-        if step % 10 == 9:
-            trials = store.trials("s")
-            assert {t.number for t in store.front("s")} == brute_front_numbers(trials, objectives)
+        trials = store.trials("s")
+        assert {t.number for t in store.front("s")} == brute_front_numbers(trials, objectives)
+    assert moved > 10
     trials = store.trials("s")
     expected = brute_front_numbers(trials, objectives)
     assert any(n > 0 for n in seeds.values())  # repeats really happened
@@ -242,9 +247,13 @@ def test_a_member_that_falls_frees_the_points_it_dominated(store, spec_factory, 
     store.create_search(spec_factory())
     top = add_trial(store, "s", {"a": 0.5, "b": 0.5}, accuracy=0.95, flops=10)
     hidden = add_trial(store, "s", {"a": 0.25, "b": 0.5}, accuracy=0.90, flops=20)
+    same_acc = add_trial(store, "s", {"a": 0.25, "b": 0.25}, accuracy=0.95, flops=30)  # ties on one axis
+    same_flops = add_trial(store, "s", {"a": 0.75, "b": 0.5}, accuracy=0.70, flops=10)
     assert [t.number for t in store.front("s")] == [top]
     store.record_evaluation("s", top, seed=1, accuracy=0.55, n_val=1000)  # mean 0.75 now
-    assert [t.number for t in store.front("s")] == [top, hidden]
+    assert [t.number for t in store.front("s")] == [top, hidden, same_acc]
+    store.record_evaluation("s", top, seed=2, accuracy=0.0, n_val=1000)  # mean 0.5 now
+    assert [t.number for t in store.front("s")] == [same_flops, hidden, same_acc]
 
 
 def test_hypervolume_uses_the_stored_reference_point(store, spec_factory, add_trial):
