@@ -8,6 +8,7 @@ in millions. JSON and CSV carry raw values: accuracy as a fraction, FLOPs as mul
 from __future__ import annotations
 
 import argparse
+import json
 import re
 import sys
 from collections.abc import Sequence
@@ -308,8 +309,9 @@ def _emit(fmt: str, trials: Sequence[Any], reference_flops: int, with_status: bo
 
     if fmt == "json":
         print(to_json([_json_row(t, reference_flops) for t in trials]))
-    elif fmt == "csv":
-        print(to_csv([_json_row(t, reference_flops) for t in trials]), end="")
+    elif fmt == "csv":  # alphas as JSON text in slot order
+        rows = [_json_row(t, reference_flops) for t in trials]
+        print(to_csv([{**r, "alphas": json.dumps(r["alphas"])} for r in rows]), end="")
     else:
         rows = [_table_row(t, reference_flops, with_status) for t in trials]
         columns = list(rows[0]) if rows else None

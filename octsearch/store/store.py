@@ -532,6 +532,8 @@ class Store:
     def front(self, search: str, budget: str = PROXY_BUDGET) -> list[TrialRecord]:
         """The non-dominated complete trials over the search's objectives, cheapest first.
 
+        A trial missing an objective's value (e.g. latency not measured) is never on the front.
+
         At the proxy budget this reads the maintained ``on_front`` flags (one indexed query).
         At another budget (e.g. "full") the trials are scored by the mean of their evaluations
         at that budget and the front is computed on read (re-validated sets are small).
@@ -545,8 +547,8 @@ class Store:
                 records = [trial_record(r, srow.name) for r in rows]
         else:
             scored = self.scored_trials(search, budget)
-            dirs = [OBJECTIVES[o][1] for o in self.get_search(search).objectives]
             objs = self.get_search(search).objectives
+            dirs = [OBJECTIVES[o][1] for o in objs]
             usable = [t for t in scored if all(t.objective(o) is not None for o in objs)]
             keep = front_math.non_dominated([[t.objective(o) for o in objs] for t in usable], dirs)  # type: ignore[misc]
             records = [replace(usable[i], on_front=True) for i in keep]
