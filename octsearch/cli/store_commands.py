@@ -18,7 +18,6 @@ from octsearch.errors import ConfigError
 
 FORMATS = ("table", "json", "csv")
 ACC_HEADER = "val acc % (±se)"
-FLOPS_HEADER = "GFLOPs (conv+fc MACs)"
 RATIO_HEADER = "x alpha-0"
 PARAMS_HEADER = "params (M)"
 ALPHAS_HEADER = "alphas (slot order)"
@@ -105,7 +104,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
     with _open(args) as store:
         record = store.get_search(args.name)
         trials = store.trials(args.name, args.status)
-    _emit(args.format, trials, record.reference_flops, with_status=True)
+    _emit(args.format, trials, record, with_status=True)
     return 0
 
 
@@ -122,11 +121,13 @@ def cmd_pareto(args: argparse.Namespace) -> int:
             f"search {record.name!r}: {len(front)} on the front of {record.trial_counts.get('complete', 0)} "
             f"complete trials (budget {args.budget}; objectives {', '.join(record.objectives)})\n"
             f"hypervolume {hv:.4f} (accuracy x share of alpha-0 FLOPs saved; reference: "
-            f"{record.reference_accuracy:.1%} chance, {record.reference_flops / 1e9:.4f} GFLOPs alpha 0)"
+            f"{record.reference_accuracy:.1%} chance accuracy, alpha-0 network's "
+            f"{record.reference_flops / 1e9:.4f} GFLOPs ({_label(record.flops_key)} MACs))"
         )
-    _emit(args.format, front, record.reference_flops, with_status=False)
+    _emit(args.format, front, record, with_status=False)
     if args.plot:
         path = plot_front(args.plot, everything, front, reference_flops=record.reference_flops,
+                          flops_key=record.flops_key,
                           title=f"{record.name} ({record.model_name}, budget {args.budget}): hypervolume {hv:.4f}")
         print(f"plot written to {path}", file=sys.stderr)
     return 0
@@ -147,12 +148,12 @@ def cmd_export(args: argparse.Namespace) -> int:
             budget=args.budget,
         )
         config = export_config(store, args.name, args.output, selection)
-    t = selection.trial
+    t, key = selection.trial, record.flops_key
     results = "re-validated (full-budget)" if selection.budget == "full" else f"{selection.budget}-budget"
     print(
         f"wrote {args.output}: trial {t.number} of {args.name!r} ({selection.rule}, {results} results): "
         f"{_acc(t)} val acc % over {t.n_evals} evaluation(s), "
-        f"{_gflops(config.flops_paper)} GFLOPs (conv+fc MACs, {_ratio(config.flops_paper, record.reference_flops)} x alpha 0), "
+        f"{_gflops(getattr(t, key))} GFLOPs ({_label(key)} MACs, {_ratio(getattr(t, key), record.reference_flops)} x alpha 0), "
         f"{_mparams(config.params)} M params"
     )
     return 0
@@ -227,6 +228,13 @@ def parse_accuracy(text: str) -> float:
 # -- output -------------------------------------------------------------------------------------
 
 
+def _label(flops_key: str) -> str:
+    """What a FLOPs convention counts ("conv+fc" or "all ops"); sqlalchemy loads only here."""
+    from octsearch.store.records import FLOPS_LABELS
+
+    return FLOPS_LABELS[flops_key]
+
+
 def _gflops(flops: int | None) -> str:
     return "-" if flops is None else f"{flops / 1e9:.4f}"
 
@@ -264,7 +272,8 @@ def _search_row(r: Any) -> dict[str, Any]:
     }
 
 
-def _json_row(t: Any, reference_flops: int) -> dict[str, Any]:
+def _json_row(t: Any, record: Any) -> dict[str, Any]:
+    cost = getattr(t, record.flops_key)
     return {
         "trial": t.number,
         "status": t.status,
@@ -274,7 +283,7 @@ def _json_row(t: Any, reference_flops: int) -> dict[str, Any]:
         "budget": t.budget,
         "flops_paper": t.flops_paper,
         "flops_all": t.flops_all,
-        "flops_ratio": None if t.flops_paper is None else t.flops_paper / reference_flops,
+        "flops_ratio": None if cost is None else cost / record.reference_flops,  # search's convention
         "params": t.params,
         "latency_ms": t.latency_ms,
         "alphas": dict(t.alphas),
@@ -287,13 +296,14 @@ def _json_row(t: Any, reference_flops: int) -> dict[str, Any]:
     }
 
 
-def _table_row(t: Any, reference_flops: int, with_status: bool) -> dict[str, Any]:
+def _table_row(t: Any, record: Any, with_status: bool) -> dict[str, Any]:
+    key = record.flops_key
     row = {
         "trial": t.number,
         ACC_HEADER: _acc(t),
         "n": t.n_evals,
-        FLOPS_HEADER: _gflops(t.flops_paper),
-        RATIO_HEADER: _ratio(t.flops_paper, reference_flops),
+        f"GFLOPs ({_label(key)} MACs)": _gflops(getattr(t, key)),
+        RATIO_HEADER: _ratio(getattr(t, key), record.reference_flops),
         PARAMS_HEADER: _mparams(t.params),
         ALPHAS_HEADER: compact_alphas(dict(t.alphas)),
     }
@@ -304,16 +314,16 @@ def _table_row(t: Any, reference_flops: int, with_status: bool) -> dict[str, Any
     return row
 
 
-def _emit(fmt: str, trials: Sequence[Any], reference_flops: int, with_status: bool) -> None:
+def _emit(fmt: str, trials: Sequence[Any], record: Any, with_status: bool) -> None:
     from octsearch.cli._format import table, to_csv, to_json
 
     if fmt == "json":
-        print(to_json([_json_row(t, reference_flops) for t in trials]))
+        print(to_json([_json_row(t, record) for t in trials]))
     elif fmt == "csv":  # alphas as JSON text in slot order
-        rows = [_json_row(t, reference_flops) for t in trials]
+        rows = [_json_row(t, record) for t in trials]
         print(to_csv([{**r, "alphas": json.dumps(r["alphas"])} for r in rows]), end="")
     else:
-        rows = [_table_row(t, reference_flops, with_status) for t in trials]
+        rows = [_table_row(t, record, with_status) for t in trials]
         columns = list(rows[0]) if rows else None
         if rows and with_status and any("error" in r for r in rows):
             columns = [*rows[0].keys(), *(["error"] if "error" not in rows[0] else [])]

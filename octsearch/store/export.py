@@ -13,7 +13,7 @@ from pathlib import Path
 from octsearch.config_file import ModelConfig, write_config
 from octsearch.errors import ConfigError
 from octsearch.store.front import knee_index, non_dominated
-from octsearch.store.records import PROXY_BUDGET, TrialRecord
+from octsearch.store.records import FLOPS_LABELS, PROXY_BUDGET, TrialRecord
 from octsearch.store.store import Store
 
 FULL_BUDGET = "full"
@@ -45,50 +45,52 @@ def select_trial(
     trial: int | None = None,
     budget: str | None = None,
 ) -> Selection:
-    """Pick one complete trial. ``max_flops`` is in multiply-adds (paper convention),
-    ``min_accuracy`` a fraction of the validation split. Unmet constraints raise a one-line
-    ConfigError naming the closest trial."""
+    """Pick one complete trial. ``max_flops`` is in multiply-adds in the search's FLOPs
+    convention (``SearchRecord.flops_key``), ``min_accuracy`` a fraction of the validation
+    split. Unmet constraints raise a one-line ConfigError naming the closest trial."""
     rules = [max_flops is not None, min_accuracy is not None, bool(knee), trial is not None]
     if sum(rules) != 1:
         raise ConfigError("choose exactly one of: max_flops, min_accuracy, knee, trial")
     if trial is not None:
         return _by_number(store, search, trial, budget)
     budget = budget or preferred_budget(store, search)
-    front = [t for t in store.front(search, budget) if t.flops_paper is not None and t.accuracy is not None]
-    if not front:
+    record = store.get_search(search)
+    key = record.flops_key
+
+    def cost(t: TrialRecord) -> int:
+        return getattr(t, key)
+
+    def g(value: float) -> str:
+        share = value / record.reference_flops
+        return f"{value / 1e9:.4f} GFLOPs ({FLOPS_LABELS[key]} multiply-adds, {share:.0%} of alpha 0)"
+
+    members = [t for t in store.front(search, budget) if cost(t) is not None and t.accuracy is not None]
+    if not members:
         raise ConfigError(f"search {search!r} has no complete trial at budget {budget!r} to export")
-    front = _front_2d(front)
-    ref = store.get_search(search).reference_flops
+    # the (accuracy, FLOPs) front inside a front over more objectives
+    front = [members[i] for i in non_dominated([(t.accuracy, cost(t)) for t in members], ["max", "min"])]
     if max_flops is not None:
-        fits = [t for t in front if t.flops_paper <= max_flops]  # type: ignore[operator]
+        fits = [t for t in front if cost(t) <= max_flops]
         if not fits:
-            closest = min(front, key=lambda t: (t.flops_paper, -t.accuracy))  # type: ignore[operator]
+            closest = min(front, key=lambda t: (cost(t), -t.accuracy))
             raise ConfigError(
-                f"no complete trial of search {search!r} has at most {_g(max_flops, ref)}; the "
-                f"closest is trial {closest.number} with {_g(closest.flops_paper, ref)} at "  # type: ignore[arg-type]
-                f"{closest.accuracy:.2%} val accuracy"
+                f"no complete trial of search {search!r} has at most {g(max_flops)}; the closest "
+                f"is trial {closest.number} with {g(cost(closest))} at {closest.accuracy:.2%} val accuracy"
             )
-        chosen = max(fits, key=lambda t: (t.accuracy, -t.flops_paper))  # type: ignore[operator]
-        return Selection(chosen, budget, f"most accurate within {_g(max_flops, ref)}")
+        chosen = max(fits, key=lambda t: (t.accuracy, -cost(t)))
+        return Selection(chosen, budget, f"most accurate within {g(max_flops)}")
     if min_accuracy is not None:
-        fits = [t for t in front if t.accuracy >= min_accuracy]  # type: ignore[operator]
+        fits = [t for t in front if t.accuracy >= min_accuracy]
         if not fits:
-            closest = max(front, key=lambda t: (t.accuracy, -t.flops_paper))  # type: ignore[operator]
+            closest = max(front, key=lambda t: (t.accuracy, -cost(t)))
             raise ConfigError(
                 f"no complete trial of search {search!r} reaches {min_accuracy:.2%} val accuracy; "
-                f"the closest is trial {closest.number} with {closest.accuracy:.2%} at "
-                f"{_g(closest.flops_paper, ref)}"  # type: ignore[arg-type]
+                f"the closest is trial {closest.number} with {closest.accuracy:.2%} at {g(cost(closest))}"
             )
-        chosen = min(fits, key=lambda t: (t.flops_paper, -t.accuracy))  # type: ignore[operator]
+        chosen = min(fits, key=lambda t: (cost(t), -t.accuracy))
         return Selection(chosen, budget, f"cheapest reaching {min_accuracy:.2%} val accuracy")
-    i = knee_index([t.accuracy for t in front], [t.flops_paper for t in front])  # type: ignore[misc]
+    i = knee_index([t.accuracy for t in front], [cost(t) for t in front])
     return Selection(front[i], budget, f"knee of the front of {len(front)}")
-
-
-def _front_2d(front: list[TrialRecord]) -> list[TrialRecord]:
-    """The (accuracy, paper FLOPs) front inside a front over more objectives."""
-    keep = non_dominated([(t.accuracy, t.flops_paper) for t in front], ["max", "min"])  # type: ignore[misc]
-    return [front[i] for i in keep]
 
 
 def _by_number(store: Store, search: str, number: int, budget: str | None) -> Selection:
@@ -105,10 +107,6 @@ def _by_number(store: Store, search: str, number: int, budget: str | None) -> Se
             f"trial {number} of search {search!r} is {record.status}; only complete trials can be exported"
         )
     return Selection(record, budget, f"trial {number}")
-
-
-def _g(flops: float, reference: int) -> str:
-    return f"{flops / 1e9:.4f} GFLOPs (conv+fc multiply-adds, {flops / reference:.0%} of alpha 0)"
 
 
 def export_config(store: Store, search: str, path: str | Path, selection: Selection) -> ModelConfig:

@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from octsearch.errors import ConfigError
-from octsearch.store.records import TrialRecord
+from octsearch.store.records import FLOPS_LABELS, TrialRecord
 
 
 def _alpha_label(alpha: float | None) -> str:
@@ -20,8 +20,9 @@ def plot_front(
     *,
     title: str,
     reference_flops: int,
+    flops_key: str = "flops_paper",
 ) -> Path:
-    """Write a PNG: x = GFLOPs (conv + fc multiply-adds), y = validation accuracy (%)."""
+    """Write a PNG: x = GFLOPs (``flops_key``'s multiply-adds), y = validation accuracy (%)."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -32,14 +33,14 @@ def plot_front(
         raise ConfigError(f"plot file {str(path)!r} must end in .png")
 
     def xy(records: Sequence[TrialRecord]) -> tuple[list[float], list[float]]:
-        usable = [t for t in records if t.flops_paper is not None and t.accuracy is not None]
-        return [t.flops_paper / 1e9 for t in usable], [100 * t.accuracy for t in usable]  # type: ignore[operator]
+        usable = [t for t in records if getattr(t, flops_key) is not None and t.accuracy is not None]
+        return [getattr(t, flops_key) / 1e9 for t in usable], [100 * t.accuracy for t in usable]  # type: ignore[operator]
 
     fig, ax = plt.subplots(figsize=(7.5, 5), dpi=120)
     x, y = xy(trials)
     ax.scatter(x, y, s=10, color="0.7", label=f"all complete trials ({len(x)})", zorder=1)
 
-    uniform = sorted((t for t in trials if t.is_uniform), key=lambda t: t.flops_paper or 0)
+    uniform = sorted((t for t in trials if t.is_uniform), key=lambda t: getattr(t, flops_key) or 0)
     if uniform:
         ux, uy = xy(uniform)
         ax.plot(ux, uy, "s--", color="tab:blue", ms=5, label="uniform alpha", zorder=2)
@@ -47,14 +48,15 @@ def plot_front(
             ax.annotate(_alpha_label(t.uniform_alpha), (px, py), textcoords="offset points",
                         xytext=(4, -10), fontsize=7, color="tab:blue")
 
-    members = sorted(front, key=lambda t: t.flops_paper or 0)
+    members = sorted(front, key=lambda t: getattr(t, flops_key) or 0)
     fx, fy = xy(members)
-    errors = [100 * (t.accuracy_stderr or 0.0) for t in members if t.flops_paper is not None and t.accuracy is not None]
+    errors = [100 * (t.accuracy_stderr or 0.0) for t in members
+              if getattr(t, flops_key) is not None and t.accuracy is not None]
     ax.errorbar(fx, fy, yerr=errors, fmt="o-", color="tab:red", ms=5, capsize=2, drawstyle="steps-post",
                 label=f"Pareto front ({len(fx)}), ± stderr", zorder=3)
     ax.axvline(reference_flops / 1e9, color="0.4", lw=0.8, ls=":", label="alpha-0 network FLOPs")
 
-    ax.set_xlabel("GFLOPs (conv + fc multiply-adds, batch 1)")
+    ax.set_xlabel(f"GFLOPs ({FLOPS_LABELS[flops_key]} multiply-adds, batch 1)")
     ax.set_ylabel("validation accuracy (%)")
     ax.set_title(title, fontsize=10)
     ax.grid(alpha=0.3)

@@ -40,15 +40,22 @@ OBJECTIVES: dict[str, tuple[str, str]] = {
     "latency_ms": ("latency_ms", "min"),
 }
 DEFAULT_OBJECTIVES = ("accuracy", "flops_paper")
+# what each FLOPs convention counts, for labels: "GFLOPs (conv+fc MACs)"
+FLOPS_LABELS = {"flops_paper": "conv+fc", "flops_all": "all ops"}
+
+
+def flops_objective(objectives: tuple[str, ...] | list[str]) -> str:
+    """The FLOPs convention a search minimises (its reference FLOPs use the same one)."""
+    return "flops_all" if "flops_all" in objectives and "flops_paper" not in objectives else "flops_paper"
 
 
 @dataclass(frozen=True)
 class SearchSpec:
     """What a search is created with.
 
-    ``reference_accuracy`` is chance level (1 / classes) and ``reference_flops`` the paper-
-    convention multiply-adds of the alpha-0 network: together the fixed reference point of the
-    hypervolume. ``model_args`` are the full keyword arguments of ``create_model`` (including
+    ``reference_accuracy`` is chance level (1 / classes) and ``reference_flops`` the multiply-adds
+    of the alpha-0 network, in the convention of the FLOPs objective (``flops_paper`` unless the
+    objectives name ``flops_all`` only): together the fixed reference point of the hypervolume. ``model_args`` are the full keyword arguments of ``create_model`` (including
     ``num_classes``, ``in_chans`` and ``input_size``). ``flops_budget`` is in multiply-adds.
     """
 
@@ -96,6 +103,11 @@ class SearchRecord:
     @property
     def n_trials(self) -> int:
         return sum(self.trial_counts.values())
+
+    @property
+    def flops_key(self) -> str:
+        """``flops_paper`` or ``flops_all``: the convention of the objective and the reference."""
+        return flops_objective(self.objectives)
 
 
 @dataclass(frozen=True)

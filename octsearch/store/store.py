@@ -37,6 +37,7 @@ from octsearch.store.records import (
     binomial_stderr,
     config_key,
     evaluation_record,
+    flops_objective,
     now,
     search_record,
     trial_record,
@@ -545,6 +546,7 @@ class Store:
                     select(TrialRow).where(TrialRow.search_id == srow.id, TrialRow.on_front.is_(True))
                 ).all()
                 records = [trial_record(r, srow.name) for r in rows]
+                fkey = flops_objective(list(srow.objectives))
         else:
             scored = self.scored_trials(search, budget)
             objs = self.get_search(search).objectives
@@ -552,7 +554,8 @@ class Store:
             usable = [t for t in scored if all(t.objective(o) is not None for o in objs)]
             keep = front_math.non_dominated([[t.objective(o) for o in objs] for t in usable], dirs)  # type: ignore[misc]
             records = [replace(usable[i], on_front=True) for i in keep]
-        return sorted(records, key=lambda t: (t.flops_paper or 0, -(t.accuracy or 0), t.number))
+            fkey = flops_objective(objs)
+        return sorted(records, key=lambda t: (getattr(t, fkey) or 0, -(t.accuracy or 0), t.number))
 
     def scored_trials(self, search: str, budget: str) -> list[TrialRecord]:
         """Trials with evaluations at ``budget``, their accuracy the mean at that budget."""
@@ -577,18 +580,20 @@ class Store:
         return out
 
     def hypervolume(self, search: str, budget: str = PROXY_BUDGET) -> float:
-        """Hypervolume of the (accuracy, paper FLOPs) front against the search's reference point.
+        """Hypervolume of the (accuracy, FLOPs) front against the search's reference point.
 
-        FLOPs are taken relative to the alpha-0 network, so the value is an area in units of
+        FLOPs (in the search's convention, see ``SearchRecord.flops_key``) are taken relative to
+        the alpha-0 network, so the value is an area in units of
         accuracy (fraction) x fraction of the alpha-0 FLOPs saved; its maximum is
         1 - reference accuracy (a perfect network that costs nothing).
         """
         record = self.get_search(search)
         ref_flops = float(record.reference_flops)
+        fkey = record.flops_key
         points = [
-            (t.accuracy, t.flops_paper / ref_flops)
+            (t.accuracy, getattr(t, fkey) / ref_flops)
             for t in self.front(search, budget)
-            if t.accuracy is not None and t.flops_paper is not None
+            if t.accuracy is not None and getattr(t, fkey) is not None
         ]
         return front_math.hypervolume(points, (record.reference_accuracy, 1.0), ["max", "min"])
 

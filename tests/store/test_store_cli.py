@@ -73,7 +73,7 @@ def test_pareto_table_json_and_csv(filled, capsys):
     assert code == 0
     lines = out.splitlines()
     assert "7 on the front of 8 complete trials" in lines[0]
-    assert lines[1].startswith("hypervolume ") and "10.0% chance, 0.0400 GFLOPs alpha 0" in lines[1]
+    assert lines[1].startswith("hypervolume ") and "10.0% chance accuracy, alpha-0 network's 0.0400 GFLOPs (conv+fc MACs))" in lines[1]
     header = lines[2]
     for unit in ("val acc % (±se)", "GFLOPs (conv+fc MACs)", "x alpha-0", "params (M)", "alphas (slot order)"):
         assert unit in header
@@ -204,3 +204,23 @@ def test_pareto_does_not_import_torch_or_ray(filled, tmp_path):
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.strip().splitlines()[-1])
     assert report == {"codes": [0, 0], "heavy": []}
+
+
+def test_a_search_that_minimises_all_operator_flops(tmp_path, spec_factory, capsys):
+    """The front, hypervolume, table and export all follow the search's FLOPs convention."""
+    url = f"sqlite:///{tmp_path / 'all.db'}"
+    with open_store(url) as store:
+        store.create_search(spec_factory("all", objectives=("accuracy", "flops_all"), reference_flops=100))
+        # (accuracy, paper FLOPs, all-operator FLOPs): by paper FLOPs trial 1 would dominate 0
+        for n, (acc, paper, every) in enumerate([(0.90, 50, 60), (0.90, 40, 80), (0.95, 70, 90)]):
+            number = store.start_trial("all", {"a": n / 4}, flops_paper=paper, flops_all=every, params=1)
+            store.record_evaluation("all", number, seed=0, accuracy=acc, n_val=100)
+        assert [t.number for t in store.front("all")] == [0, 2]
+        assert store.hypervolume("all") == pytest.approx(0.8 * 0.4 + 0.05 * 0.1)
+    code, out, _ = run(capsys, "pareto", "all", "--db", url)
+    assert code == 0 and "GFLOPs (all ops MACs)" in out and "conv+fc" not in out
+    assert [line.split()[0] for line in out.splitlines()[4:]] == ["0", "2"]
+    code, _, err = run(capsys, "export", "all", "--max-flops", "50%", "-o", str(tmp_path / "x.json"), "--db", url)
+    assert code == 2 and "the closest is trial 0 with 0.0000 GFLOPs (all ops multiply-adds, 60% of alpha 0)" in err
+    code, out, _ = run(capsys, "export", "all", "--max-flops", "85%", "-o", str(tmp_path / "x.json"), "--db", url)
+    assert code == 0 and "trial 0 " in out and "(all ops MACs, 0.600 x alpha 0)" in out
