@@ -18,6 +18,9 @@ from octsearch.errors import OctsearchError
 COMMAND_MODULES: tuple[str, ...] = (
     "octsearch.cli.model_commands",
     "octsearch.cli.data_commands",
+    "octsearch.cli.space_commands",
+    "octsearch.cli.trial_commands",
+    "octsearch.cli.launch_commands",
     "octsearch.cli.store_commands",
 )
 

@@ -1,0 +1,54 @@
+"""``octsearch launch``: run or continue a search."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from octsearch.search.samplers import SAMPLER_NAMES
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("launch", help="run (or continue) a search of a space on Ray")
+    p.add_argument("space", help="a shipped space name (see `octsearch spaces`) or a YAML path")
+    p.add_argument("--name", required=True, help="the search's name; an existing name continues that search")
+    p.add_argument("--trials", type=int, metavar="N", help="total trials of the search (default: the space's)")
+    p.add_argument("--concurrency", type=int, metavar="K", help="trials at a time (default: the space's)")
+    p.add_argument("--sampler", metavar="NAME", help=f"one of {', '.join(SAMPLER_NAMES)} (default: the space's)")
+    p.add_argument("--seed", type=int, metavar="S", help="sampler seed (default: the space's budget seed)")
+    p.add_argument("--address", metavar="ADDRESS",
+                   help="join a Ray cluster: HOST:PORT of `ray start --head`, ray://HOST:PORT or auto; "
+                        "default: a local Ray for this search")
+    p.add_argument("--db", metavar="URL", help="store URL (sqlite:///..., postgresql://...); default $OCTSEARCH_DB "
+                                               "or SQLite in the user data directory")
+    p.add_argument("--seed-from", metavar="SEARCH", help="also evaluate the front of another search first")
+    p.add_argument("--early-stop", action="store_true",
+                   help="stop trials dominated at an epoch rung (Pareto successive halving)")
+    p.add_argument("--results-dir", metavar="DIR", help="Ray Tune's experiment directory")
+    p.set_defaults(func=cmd_launch)
+
+
+def cmd_launch(args: argparse.Namespace) -> int:
+    from octsearch.search.launch import LaunchOptions, launch
+
+    opts = LaunchOptions(
+        space=args.space, name=args.name, trials=args.trials, concurrency=args.concurrency,
+        sampler=args.sampler, seed=args.seed, address=args.address, db=args.db, seed_from=args.seed_from,
+        early_stop=args.early_stop, results_dir=args.results_dir,
+    )
+
+    def write(text: str) -> None:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+
+    result = launch(opts, write=write, tty=sys.stdout.isatty())
+    counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items())) or "none"
+    print(f"search {result.name!r} {result.status} after {result.elapsed_seconds:.0f} s wall "
+          f"({result.train_seconds:.0f} s of training summed over trials); this run: {counts}")
+    if result.ray_log:
+        print(f"Ray's logs: {result.ray_log}")
+    from octsearch.cli.main import main
+
+    print()
+    main(["pareto", result.name, *(["--db", args.db] if args.db else [])])
+    return 130 if result.status == "interrupted" else 0

@@ -1,0 +1,56 @@
+"""Pareto-aware successive halving: early stopping that respects both objectives.
+
+At each rung (an epoch before the last), a trial goes on only if fewer than ``ceil(n / eta)`` of
+the ``n`` trials that reached the same rung dominate its (accuracy at that rung, FLOPs). ASHA
+judges accuracy alone and would kill cheap configurations first; here a cheap trial survives as
+long as few trials are both more accurate and cheaper. Stopped trials are noted in the shared
+:class:`SearchState` so the sampler is told PRUNED and the store records ``pruned``.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+
+from ray.tune.schedulers import FIFOScheduler, TrialScheduler
+
+from octsearch.search.searcher import SearchState
+
+
+def dominated_by(point: tuple[float, float], others: Sequence[tuple[float, float]], margin: float = 0.0) -> int:
+    """How many of ``others`` dominate ``point`` = (accuracy, flops): at least ``margin`` more
+    accurate and no more FLOPs, or as accurate and strictly cheaper."""
+    acc, flops = point
+    return sum(
+        1 for a, f in others
+        if f <= flops and a >= acc + margin and (a > acc or f < flops)
+    )
+
+
+class ParetoHalvingScheduler(FIFOScheduler):
+    def __init__(self, state: SearchState, rungs: Sequence[int], eta: float = 2.0, min_peers: int = 4,
+                 margin: float = 0.0) -> None:
+        super().__init__()
+        self._state = state
+        self.rungs = tuple(sorted(set(rungs)))
+        self.eta, self.min_peers, self.margin = eta, min_peers, margin
+        self._seen: dict[int, list[tuple[float, float]]] = {r: [] for r in self.rungs}
+        self.stopped_at: dict[str, int] = {}
+
+    def on_trial_result(self, tune_controller, trial, result: dict) -> str:  # noqa: ANN001
+        epoch = result.get("epoch")
+        if result.get("final") or epoch not in self._seen or trial.trial_id in self._state.extra:
+            return TrialScheduler.CONTINUE
+        point = (float(result["accuracy"]), float(result["flops"]))
+        peers = self._seen[epoch]
+        peers.append(point)
+        if len(peers) < self.min_peers:
+            return TrialScheduler.CONTINUE
+        if dominated_by(point, peers, self.margin) >= math.ceil(len(peers) / self.eta):
+            self._state.pruned.add(trial.trial_id)
+            self.stopped_at[trial.trial_id] = int(epoch)
+            return TrialScheduler.STOP
+        return TrialScheduler.CONTINUE
+
+    def debug_string(self) -> str:
+        return f"ParetoHalving(rungs={self.rungs}, eta={self.eta}, stopped={len(self.stopped_at)})"

@@ -1,0 +1,161 @@
+"""OptunaSearch that screens configurations before they are dispatched, and knows what the
+driver knows (pruned trials, the recorded history of a resumed search).
+
+- A configuration over the FLOPs budget, or one whose result is already stored, is answered at
+  once (``screen``) and never reaches a worker; the sampler is told (with Optuna's constraint for
+  the budget) and asked again.
+- A trial the scheduler stopped is told to the sampler as PRUNED, never with its truncated
+  accuracy (plain OptunaSearch would record it as COMPLETE).
+- A resumed search hands every recorded result to the sampler before the first suggestion.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from ray.tune.search import Searcher
+from ray.tune.search.optuna import OptunaSearch
+
+from octsearch.search.samplers import CONSTRAINT_ATTR
+
+log = logging.getLogger(__name__)
+
+METRICS = ["accuracy", "flops"]
+MODES = ["max", "min"]
+# Consecutive screened suggestions after which the space counts as exhausted.
+MAX_SCREENED = 300
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """The answer to a configuration that is not dispatched: its objective values and how many
+    multiply-adds it is over the FLOPs budget (<= 0: within). ``values=None``: the same
+    configuration is running already; the sampler's draw is dropped (told as failed)."""
+
+    values: tuple[float, float] | None
+    over_budget: float = 0.0
+
+
+@dataclass(frozen=True)
+class KnownPoint:
+    """A recorded result handed to the sampler when a search resumes."""
+
+    params: Mapping[str, float]
+    state: str  # complete | pruned | failed
+    values: tuple[float, float] | None = None
+    over_budget: float = 0.0
+
+
+@dataclass
+class SearchState:
+    """What the driver's parts share: trials the scheduler stopped, and extra configurations
+    (repeats) that bypass the sampler."""
+
+    pruned: set[str] = field(default_factory=set)
+    extra: dict[str, dict[str, Any]] = field(default_factory=dict)
+    next_extra: Callable[[], dict[str, Any] | None] | None = None
+
+
+class OctOptunaSearch(OptunaSearch):
+    def __init__(
+        self,
+        distributions: Mapping[str, Sequence[float]],
+        sampler: Any,
+        *,
+        points_to_evaluate: list[dict[str, float]],
+        screen: Callable[[dict[str, Any]], Verdict | None],
+        state: SearchState,
+        history: Sequence[KnownPoint] = (),
+    ) -> None:
+        import optuna
+
+        self._distributions = {k: optuna.distributions.CategoricalDistribution(list(v))
+                               for k, v in distributions.items()}
+        super().__init__(space=self._distributions, metric=list(METRICS), mode=list(MODES),
+                         points_to_evaluate=points_to_evaluate or None, sampler=sampler)
+        self._screen = screen
+        self._state = state
+        self.screened = 0
+        for point in history:
+            self._add_known(point)
+
+    def __getstate__(self) -> dict[str, Any]:
+        # Tune pickles its configuration (for Tuner.restore, which octsearch does not use: a
+        # resumed search is rebuilt from the store). The driver-side hooks hold the open store.
+        state = self.__dict__.copy()
+        state["_screen"] = None
+        state["_state"] = None
+        return state
+
+    def save(self, checkpoint_path: str) -> None:
+        import pickle
+
+        with open(checkpoint_path, "wb") as f:
+            pickle.dump(self.__getstate__(), f)
+
+    def _add_known(self, point: KnownPoint) -> None:
+        import optuna
+        from optuna.trial import TrialState
+
+        states = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED, "failed": TrialState.FAIL}
+        if point.state not in states or any(
+            k not in self._distributions or v not in self._distributions[k].choices
+            for k, v in point.params.items()
+        ):
+            return
+        complete = point.state == "complete"
+        self._ot_study.add_trial(optuna.trial.create_trial(
+            state=states[point.state],
+            values=list(point.values) if complete else None,
+            params=dict(point.params),
+            distributions=self._distributions,
+            user_attrs={CONSTRAINT_ATTR: point.over_budget},
+            system_attrs={"constraints": (point.over_budget,)} if complete else {},
+        ))
+
+    def _tell(self, ot_trial: Any, verdict: Verdict) -> None:
+        if verdict.values is None:
+            from optuna.trial import TrialState
+
+            self._ot_study.tell(ot_trial, None, state=TrialState.FAIL)
+            return
+        ot_trial.set_user_attr(CONSTRAINT_ATTR, float(verdict.over_budget))
+        self._ot_study.tell(ot_trial, list(verdict.values))
+
+    def suggest(self, trial_id: str) -> dict | None:
+        if self._state.next_extra is not None:
+            extra = self._state.next_extra()
+            if extra is not None:  # a repeat evaluation: not a sampler trial
+                self._state.extra[trial_id] = extra
+                return extra
+        for _ in range(MAX_SCREENED):
+            config = super().suggest(trial_id)
+            if config is None:
+                return None
+            verdict = self._screen(config)
+            if verdict is None:
+                return config
+            self.screened += 1
+            self._tell(self._ot_trials.pop(trial_id), verdict)
+        log.warning("%d suggestions in a row were over budget or already evaluated: stopping", MAX_SCREENED)
+        return Searcher.FINISHED
+
+    def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        from optuna.trial import TrialState
+
+        if self._state.extra.pop(trial_id, None) is not None:
+            return
+        if trial_id in self._completed_trials or trial_id not in self._ot_trials:
+            return
+        ot_trial = self._ot_trials[trial_id]
+        final = bool(result and result.get("final"))
+        if error or not final:
+            state = TrialState.PRUNED if trial_id in self._state.pruned else TrialState.FAIL
+            self._ot_study.tell(ot_trial, None, state=state)
+            self._completed_trials.add(trial_id)
+            return
+        ot_trial.set_user_attr(CONSTRAINT_ATTR, 0.0)
+        super().on_trial_complete(trial_id, result, error)

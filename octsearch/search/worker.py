@@ -1,0 +1,64 @@
+"""The Ray Tune trainable: one proxy trial on a worker. It computes and reports; it never touches
+the store (the driver is the only writer)."""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+# Keys the trainable reads from its Tune config besides the search parameters.
+SEED_KEY = "__seed"
+
+
+@functools.lru_cache(maxsize=8)
+def _space(text: str, name: str) -> Any:
+    """Rebuild the driver's space from its text (workers on other machines lack its file)."""
+    from octsearch.spaces import load_space
+
+    folder = Path(tempfile.gettempdir()) / "octsearch-spaces" / hashlib.sha256(text.encode()).hexdigest()[:16]
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.yaml"
+    if not path.exists():
+        path.write_text(text, encoding="utf-8")
+    return load_space(path)
+
+
+def node_name() -> str:
+    """Host name and the Ray node id, so two nodes of one machine stay apart."""
+    import socket
+
+    try:
+        import ray
+
+        node = ray.get_runtime_context().get_node_id()[:8]
+    except Exception:  # outside Ray
+        node = "local"
+    return f"{socket.gethostname()}/{node}"
+
+
+def proxy_trainable(config: dict[str, Any], *, space_text: str, space_name: str, budget: str = "proxy") -> None:
+    """Train one configuration; report ``accuracy`` and ``flops`` after every epoch, then the full
+    result with ``final=1``. Module level, because Tune pickles it."""
+    from ray import tune
+
+    from octsearch.trial import run_trial
+    from octsearch.trial.check import check_config
+
+    space = _space(space_text, space_name)
+    params = {k: v for k, v in config.items() if not k.startswith("__")}
+    seed = config.get(SEED_KEY)
+    flops = float(check_config(space, params).flops)  # the objective's convention, cached
+
+    def on_epoch(epoch: int, accuracy: float) -> None:
+        tune.report({"accuracy": accuracy, "flops": flops, "epoch": epoch, "final": 0})
+
+    result = run_trial(space, params, seed=seed, budget=budget, on_epoch=on_epoch)
+    report = {k: v for k, v in result.as_dict().items() if isinstance(v, (int, float, str, bool, list))}
+    report.update(accuracy=result.accuracy, flops=flops, epoch=len(result.epoch_accuracies), final=1,
+                  node=node_name(), pid=os.getpid())
+    tune.report(report)
+
