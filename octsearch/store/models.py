@@ -42,7 +42,7 @@ SEARCH_STATUSES = ("running", "finished", "interrupted", "failed")
 TRIAL_STATUSES = ("complete", "pruned", "infeasible", "failed", "running")
 
 NAMING = {
-    "ix": "ix_%(column_0_N_label)s",
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
     "uq": "uq_%(table_name)s_%(column_0_N_name)s",
     "ck": "ck_%(table_name)s_%(constraint_name)s",
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
@@ -88,8 +88,8 @@ class TrialRow(Base):
     __table_args__ = (
         UniqueConstraint("search_id", "number"),
         UniqueConstraint("search_id", "config_key"),
-        Index(None, "search_id", "status"),
-        Index(None, "search_id", "on_front"),
+        Index("ix_octsearch_trials_search_id_status", "search_id", "status"),
+        Index("ix_octsearch_trials_search_id_on_front", "search_id", "on_front"),
         CheckConstraint(
             "status IN ('complete', 'pruned', 'infeasible', 'failed', 'running')", name="status"
         ),

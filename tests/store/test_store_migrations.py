@@ -115,3 +115,19 @@ def test_the_version_table_does_not_clash_with_optuna(store_url):
         with store._engine.connect() as conn:
             tables = set(inspect(conn).get_table_names())
     assert tables == {"octsearch_alembic_version", "octsearch_searches", "octsearch_trials", "octsearch_evaluations"}
+
+
+def test_the_migrations_build_exactly_the_table_models(store_url):
+    """Alembic's autogenerate finds nothing to add: models.py and the migrations agree."""
+    from alembic.autogenerate import compare_metadata
+    from alembic.migration import MigrationContext
+
+    from octsearch.store.models import Base
+
+    open_store(store_url).close()
+    engine = make_engine(resolve_url(store_url))
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "version_table": migrate.VERSION_TABLE})
+        diff = compare_metadata(context, Base.metadata)
+    engine.dispose()
+    assert diff == []
