@@ -224,3 +224,16 @@ def test_a_search_that_minimises_all_operator_flops(tmp_path, spec_factory, caps
     assert code == 2 and "the closest is trial 0 with 0.0000 GFLOPs (all ops multiply-adds, 60% of alpha 0)" in err
     code, out, _ = run(capsys, "export", "all", "--max-flops", "85%", "-o", str(tmp_path / "x.json"), "--db", url)
     assert code == 0 and "trial 0 " in out and "(all ops MACs, 0.600 x alpha 0)" in out
+
+
+def test_a_corrupted_row_is_one_line_and_exit_2(filled, capsys):
+    from sqlalchemy import text
+
+    with open_store(filled) as store, store._engine.begin() as conn:
+        cast = "CAST(:v AS JSON)" if conn.dialect.name == "postgresql" else ":v"
+        conn.execute(text(f"UPDATE octsearch_trials SET alphas = {cast} WHERE number = 3"), {"v": '"oops"'})
+    for argv in (["pareto", "demo"], ["trials", "demo"], ["export", "demo", "--knee", "-o", "/nonexistent/x.json"]):
+        code, out, err = run(capsys, *argv, "--db", filled)
+        assert code == 2 and out == ""
+        assert err == ("octsearch: error: corrupted row in search 'demo', trial 3: field 'alphas' is 'oops', expected "
+                       "a JSON object slot -> alpha with 0 <= alpha < 1; nothing was changed (fix or delete the row with SQL)\n")
