@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import signal
+import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -22,8 +23,15 @@ from octsearch.search.cluster import RaySession, check_address, ray_session
 from octsearch.search.progress import Progress, ProgressLine
 from octsearch.search.samplers import check_sampler, make_sampler
 from octsearch.search.searcher import KnownPoint, SearchState, Verdict
+from octsearch.search.status import INTERRUPTED
 
-FINISHED_STATES = ("complete", "failed", "pruned", "infeasible")
+
+def _counts_against_budget(trial: Any) -> bool:
+    """Finished trials count against ``--trials``; one cut short by a stopped driver does not
+    (it is run again when the sampler proposes it again)."""
+    if trial.status == "failed":
+        return not (trial.error or "").startswith(INTERRUPTED)
+    return trial.status in ("complete", "pruned", "infeasible")
 
 
 @dataclass(frozen=True)
@@ -169,7 +177,7 @@ def launch(opts: LaunchOptions, write: Callable[[str], None] | None = None, tty:
     record = _register(store, opts, space, sampler_name, seed)
     reconciled = store.reconcile_running(opts.name)
     history = store.trials(opts.name)
-    finished_before = sum(t.status in FINISHED_STATES for t in history)
+    finished_before = sum(_counts_against_budget(t) for t in history)
     remaining = trials - finished_before
     write = write or (lambda text: None)
     if reconciled:
@@ -224,8 +232,14 @@ def launch(opts: LaunchOptions, write: Callable[[str], None] | None = None, tty:
     with ray_session(check_address(opts.address)) as session:
         write(f"search {opts.name!r}: {remaining} trial(s) to run, sampler {sampler_name}, "
               f"{concurrency} at a time; store {store.url}; Ray logs in {session.log_file or 'the Ray session dir'}\n")
-        recorder, line = _run_tuner(opts, space, store, session, searcher, state, remaining, concurrency,
-                                    flag, write, tty, counts, started)
+        try:
+            recorder, line = _run_tuner(opts, space, store, session, searcher, state, remaining, concurrency,
+                                        flag, write, tty, counts, started)
+        finally:
+            # Trials still running when Tune stopped (Ctrl-C) never reach a callback.
+            store.reconcile_running(opts.name)
+            if not flag["stop"] and sys.exc_info()[0] is not None:
+                store.set_search_status(opts.name, "failed")
     status = "interrupted" if flag["stop"] else "finished"
     store.set_search_status(opts.name, status)
     run_counts = dict(recorder.counts) | {k: v for k, v in counts.items() if v}

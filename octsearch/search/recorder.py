@@ -16,6 +16,7 @@ from typing import Any
 from ray.tune import Callback
 
 from octsearch.search.searcher import SearchState
+from octsearch.search.status import INTERRUPTED
 from octsearch.search.worker import SEED_KEY
 
 log = logging.getLogger(__name__)
@@ -109,7 +110,7 @@ class StoreRecorder(Callback):
                 self._search, number, f"stopped after epoch {epoch} by Pareto successive halving", status="pruned")
             self.counts["pruned"] += 1
         elif not result.get("final"):
-            self._store.record_failure(self._search, number, "interrupted: the search stopped before this trial finished")
+            self._store.record_failure(self._search, number, f"{INTERRUPTED}: the search stopped before this trial finished")
             self.counts["interrupted"] += 1
         else:
             self._store.record_evaluation(
