@@ -1,0 +1,136 @@
+"""``octsearch spaces`` (list shipped spaces) and ``octsearch space show SPACE``."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from octsearch.cli._format import table, to_json
+
+FLOPS_NOTE = ("GFLOPs = 1e9 multiply-adds of one forward pass at batch 1; "
+              "paper = convolutions + fully connected layers, all = every operator")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser("spaces", help="list the shipped search spaces")
+    p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
+    p.set_defaults(func=_list)
+
+    p = subparsers.add_parser("space", help="inspect a search space")
+    sub = p.add_subparsers(dest="space_command", metavar="SUBCOMMAND", parser_class=type(p))
+    s = sub.add_parser("show", help="slots, search parameters, configurations and FLOPs range of a space")
+    s.add_argument("space", metavar="SPACE", help="a YAML file or the name of a shipped space")
+    s.add_argument("--json", action="store_true", help="print one JSON object")
+    s.set_defaults(func=_show)
+
+
+def _list(args: argparse.Namespace) -> int:
+    from octsearch.spaces import list_spaces
+
+    rows = [{"name": s.name, "description": s.description, "file": str(s.path)} for s in list_spaces()]
+    print(to_json(rows) if args.json else table(rows, ["name", "description"]))
+    return 0
+
+
+def _show(args: argparse.Namespace) -> int:
+    from octsearch.spaces import load_space
+
+    space = load_space(args.space)
+    points = _flops_points(space)
+    if args.json:
+        print(to_json(_as_json(space, points)))
+        return 0
+    print("\n".join(_describe(space)))
+    print(f"\nslots of {space.model_name} (side: high-frequency map in pixels at input {space.model_args['input_size']})")
+    print(table(_slot_rows(space)))
+    print("\nsearch parameters")
+    print(table([{"parameter": p.name, "choices": ", ".join(f"{c:g}" for c in p.choices),
+                  "slots": _slot_list(p.slots)} for p in space.params]))
+    print(f"\nconfigurations: {space.num_configurations:,}")
+    print(f"\nFLOPs over the grid ({FLOPS_NOTE})")
+    print(table([{"point": label, "GFLOPs (paper)": gflops(c.flops_paper), "GFLOPs (all)": gflops(c.flops_all),
+                  "parameters": f"{c.params:,}"} for label, _, c in points]))
+    return 0
+
+
+def _describe(space: Any) -> list[str]:
+    spec, data, proxy, full = space.spec, space.data, space.budget("proxy"), space.budget("full")
+    args = " ".join(f"{k}={v}" for k, v in space.model_args.items())
+    data_args = f"seed={data.seed} val_fraction={data.val_fraction} limit={data.limit} image_size={data.image_size or 'native'}"
+    if data.root is not None:
+        data_args += f" root={data.root}"
+    data_args += "".join(f" {k}={v}" for k, v in data.options)
+    objectives = ["accuracy (max, validation split)", f"FLOPs (min, {spec.objectives.flops} convention)"]
+    objectives += ["parameters (min)"] * spec.objectives.params + ["latency (min, ms at batch 1)"] * spec.objectives.latency
+    budget = "none" if spec.flops_budget is None else f"{spec.flops_budget:g} GFLOPs ({spec.objectives.flops} convention)"
+    sampler = spec.sampler
+    return [
+        f"space        {space.name}  ({space.path})",
+        f"sha256       {space.hash}",
+        f"description  {space.description or '-'}",
+        f"model        {space.model_name}  {args}",
+        f"data         {data.name}  {data_args}",
+        f"budget       proxy: {_budget(proxy)}",
+        f"             full:  {_budget(full)}",
+        f"objectives   {', '.join(objectives)}",
+        f"flops budget {budget}",
+        f"sampler      {sampler.name} {sampler.args or ''}  {sampler.trials} trials, {sampler.concurrency} concurrent",
+    ]
+
+
+def _budget(b: Any) -> str:
+    o, s = b.optimizer, b.schedule
+    opt = f"{o.name} lr {o.lr:g}" + (f" momentum {o.momentum:g}{' nesterov' if o.nesterov else ''}" if o.name == "sgd" else "")
+    return (f"{b.epochs} epochs, batch {b.batch_size}, {opt}, weight decay {o.weight_decay:g}, "
+            f"{s.name} schedule (warm-up {s.warmup:g} of the steps), seed {b.seed}, {b.threads} torch thread(s)")
+
+
+def _slot_list(slots: tuple[str, ...]) -> str:
+    if len(slots) <= 4:
+        return ", ".join(slots)
+    return f"{len(slots)} slots: {slots[0]}, {slots[1]}, ..., {slots[-1]}"
+
+
+def _slot_rows(space: Any) -> list[dict[str, Any]]:
+    owner = {s: p.name for p in space.params for s in p.slots}
+    rows = []
+    for slot in space.slots:
+        if not slot.free:
+            alpha = f"pinned to 0: {slot.pinned}"
+        elif slot.name in owner:
+            alpha = f"searched: {owner[slot.name]}"
+        else:
+            alpha = f"fixed {space.fixed[slot.name]:g}"
+        rows.append({"slot": slot.name, "channels": slot.channels, "side": slot.spatial, "alpha": alpha})
+    return rows
+
+
+def _flops_points(space: Any) -> list[tuple[str, dict[str, float], Any]]:
+    from octsearch.trial import flops_of
+
+    most, least = space.extreme_points()
+    points = [("max: every parameter at its smallest choice", most)]
+    points += [(f"uniform {next(iter(p.values())):g}", p) for p in space.uniform_points()]
+    points.append(("min: every parameter at its largest choice", least))
+    return [(label, p, flops_of(space, p)) for label, p in points]
+
+
+def _as_json(space: Any, points: list[tuple[str, dict[str, float], Any]]) -> dict[str, Any]:
+    return {
+        "name": space.name, "path": space.path, "hash": space.hash, "description": space.description,
+        "model": {"name": space.model_name, "args": space.model_args},
+        "data": {"name": space.data.name, "seed": space.data.seed, "val_fraction": space.data.val_fraction,
+                 "limit": space.data.limit, "image_size": space.data.image_size, "root": space.data.root},
+        "slots": [{"name": s.name, "channels": s.channels, "side": s.spatial, "pinned": s.pinned} for s in space.slots],
+        "params": [{"name": p.name, "choices": list(p.choices), "slots": list(p.slots)} for p in space.params],
+        "fixed": space.fixed,
+        "num_configurations": space.num_configurations,
+        "flops_unit": "multiply-adds at batch 1 (1 fused multiply-add = 1 FLOP)",
+        "flops": [{"point": label, "config": p, "flops_paper": c.flops_paper, "flops_all": c.flops_all,
+                   "params": c.params} for label, p, c in points],
+    }
+
+
+def gflops(multiply_adds: float) -> str:
+    """GFLOPs (1e9 multiply-adds) to 4 significant digits: small proxy models stay readable."""
+    return f"{multiply_adds / 1e9:.4g}"
