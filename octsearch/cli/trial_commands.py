@@ -45,7 +45,7 @@ def _trial(args: argparse.Namespace) -> int:
         # "params" is the parameter count, as in every JSON row of octsearch; the configuration is "config".
         row["config"], row["params"] = row.pop("params"), row.pop("params_count")
         keys = ("accuracy", "accuracy_stderr", "correct", "n_val", "epoch_accuracies", "flops_paper",
-                "flops_all", "params", "train_seconds", "eval_seconds", "latency_ms", "seed", "budget",
+                "flops_all", "params", "train_seconds", "train_cpu_seconds", "eval_seconds", "latency_ms", "seed", "budget",
                 "epochs", "device", "node", "torch_threads", "config", "alphas")
         print(to_json({"space": space.name, "space_hash": space.hash, **{k: row[k] for k in keys}}))
         return 0
@@ -59,7 +59,8 @@ def _trial(args: argparse.Namespace) -> int:
           f"{gflops(result.flops_all)} all operators  (1 GFLOP = 1e9 multiply-adds, batch 1)")
     print(f"parameters  {result.params_count:,}")
     print(f"train       {result.train_seconds:.1f} s ({result.epochs} epochs, {args.budget} budget, seed {result.seed}, "
-          f"{result.torch_threads} torch thread(s), {result.device}); evaluation {result.eval_seconds:.1f} s")
+          f"{result.torch_threads} torch thread(s), {result.device}; {result.train_cpu_seconds:.1f} s CPU); "
+          f"evaluation {result.eval_seconds:.1f} s")
     if result.latency_ms is not None:
         print(f"latency     {result.latency_ms:.2f} ms (median forward at batch 1, {result.device})")
     return 0

@@ -19,7 +19,8 @@ class TrialResult:
     ``accuracy_stderr`` is its binomial standard error ``sqrt(p (1 - p) / n_val)``. FLOPs are
     multiply-adds of one forward pass at batch 1 (1 fused multiply-add = 1 FLOP): ``flops_paper``
     counts convolutions and fully connected layers, ``flops_all`` every operator. Seconds are wall
-    time on ``device``.
+    time on ``device``; ``train_cpu_seconds`` is the CPU time of the process while training (on a
+    shared machine it moves less than wall time: with one torch thread it is the training work).
 
     Attributes:
         alphas: slot -> alpha for every slot of the model (pinned ones at 0).
@@ -44,6 +45,7 @@ class TrialResult:
     params_count: int
     train_seconds: float
     eval_seconds: float
+    train_cpu_seconds: float
     seed: int
     budget: str
     epochs: int

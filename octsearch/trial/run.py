@@ -70,12 +70,13 @@ def run_trial(
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(spec.schedule, total))
         generator = torch.Generator().manual_seed(seed)
         accuracies: list[float] = []
-        correct, train_s, eval_s = 0, 0.0, 0.0
+        correct, train_s, eval_s, cpu_s = 0, 0.0, 0.0, 0.0
         for epoch in range(1, spec.epochs + 1):
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             train_epoch(model, data.train_x, data.train_y, batch_size=spec.batch_size, optimizer=optimizer,
                         scheduler=scheduler, generator=generator, device=dev)
             middle = time.perf_counter()
+            cpu_s += time.process_time() - cpu_start
             correct = count_correct(model, data.val_x, data.val_y, dev)
             eval_s += time.perf_counter() - middle
             train_s += middle - start
@@ -89,7 +90,7 @@ def run_trial(
         alphas=dict(model.alphas), params=params, accuracy=accuracy, correct=correct, n_val=data.num_val,
         accuracy_stderr=binomial_stderr(accuracy, data.num_val), epoch_accuracies=tuple(accuracies),
         flops_paper=count.flops_paper, flops_all=count.flops_all, params_count=count.params,
-        train_seconds=train_s, eval_seconds=eval_s, seed=seed, budget=budget, epochs=spec.epochs,
+        train_seconds=train_s, eval_seconds=eval_s, train_cpu_seconds=cpu_s, seed=seed, budget=budget, epochs=spec.epochs,
         device=str(dev), node=socket.gethostname(), torch_threads=threads, latency_ms=latency,
         space_hash=space.hash,
     )
