@@ -257,3 +257,12 @@ def test_cli_bad_space_file_exit_2_one_line_nothing_written(tmp_path: Path, monk
         lines = captured.err.strip().splitlines()
         assert len(lines) == 1 and lines[0].startswith("octsearch: error: bad.yaml: ") and "Traceback" not in captured.err
     assert list(work.iterdir()) == [] and sorted(p.name for p in tmp_path.iterdir()) == ["bad.yaml", "cwd"]
+
+
+def test_space_pickles_for_ray_workers() -> None:
+    import pickle
+
+    space = load_space("default")
+    copy = pickle.loads(pickle.dumps(space))
+    assert copy.hash == space.hash and copy.params == space.params
+    assert copy.expand(copy.uniform_points()[2]) == space.expand(space.uniform_points()[2])
