@@ -1,0 +1,108 @@
+"""Training-mode batch norm for channels-last maps with few channels.
+
+PyTorch's CPU batch norm vectorises over channels on channels-last tensors, so a map with 4 or 8
+channels (a half-width Oct branch of a small proxy network) runs far below memory bandwidth.
+Here the channels-last memory ``(N, H, W, C)`` is read as rows of ``L = lcm(C, 16)`` lanes (lane
+``j`` holds channel ``j % C``): every reduction and affine map runs on full 16-float vectors, and
+per-lane sums fold into per-channel ones. Forward and backward follow ``nn.BatchNorm2d``
+exactly (biased variance to normalise, unbiased for the running variance, ``momentum`` or the
+cumulative average when it is None).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+_LANE_WIDTH = 16  # floats in an AVX-512 register
+# Channel counts up to this use the lane kernel (above it PyTorch's own kernel is as fast).
+MAX_LANE_CHANNELS = 16
+
+
+def _lanes(channels: int) -> int:
+    return channels * _LANE_WIDTH // math.gcd(channels, _LANE_WIDTH)
+
+
+def _rows(x: Tensor, lanes: int) -> Tensor:
+    """The channels-last memory of ``x`` as a ``(rows, lanes)`` matrix (a view)."""
+    return x.permute(0, 2, 3, 1).reshape(-1, lanes)
+
+
+def _fold(per_lane: Tensor, channels: int) -> Tensor:
+    return per_lane.view(-1, channels).sum(0)
+
+
+class _LaneBatchNorm(torch.autograd.Function):
+    @staticmethod
+    def forward(ctx: Any, x: Tensor, weight: Tensor, bias: Tensor, eps: float) -> tuple[Tensor, Tensor, Tensor]:
+        n, c, h, w = x.shape
+        count = n * h * w
+        lanes = _lanes(c)
+        rep = lanes // c
+        rows = _rows(x, lanes)
+        var_l, mean_l = torch.var_mean(rows, dim=0, correction=0)
+        mean = mean_l.view(rep, c).mean(0)
+        var = ((var_l + mean_l * mean_l).view(rep, c).mean(0) - mean * mean).clamp_min_(0)
+        invstd = torch.rsqrt(var + eps)
+        scale = weight * invstd
+        shift = bias - mean * scale
+        y = torch.empty_like(x, memory_format=torch.channels_last)
+        torch.addcmul(shift.repeat(rep), rows, scale.repeat(rep), out=_rows(y, lanes))
+        ctx.save_for_backward(x, weight, mean, invstd)
+        ctx.mark_non_differentiable(mean, var)
+        return y, mean, var * (count / max(count - 1, 1))
+
+    @staticmethod
+    def backward(ctx: Any, grad_y: Tensor, _gm: Any, _gv: Any) -> tuple[Tensor, Tensor, Tensor, None]:
+        x, weight, mean, invstd = ctx.saved_tensors
+        n, c, h, w = x.shape
+        count = n * h * w
+        lanes = _lanes(c)
+        rep = lanes // c
+        rows = _rows(x, lanes)
+        g_rows = _rows(grad_y.contiguous(memory_format=torch.channels_last), lanes)
+        sum_g = _fold(g_rows.sum(0), c)
+        sum_gx = _fold((g_rows * rows).sum(0), c)
+        sum_g_xhat = invstd * (sum_gx - mean * sum_g)  # = d loss / d weight
+        # dx = weight * invstd * (g - mean(g) - xhat * mean(g * xhat)) = a * g + b * x + k
+        a = weight * invstd
+        b = -a * invstd * sum_g_xhat / count
+        k = -a * sum_g / count - b * mean
+        grad_x = torch.empty_like(x, memory_format=torch.channels_last)
+        out = _rows(grad_x, lanes)
+        torch.addcmul(k.repeat(rep), rows, b.repeat(rep), out=out)
+        out.addcmul_(g_rows, a.repeat(rep))
+        return grad_x, sum_g_xhat, sum_g, None
+
+
+def lane_kernel_applies(x: Tensor, bn: nn.BatchNorm2d) -> bool:
+    """Whether :func:`batch_norm` takes the lane kernel for ``x``."""
+    return (
+        x.dim() == 4 and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
+        and x.shape[1] <= MAX_LANE_CHANNELS and x.is_contiguous(memory_format=torch.channels_last)
+        and (bn.training or not bn.track_running_stats) and x.numel() > 0
+        and x.numel() % _lanes(x.shape[1]) == 0
+    )
+
+
+def batch_norm(x: Tensor, bn: nn.BatchNorm2d) -> Tensor:
+    """``bn(x)`` (same output, gradients and running-statistics update), faster for few channels."""
+    if not lane_kernel_applies(x, bn):
+        return bn(x)
+    c = x.shape[1]
+    weight = bn.weight if bn.weight is not None else x.new_ones(c)
+    bias = bn.bias if bn.bias is not None else x.new_zeros(c)
+    y, mean, unbiased_var = _LaneBatchNorm.apply(x, weight, bias, bn.eps)
+    if bn.training and bn.track_running_stats:
+        with torch.no_grad():
+            bn.num_batches_tracked.add_(1)
+            factor = bn.momentum if bn.momentum is not None else 1.0 / float(bn.num_batches_tracked)
+            bn.running_mean.lerp_(mean, factor)
+            bn.running_var.lerp_(unbiased_var, factor)
+    return y
+
+
+
