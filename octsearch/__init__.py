@@ -38,6 +38,7 @@ _EXPORTS: dict[str, str] = {
     "open_store": "octsearch.store",
     "read_config": "octsearch.config_file",
     "create_model_from_config": "octsearch.config_file",
+    "revalidate": "octsearch.validate",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "octsearch.cli.trial_commands",
     "octsearch.cli.launch_commands",
     "octsearch.cli.store_commands",
+    "octsearch.cli.validate_commands",
 )
 
 
