@@ -39,6 +39,10 @@ _EXPORTS: dict[str, str] = {
     "read_config": "octsearch.config_file",
     "create_model_from_config": "octsearch.config_file",
     "revalidate": "octsearch.validate",
+    "optimize_for_inference": "octsearch.core.fast",
+    "prepare_for_training": "octsearch.core.fast",
+    "measure_latency": "octsearch.core.fast",
+    "LatencyResult": "octsearch.core.fast",
 }
 
 __all__ = ["__version__", *_EXPORTS]

@@ -1,11 +1,20 @@
 """Fast OctConv on CPU: a restructured inference path and a faster training path.
 
-- :func:`optimize_for_inference`: batch norm folded, fewer kernels per OctConv, channels-last,
-  optional ``torch.compile``.
+- :func:`optimize_for_inference`: batch norm folded, fewer kernels per OctConv, oneDNN with packed
+  weights and fused post-ops, channels-last, optional ``torch.compile``.
 - :func:`prepare_for_training`: the same parameters, a faster training forward and backward.
 - :func:`measure_latency`: median CPU latency through the fast path (a search objective).
 """
 
 from octsearch.core.fast.inference import InferenceModel, optimize_for_inference
+from octsearch.core.fast.latency import LatencyResult, measure_latency, tune_malloc
+from octsearch.core.fast.train import prepare_for_training
 
-__all__ = ["InferenceModel", "optimize_for_inference"]
+__all__ = [
+    "InferenceModel",
+    "LatencyResult",
+    "measure_latency",
+    "optimize_for_inference",
+    "prepare_for_training",
+    "tune_malloc",
+]

@@ -10,9 +10,10 @@
 - the low->high path added into the high output in place, through a broadcast view (no
   up-sampled tensor is materialised);
 - batch norm folded into weights and biases; the activation applied in place;
-- eager (``for_compile=False``): every convolution through oneDNN directly; for
-  ``torch.compile`` (``for_compile=True``): ``F.conv2d``, and 1x1 convolutions on channels-last
-  inputs as one matrix product, the forms inductor pattern-matches and pre-packs.
+- eager (``for_compile=False``): every convolution through oneDNN with its weight packed once per
+  input shape, the bias, activation and residual / low->high add fused as post-ops; for
+  ``torch.compile`` (``for_compile=True``): plain ``F.conv2d`` and adds, which inductor with
+  freezing turns into the same packed, fused oneDNN calls.
 
 The modules hold folded copies (buffers): they are for inference and do not train.
 """
@@ -27,7 +28,7 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from octsearch.core.fast.fold import fold_conv_bn
-from octsearch.core.fast.ops import conv, mkldnn_usable, pool2, upsample2
+from octsearch.core.fast.ops import mkldnn_usable, pool2, upsample2
 from octsearch.core.layers import (
     OctActivation,
     OctBatchNorm2d,
@@ -104,8 +105,6 @@ class FusedOctConv(nn.Module):
     def _add(self, name: str, weight: Tensor, bias: Tensor | None) -> None:
         self.register_buffer(name, weight.contiguous())
         self.register_buffer(name + "_b", None if bias is None else bias.contiguous())
-        pointwise = weight.shape[-1] == 1 and self.groups == 1 and self.for_compile and LINEAR_1X1
-        self.register_buffer(name + "_2d", weight.reshape(weight.shape[0], -1).contiguous() if pointwise else None)
 
     def _conv(self, x: Tensor, name: str, groups: int = 1, stride: int = 1, act: str | None = None,
               other: Tensor | None = None, into_other: bool = False) -> Tensor:
@@ -127,7 +126,7 @@ class FusedOctConv(nn.Module):
                 y = torch.ops.mkldnn._convolution_pointwise.binary(
                     x, other, packed, bias, *args, "add", None, unary, [], "")
             return y if act != "relu6" else _activate(y, act)
-        y = conv(x, getattr(self, name), bias, self.padding, groups, getattr(self, name + "_2d"), stride)
+        y = F.conv2d(x, getattr(self, name), bias, stride, self.padding, 1, groups)
         if other is not None:
             y = y + other
         return _activate(y, act)
