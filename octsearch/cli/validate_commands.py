@@ -69,8 +69,9 @@ def cmd_revalidate(args: argparse.Namespace) -> int:
         print(f"interrupted: {c.done} run(s) stored, {c.cancelled} not run; the same command continues",
               file=sys.stderr)
         return EXIT_INTERRUPTED
-    if c.failed:
-        print(f"{c.failed} run(s) failed (listed above); the same command tries them again", file=sys.stderr)
+    if result.failures:
+        print(f"{len(result.failures)} run(s) failed or were not stored (listed above); the same command tries "
+              "them again", file=sys.stderr)
         return EXIT_FAILED_RUNS
     return 0
 

@@ -9,7 +9,7 @@ each result as it finishes -> compare the rankings (:func:`~octsearch.validate.r
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from octsearch.errors import ConfigError
@@ -140,11 +140,14 @@ def revalidate(
     def record(outcome: JobOutcome) -> None:
         r, job = outcome.result, outcome.job
         if r is not None:
-            store.record_evaluation(
-                plan.search, job.trial, seed=job.seed, accuracy=r.accuracy, n_val=r.n_val, budget=job.label,
-                train_seconds=r.train_seconds, node=outcome.node, epoch_accuracies=list(r.epoch_accuracies),
-            )
-        else:
+            try:
+                store.record_evaluation(
+                    plan.search, job.trial, seed=job.seed, accuracy=r.accuracy, n_val=r.n_val, budget=job.label,
+                    train_seconds=r.train_seconds, node=outcome.node, epoch_accuracies=list(r.epoch_accuracies),
+                )
+            except ConfigError as e:  # e.g. the same seed stored meanwhile by another revalidate
+                outcome = replace(outcome, result=None, error=f"not stored: {e}")
+        if outcome.result is None:
             failures.append(outcome)
         if on_outcome is not None:
             on_outcome(outcome)
