@@ -38,6 +38,7 @@ from octsearch.core.layers import (
     OctPair,
     as_pair,
 )
+from octsearch.errors import ConfigError
 
 LINEAR_1X1 = os.environ.get("OCT_LINEAR_1X1", "1") == "1"
 _ACT_KINDS = {nn.ReLU: "relu", nn.ReLU6: "relu6"}
@@ -163,6 +164,10 @@ class FusedOctConv(nn.Module):
         mode, y_l = self.mode, None
         if mode == "plain":
             return self._conv(x_h, "w", self.groups, self.stride, act, r_h), None
+        if self.lo_out and (x_h.shape[-1] // self.stride % 2 or x_h.shape[-2] // self.stride % 2):
+            side = f"{x_h.shape[-2] // self.stride}x{x_h.shape[-1] // self.stride}"
+            raise ConfigError(f"an Oct layer with a low output cannot halve a {side} map; accepted: even "
+                              "sides (the input size the model was built for)")
         if mode == "depthwise":
             if self.stride == 2:
                 x_h, x_l = pool2(x_h), pool2(x_l)

@@ -1,0 +1,178 @@
+"""optimize_for_inference: the same logits as the reference, for every family and alpha."""
+
+import copy
+import itertools
+
+import pytest
+import torch
+from torch import nn
+
+from octsearch import optimize_for_inference
+from octsearch.core.fast.fold import fold_conv_bn
+from octsearch.core.fast.fused import FusedOctConv, FusedResidual, fuse_model
+from octsearch.core.layers import OctBatchNorm2d, OctConv2d, OctConvBNAct
+from octsearch.core.registry import create_model
+from octsearch.errors import ConfigError
+
+# The brief's tiny configurations of the three families.
+FAMILIES = {
+    "oct_resnet20": dict(input_size=16),
+    "oct_resnet26": dict(input_size=64, width_mult=0.25, num_classes=10),
+    "oct_mobilenetv2": dict(input_size=32, width_mult=0.35, num_classes=10),
+}
+ALPHAS = [0, 0.25, 0.5, 0.75]
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    # Two intra-op threads on a loaded 2-core machine spin-wait each other: 100x slower.
+    previous = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(previous)
+
+
+def randomise_batch_norm(model: nn.Module, seed: int = 0) -> nn.Module:
+    """Give every batch norm non-trivial statistics and affine parameters, so folding matters."""
+    gen = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, nn.BatchNorm2d):
+            n = m.num_features
+            m.running_mean.copy_(torch.rand(n, generator=gen) * 2 - 1)
+            m.running_var.copy_(torch.rand(n, generator=gen) * 1.5 + 0.5)
+            m.weight.data.copy_(torch.rand(n, generator=gen) + 0.5)
+            m.bias.data.copy_(torch.rand(n, generator=gen) - 0.5)
+    return model
+
+
+def reference_and_input(name: str, alpha: float, batch: int = 2):
+    torch.manual_seed(0)
+    args = FAMILIES[name]
+    model = randomise_batch_norm(create_model(name, alpha, **args)).eval()
+    side = args["input_size"]
+    x = torch.randn(batch, model.model_args["in_chans"], side, side)
+    return model, x
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+@pytest.mark.parametrize("alpha", ALPHAS)
+@pytest.mark.parametrize("channels_last", [True, False])
+def test_same_logits_as_reference(name, alpha, channels_last):
+    model, x = reference_and_input(name, alpha)
+    with torch.no_grad():
+        expected = model(x)
+    fast = optimize_for_inference(model, channels_last=channels_last)
+    assert (fast(x) - expected).abs().max().item() <= 1e-4
+    # a channels-last input works too, and a new batch size re-packs the weights
+    x_cl = x.contiguous(memory_format=torch.channels_last)
+    assert (fast(x_cl) - expected).abs().max().item() <= 1e-4
+    assert (fast(x[:1]) - expected[:1]).abs().max().item() <= 1e-4
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+def test_blocks_and_convolutions_are_replaced(name):
+    model, _ = reference_and_input(name, 0.5)
+    fused = fuse_model(model)
+    kinds = {type(m) for m in fused.modules()}
+    assert FusedOctConv in kinds and FusedResidual in kinds
+    assert not kinds & {OctConvBNAct, OctConv2d, OctBatchNorm2d, nn.BatchNorm2d}
+
+
+def test_original_model_is_untouched():
+    model, x = reference_and_input("oct_resnet20", 0.5)
+    model.train()
+    before = copy.deepcopy(model.state_dict())
+    fast = optimize_for_inference(model)
+    fast(x)
+    assert model.training
+    for key, value in model.state_dict().items():
+        assert torch.equal(value, before[key]), key
+    assert all(p.requires_grad for p in model.parameters())
+
+
+# Every restructured mode of one layer: plain, depthwise, 0 -> alpha, alpha -> 0, alpha -> alpha,
+# stride 1 and 2, kernels 1 and 3, each activation.
+LAYER_CASES = [
+    # (in, out, kernel, stride, groups, alpha_in, alpha_out, act)
+    *[(12, 16, k, s, 1, ai, ao, act)
+      for k, s, (ai, ao), act in itertools.product(
+          (1, 3), (1, 2), [(0, 0), (0, 0.5), (0.25, 0), (0.5, 0.25), (0.75, 0.75)], ("relu", None))],
+    (16, 16, 3, 1, 16, 0.5, 0.5, "relu6"),
+    (16, 16, 3, 2, 16, 0.25, 0.25, "relu6"),
+    (16, 16, 3, 2, 16, 0, 0, "relu6"),
+    (12, 20, 1, 1, 1, 0.5, 0.5, "relu6"),
+]
+
+
+@pytest.mark.parametrize("case", LAYER_CASES, ids=str)
+@pytest.mark.parametrize("for_compile", [False, True])
+def test_each_layer_mode_matches_octconvbnact(case, for_compile):
+    c_in, c_out, k, s, g, a_in, a_out, act = case
+    torch.manual_seed(1)
+    layer = randomise_batch_norm(
+        OctConvBNAct(c_in, c_out, k, s, groups=g, alpha_in=a_in, alpha_out=a_out, act=act)).eval()
+    hi, lo = layer.conv.hi_in, layer.conv.lo_in
+    x = (torch.randn(2, hi, 8, 8), torch.randn(2, lo, 4, 4) if lo else None)
+    with torch.no_grad():
+        expected = layer(x)
+        got = FusedOctConv(layer.conv, layer.bn, layer.act, for_compile=for_compile).eval()(x)
+    for e, o in zip(expected, got, strict=True):
+        assert (e is None) == (o is None)
+        if e is not None:
+            assert e.shape == o.shape
+            assert (e - o).abs().max().item() <= 1e-4 * max(1.0, e.abs().max().item())
+
+
+def test_dropping_a_path_would_be_caught():
+    """The layer test is sensitive to every path: zeroing low->high changes the output."""
+    torch.manual_seed(1)
+    layer = randomise_batch_norm(OctConvBNAct(12, 16, 3, 1, alpha_in=0.5, alpha_out=0.5)).eval()
+    x = (torch.randn(2, 6, 8, 8), torch.randn(2, 6, 4, 4))
+    fused = FusedOctConv(layer.conv, layer.bn, layer.act)
+    fused.w_lh.zero_()
+    fused._packed.clear()
+    with torch.no_grad():
+        assert (layer(x)[0] - fused(x)[0]).abs().max().item() > 1e-2
+
+
+@pytest.mark.parametrize("bias", [False, True])
+def test_fold_equals_conv_then_eval_batch_norm(bias):
+    torch.manual_seed(2)
+    conv = OctConv2d(8, 10, 3, bias=bias)
+    bn = randomise_batch_norm(OctBatchNorm2d(10)).eval()
+    w, b = fold_conv_bn(conv, bn)
+    x = torch.randn(3, 8, 6, 6)
+    with torch.no_grad():
+        expected = bn(conv(x))[0]
+    assert (nn.functional.conv2d(x, w, b, 1, 1) - expected).abs().max().item() <= 1e-5
+
+
+def test_inference_model_refuses_training_and_bad_arguments():
+    model, _ = reference_and_input("oct_resnet20", 0.25)
+    fast = optimize_for_inference(model)
+    with pytest.raises(ConfigError, match="eval"):
+        fast.train()
+    with pytest.raises(ConfigError, match="compile='yes'"):
+        optimize_for_inference(model, compile="yes")
+    with pytest.raises(ConfigError, match="nn.Module"):
+        optimize_for_inference("oct_resnet20")
+
+
+def test_copies_and_state_dict():
+    model, x = reference_and_input("oct_resnet26", 0.5)
+    fast = optimize_for_inference(model)
+    y = fast(x)
+    clone = copy.deepcopy(fast)
+    assert torch.allclose(clone(x), y, atol=1e-6)
+    assert all(isinstance(v, torch.Tensor) and v.layout == torch.strided for v in fast.state_dict().values())
+
+
+@pytest.mark.slow
+def test_compiled_path_matches_reference():
+    """torch.compile (inductor, freezing) of a tiny model; compiles C++ (10-30 s)."""
+    model = randomise_batch_norm(create_model("oct_resnet20", 0.5, input_size=16, width_mult=0.25)).eval()
+    x = torch.randn(2, 3, 16, 16)
+    with torch.no_grad():
+        expected = model(x)
+    fast = optimize_for_inference(model, compile=True)
+    assert (fast(x) - expected).abs().max().item() <= 1e-4
