@@ -24,6 +24,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--seed-from", metavar="SEARCH", help="also evaluate the front of another search first")
     p.add_argument("--early-stop", action="store_true",
                    help="stop trials dominated at an epoch rung (Pareto successive halving)")
+    p.add_argument("--repeats", type=int, metavar="S",
+                   help="evaluate front candidates again with S further seeds (default: the space's, else 0)")
+    p.add_argument("--noise-margin", type=float, metavar="Z",
+                   help="a candidate is within Z standard errors of the front (default: the space's, else 1)")
     p.add_argument("--results-dir", metavar="DIR", help="Ray Tune's experiment directory")
     p.set_defaults(func=cmd_launch)
 
@@ -34,7 +38,8 @@ def cmd_launch(args: argparse.Namespace) -> int:
     opts = LaunchOptions(
         space=args.space, name=args.name, trials=args.trials, concurrency=args.concurrency,
         sampler=args.sampler, seed=args.seed, address=args.address, db=args.db, seed_from=args.seed_from,
-        early_stop=args.early_stop, results_dir=args.results_dir,
+        early_stop=args.early_stop, results_dir=args.results_dir, repeats=args.repeats,
+        noise_margin=args.noise_margin,
     )
 
     def write(text: str) -> None:

@@ -21,6 +21,7 @@ from typing import Any
 from octsearch.errors import ConfigError, UnknownNameError
 from octsearch.search.cluster import RaySession, check_address, ray_session
 from octsearch.search.progress import Progress, ProgressLine
+from octsearch.search.repeats import RepeatPolicy, next_seed, pick_repeat
 from octsearch.search.samplers import check_sampler, make_sampler
 from octsearch.search.searcher import KnownPoint, SearchState, Verdict
 from octsearch.search.status import INTERRUPTED
@@ -47,6 +48,8 @@ class LaunchOptions:
     seed_from: str | None = None
     early_stop: bool = False
     results_dir: str | None = None
+    repeats: int | None = None  # further seeds for front candidates (default: the space's)
+    noise_margin: float | None = None  # in standard errors (default: the space's)
 
 
 @dataclass(frozen=True)
@@ -224,6 +227,8 @@ def launch(opts: LaunchOptions, write: Callable[[str], None] | None = None, tty:
     points = _warm_start(space, store, opts.name, opts.seed_from, set(known))
     from octsearch.search.searcher import OctOptunaSearch
 
+    policy = _repeat_policy(opts, space)
+    state.next_extra = _repeat_source(store, opts.name, space, policy, counts, remaining, state)
     searcher = OctOptunaSearch({p.name: p.choices for p in space.params}, sampler, points_to_evaluate=points,
                                screen=screen, state=state,
                                history=_known_points(space, history, record.reference_accuracy))
@@ -242,9 +247,46 @@ def launch(opts: LaunchOptions, write: Callable[[str], None] | None = None, tty:
                 store.set_search_status(opts.name, "failed")
     status = "interrupted" if flag["stop"] else "finished"
     store.set_search_status(opts.name, status)
-    run_counts = dict(recorder.counts) | {k: v for k, v in counts.items() if v}
+    run_counts = dict(recorder.counts) | {k: v for k, v in counts.items() if v and k != "repeats_dispatched"}
     return LaunchResult(opts.name, status, sum(recorder.counts.values()), run_counts,
                         time.monotonic() - started, recorder.train_seconds, store.url, session.log_file)
+
+
+def _repeat_policy(opts: LaunchOptions, space: Any) -> RepeatPolicy:
+    spec = getattr(space.spec, "repeats", None)
+    seeds = opts.repeats if opts.repeats is not None else (spec.seeds if spec is not None else 0)
+    margin = opts.noise_margin if opts.noise_margin is not None else (spec.margin if spec is not None else 1.0)
+    return RepeatPolicy(seeds=seeds, margin=margin)
+
+
+def _repeat_source(store: Any, name: str, space: Any, policy: RepeatPolicy, counts: dict[str, int],
+                   remaining: int, state: SearchState) -> Callable[[], dict[str, Any] | None]:
+    """Called before each suggestion: a repeat evaluation (config with ``__seed`` and
+    ``__number``) when one is due, else None (the sampler proposes)."""
+    from octsearch.search.recorder import NUMBER_KEY
+    from octsearch.search.worker import SEED_KEY
+
+    flops_key = "flops_all" if space.objectives.flops == "all" else "flops_paper"
+    base_seed = space.budget().seed
+    warm_up = len(space.uniform_points())
+    counts["repeats_dispatched"] = 0
+
+    def next_extra() -> dict[str, Any] | None:
+        if policy.seeds == 0 or counts["repeats_dispatched"] >= policy.max_share * remaining:
+            return None
+        trials = store.trials(name)
+        if sum(t.status == "complete" for t in trials) <= warm_up:  # let a front form first
+            return None
+        busy = {int(cfg[NUMBER_KEY]) for cfg in state.extra.values()}  # repeats in flight
+        number = pick_repeat(trials, store.front(name), policy, flops_key, busy)
+        if number is None:
+            return None
+        trial = store.trial(name, number)
+        seed = next_seed([e.seed for e in store.evaluations(name, number=number)], base_seed + 1)
+        counts["repeats_dispatched"] += 1
+        return {**dict(trial.config), SEED_KEY: seed, NUMBER_KEY: number}
+
+    return next_extra
 
 
 def _run_tuner(opts: LaunchOptions, space: Any, store: Any, session: RaySession, searcher: Any,
@@ -267,7 +309,8 @@ def _run_tuner(opts: LaunchOptions, space: Any, store: Any, session: RaySession,
         line.show(Progress(
             done=recorder.counts["complete"] + recorder.counts["repeat"], running=len(recorder.running),
             failed=recorder.counts["failed"] + recorder.counts["interrupted"], pruned=recorder.counts["pruned"],
-            infeasible=counts["infeasible"], skipped=counts["skipped"], total=remaining,
+            infeasible=counts["infeasible"], skipped=counts["skipped"], repeats=recorder.counts["repeat"],
+            total=remaining,
             front_size=len(store.front(opts.name)), hypervolume=store.hypervolume(opts.name),
             elapsed=time.monotonic() - started))
 

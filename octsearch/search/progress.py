@@ -17,6 +17,7 @@ class Progress:
     pruned: int
     infeasible: int
     skipped: int
+    repeats: int
     total: int
     front_size: int
     hypervolume: float
@@ -34,6 +35,7 @@ class Progress:
         extra = f" pruned {self.pruned}" if self.pruned else ""
         extra += f" infeasible {self.infeasible}" if self.infeasible else ""
         extra += f" already-known {self.skipped}" if self.skipped else ""
+        extra += f" (of which repeat seeds {self.repeats})" if self.repeats else ""
         return (f"trials {self.done + self.failed + self.pruned}/{self.total}: done {self.done} "
                 f"running {self.running} failed {self.failed}{extra} | front {self.front_size} "
                 f"hypervolume {self.hypervolume:.4g} (accuracy x share of alpha-0 FLOPs saved) | "

@@ -58,6 +58,10 @@ class SearchState:
     extra: dict[str, dict[str, Any]] = field(default_factory=dict)
     next_extra: Callable[[], dict[str, Any] | None] | None = None
 
+    def __getstate__(self) -> dict[str, Any]:
+        # Tune pickles the scheduler that holds this; the hook holds the open store.
+        return {**self.__dict__, "next_extra": None}
+
 
 class OctOptunaSearch(OptunaSearch):
     def __init__(

@@ -145,3 +145,21 @@ def _complete(db: str, name: str) -> int:
         return 0
 
 
+
+
+def test_repeats_evaluate_front_candidates_with_new_seeds(tmp_path):
+    space = write_space(tmp_path)
+    db = _db(tmp_path)
+    proc = run_cli("launch", str(space), "--name", "rep", "--trials", "7", "--repeats", "1", "--db", db,
+                   "--results-dir", str(tmp_path / "tune"))
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    assert "repeat seeds" in proc.stdout
+    store = open_store(db)
+    repeated = [t for t in store.trials("rep") if t.n_evals == 2]
+    assert repeated, "a front candidate must have been evaluated with a second seed"
+    for t in repeated:
+        evals = store.evaluations("rep", number=t.number)
+        assert sorted(e.seed for e in evals) == [0, 1]
+        assert abs(t.accuracy - sum(e.accuracy for e in evals) / 2) < 1e-12  # the front uses the mean
+    total_evals = sum(len(store.evaluations("rep", number=t.number)) for t in store.trials("rep"))
+    assert total_evals == 7  # repeats count against the trial budget
