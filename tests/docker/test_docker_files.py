@@ -258,6 +258,41 @@ def test_compose_volumes(compose: dict[str, Any], df: Any) -> None:
         assert services[name]["shm_size"], name  # Ray's object store lives in /dev/shm
 
 
+def _compose_cli() -> tuple[list[str], bool] | None:
+    """`docker compose` (v2) if its plugin is installed, else `docker-compose` (v1), else None."""
+    if shutil.which("docker") and subprocess.run(["docker", "compose", "version"], capture_output=True).returncode == 0:
+        return ["docker", "compose"], True
+    if shutil.which("docker-compose"):
+        return ["docker-compose"], False
+    return None
+
+
+def test_compose_file_passes_the_compose_cli(tmp_path: Path) -> None:
+    cli = _compose_cli()
+    if cli is None:
+        pytest.skip("neither `docker compose` nor `docker-compose` is installed")
+    command, v2 = cli
+    compose_file = COMPOSE_FILE
+    if not v2:  # compose v1 knows the compose spec but not its later top-level `name`
+        compose_file = tmp_path / "compose.yaml"
+        text = COMPOSE_FILE.read_text(encoding="utf-8")
+        compose_file.write_text(re.sub(r"^name: .*\n", "", text, flags=re.M), encoding="utf-8")
+    (tmp_path / "token.env").write_text(f"RAY_AUTH_TOKEN={TEST_TOKEN}\n")
+    (tmp_path / "empty.env").write_text("")
+    base = [*command, "-f", str(compose_file), "--project-directory", str(DOCKER)]
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("RAY_", "POSTGRES_", "OCTSEARCH_"))}
+    run = subprocess.run([*base, "--env-file", str(tmp_path / "token.env"), "--profile", "search", "config"],
+                         capture_output=True, text=True, timeout=120, env=env)
+    assert run.returncode == 0, run.stderr
+    resolved = yaml.safe_load(run.stdout)["services"]
+    assert set(resolved) == {"postgres", "ray-head", "ray-worker", "search"}
+    assert Path(resolved["ray-head"]["build"]["context"]).resolve() == REPO
+    assert resolved["ray-worker"]["environment"]["RAY_AUTH_TOKEN"] == TEST_TOKEN
+    missing = subprocess.run([*base, "--env-file", str(tmp_path / "empty.env"), "config"], capture_output=True,
+                             text=True, timeout=120, env=env)
+    assert missing.returncode != 0 and "set RAY_AUTH_TOKEN in docker/.env" in missing.stderr
+
+
 def test_compose_search_command_is_a_real_launch(compose: dict[str, Any]) -> None:
     command = service_command(compose["services"]["search"])
     assert command[:2] == ["octsearch", "launch"]  # the entrypoint joins Ray for exactly this
@@ -438,6 +473,35 @@ def test_kuberay_docs_create_the_secret_the_manifest_reads(kuberay: dict[str, An
     assert execs and all(c[c.index("-c") + 1] == head["name"] for c in execs)
     label = next(c for c in docs if "pods" in c and "-l" in c)
     assert f"ray.io/cluster={kuberay['metadata']['name']}" in label[label.index("-l") + 1]
+
+
+def test_kuberay_pod_templates_pass_kubernetes_schemas(kuberay: dict[str, Any]) -> None:
+    import kubernetes_validate
+
+    version = kubernetes_validate.latest_version()
+    for name, group in _kuberay_groups(kuberay):
+        pod = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": f"octsearch-{name}"},
+               "spec": group["template"]["spec"]}
+        kubernetes_validate.validate(pod, version, strict=True)  # unknown fields fail too
+    broken = {"apiVersion": "v1", "kind": "Pod", "metadata": {"name": "x"},
+              "spec": {"containers": [{"name": "c", "image": IMAGE, "volumeMount": []}]}}
+    with pytest.raises(kubernetes_validate.ValidationError):
+        kubernetes_validate.validate(broken, version, strict=True)
+
+
+def test_kuberay_documented_secret_with_kubectl(kuberay: dict[str, Any], docs: list[list[str]]) -> None:
+    kubectl = shutil.which("kubectl")
+    if kubectl is None:
+        pytest.skip("kubectl is not installed")
+    (create,) = [c for c in docs if c[:4] == ["kubectl", "create", "secret", "generic"]]
+    run = subprocess.run([kubectl, *create[1:], "--dry-run=client", "-o", "json"], capture_output=True,
+                         text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    secret = json.loads(run.stdout)
+    refs = {(e["valueFrom"]["secretKeyRef"]["name"], e["valueFrom"]["secretKeyRef"]["key"])
+            for _, g in _kuberay_groups(kuberay) for e in g["template"]["spec"]["containers"][0]["env"]
+            if "valueFrom" in e}
+    assert refs == {(secret["metadata"]["name"], key) for key in secret["data"]}
 
 
 # -- Ray cluster launcher ------------------------------------------------------------------------
