@@ -82,7 +82,8 @@ def _budget(b: Any) -> str:
     o, s = b.optimizer, b.schedule
     opt = f"{o.name} lr {o.lr:g}" + (f" momentum {o.momentum:g}{' nesterov' if o.nesterov else ''}" if o.name == "sgd" else "")
     return (f"{b.epochs} epochs, batch {b.batch_size}, {opt}, weight decay {o.weight_decay:g}, "
-            f"{s.name} schedule (warm-up {s.warmup:g} of the steps), seed {b.seed}, {b.threads} torch thread(s)")
+            f"{s.name} schedule (warm-up {s.warmup:g} of the steps), seed {b.seed}, {b.threads} torch thread(s)"
+            + (", channels-last" if b.channels_last else ""))
 
 
 def _slot_list(slots: tuple[str, ...]) -> str:

@@ -24,6 +24,7 @@ multiply-adds) in the convention named by ``objectives.flops``.
       schedule: {name: onecycle, warmup: 0.25}
       seed: 0
       threads: 1
+      channels_last: true                 # memory layout while training (faster on CPU)
       full: {epochs: 8}                   # overrides for re-validation at a larger budget
     objectives: {flops: paper, params: false, latency: false}  # accuracy and FLOPs always
     flops_budget: null
@@ -174,6 +175,7 @@ class BudgetSpec(_Section):
     schedule: ScheduleSpec = ScheduleSpec()
     seed: int = Field(0, ge=0)
     threads: int = Field(1, ge=1)
+    channels_last: bool = True  # memory layout of weights and batches while training
     full: FullBudgetSpec = FullBudgetSpec()
 
     def resolve(self, which: str) -> BudgetSpec:

@@ -12,12 +12,13 @@ EVAL_BATCH = 500
 
 
 @torch.no_grad()
-def count_correct(model: nn.Module, x: Tensor, y: Tensor, device: torch.device) -> int:
+def count_correct(model: nn.Module, x: Tensor, y: Tensor, device: torch.device,
+                  memory_format: torch.memory_format = torch.contiguous_format) -> int:
     """Images of ``x`` whose top-1 prediction equals ``y`` (model in eval mode, batch norm frozen)."""
     model.eval()
     correct = 0
     for start in range(0, x.shape[0], EVAL_BATCH):
-        inputs = x[start:start + EVAL_BATCH].to(device, non_blocking=True)
+        inputs = x[start:start + EVAL_BATCH].to(device, memory_format=memory_format, non_blocking=True)
         targets = y[start:start + EVAL_BATCH].to(device, non_blocking=True)
         correct += int((model(inputs).argmax(1) == targets).sum())
     return correct

@@ -64,6 +64,7 @@ def train_epoch(
     scheduler: torch.optim.lr_scheduler.LRScheduler,
     generator: torch.Generator,
     device: torch.device,
+    memory_format: torch.memory_format = torch.contiguous_format,
 ) -> float:
     """One pass over ``(x, y)`` in an order drawn from ``generator``; returns the mean loss."""
     model.train()
@@ -72,7 +73,8 @@ def train_epoch(
     total, batches = 0.0, 0
     for b in range(steps_per_epoch(n, batch_size)):
         idx = order[b * batch_size:(b + 1) * batch_size]
-        inputs, targets = x[idx].to(device, non_blocking=True), y[idx].to(device, non_blocking=True)
+        inputs = x[idx].to(device, memory_format=memory_format, non_blocking=True)
+        targets = y[idx].to(device, non_blocking=True)
         loss = F.cross_entropy(model(inputs), targets)
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
