@@ -62,6 +62,9 @@ class LaunchResult:
     train_seconds: float
     db_url: str
     ray_log: str | None
+    worker_seconds: float = 0.0  # summed wall time inside trainables (training plus set-up)
+    driver_seconds: dict[str, float] | None = None  # itemised driver time (sampler, screen, store)
+    startup_seconds: float = 0.0  # from launch to Ray ready
 
 
 def _positive(name: str, value: int | None) -> int | None:
@@ -235,6 +238,7 @@ def launch(opts: LaunchOptions, write: Callable[[str], None] | None = None, tty:
     flag = {"stop": False}
     started = time.monotonic()
     with ray_session(check_address(opts.address)) as session:
+        ray_ready = time.monotonic()
         write(f"search {opts.name!r}: {remaining} trial(s) to run, sampler {sampler_name}, "
               f"{concurrency} at a time; store {store.url}; Ray logs in {session.log_file or 'the Ray session dir'}\n")
         try:
@@ -249,7 +253,8 @@ def launch(opts: LaunchOptions, write: Callable[[str], None] | None = None, tty:
     store.set_search_status(opts.name, status)
     run_counts = dict(recorder.counts) | {k: v for k, v in counts.items() if v and k != "repeats_dispatched"}
     return LaunchResult(opts.name, status, sum(recorder.counts.values()), run_counts,
-                        time.monotonic() - started, recorder.train_seconds, store.url, session.log_file)
+                        time.monotonic() - started, recorder.train_seconds, store.url, session.log_file,
+                        recorder.worker_seconds, dict(state.timings.seconds), ray_ready - started)
 
 
 def _repeat_policy(opts: LaunchOptions, space: Any) -> RepeatPolicy:

@@ -47,7 +47,8 @@ def _guarded(method: Callable) -> Callable:
     @functools.wraps(method)
     def wrapper(self: StoreRecorder, *args: Any, **kwargs: Any) -> None:
         try:
-            method(self, *args, **kwargs)
+            with self._state.timings.timed("store writes"):
+                method(self, *args, **kwargs)
         except Exception:  # noqa: BLE001
             log.exception("octsearch could not record a trial event")
             self.counts["unrecorded"] += 1
@@ -67,6 +68,7 @@ class StoreRecorder(Callback):
         self.counts: Counter[str] = Counter()
         self.running: set[str] = set()
         self.train_seconds = 0.0
+        self.worker_seconds = 0.0  # wall time inside the trainable: data, model, FLOPs, training, evaluation
 
     def __getstate__(self) -> dict[str, Any]:
         # Tune pickles its callbacks with the experiment; the open store stays in the driver.
@@ -119,6 +121,7 @@ class StoreRecorder(Callback):
                 node=str(result.get("node") or ""), epoch_accuracies=list(result.get("epoch_accuracies") or []),
             )
             self.train_seconds += float(result["train_seconds"])
+            self.worker_seconds += float(result.get("worker_seconds", result["train_seconds"]))
             self.counts["repeat" if repeat else "complete"] += 1
         self._on_change()
 

@@ -20,6 +20,7 @@ from ray.tune.search import Searcher
 from ray.tune.search.optuna import OptunaSearch
 
 from octsearch.search.samplers import CONSTRAINT_ATTR
+from octsearch.search.timings import Timings
 
 log = logging.getLogger(__name__)
 
@@ -55,6 +56,7 @@ class SearchState:
     (repeats) that bypass the sampler."""
 
     pruned: set[str] = field(default_factory=set)
+    timings: Timings = field(default_factory=Timings)
     extra: dict[str, dict[str, Any]] = field(default_factory=dict)
     next_extra: Callable[[], dict[str, Any] | None] | None = None
 
@@ -136,10 +138,12 @@ class OctOptunaSearch(OptunaSearch):
                 self._state.extra[trial_id] = extra
                 return extra
         for _ in range(MAX_SCREENED):
-            config = super().suggest(trial_id)
+            with self._state.timings.timed("sampler (suggest)"):
+                config = super().suggest(trial_id)
             if config is None:
                 return None
-            verdict = self._screen(config)
+            with self._state.timings.timed("screen (FLOPs count, budget)"):
+                verdict = self._screen(config)
             if verdict is None:
                 return config
             self.screened += 1
@@ -162,4 +166,5 @@ class OctOptunaSearch(OptunaSearch):
             self._completed_trials.add(trial_id)
             return
         ot_trial.set_user_attr(CONSTRAINT_ATTR, 0.0)
-        super().on_trial_complete(trial_id, result, error)
+        with self._state.timings.timed("sampler (tell)"):
+            super().on_trial_complete(trial_id, result, error)

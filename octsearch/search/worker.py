@@ -43,9 +43,13 @@ def node_name() -> str:
 def proxy_trainable(config: dict[str, Any], *, space_text: str, space_name: str, budget: str = "proxy") -> None:
     """Train one configuration; report ``accuracy`` and ``flops`` after every epoch, then the full
     result with ``final=1``. Module level, because Tune pickles it."""
+    import time
+
     from ray import tune
 
     from octsearch.trial import run_trial
+
+    started = time.perf_counter()
     from octsearch.trial.check import check_config
 
     space = _space(space_text, space_name)
@@ -59,6 +63,6 @@ def proxy_trainable(config: dict[str, Any], *, space_text: str, space_name: str,
     result = run_trial(space, params, seed=seed, budget=budget, on_epoch=on_epoch)
     report = {k: v for k, v in result.as_dict().items() if isinstance(v, (int, float, str, bool, list))}
     report.update(accuracy=result.accuracy, flops=flops, epoch=len(result.epoch_accuracies), final=1,
-                  node=node_name(), pid=os.getpid())
+                  node=node_name(), pid=os.getpid(), worker_seconds=time.perf_counter() - started)
     tune.report(report)
 
