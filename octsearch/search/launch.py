@@ -195,7 +195,7 @@ def launch(opts: LaunchOptions, write: Callable[[str], None] | None = None, tty:
 
     known = {_key(dict(t.config)): t for t in history if t.status in ("complete", "infeasible")}
     state = SearchState()
-    counts = {"infeasible": 0, "skipped": 0}
+    counts = {"infeasible": 0, "already known": 0}  # proposals answered without training
     dispatched: set[str] = set()  # configurations sent to workers by this launch
 
     def screen(params: dict[str, Any]) -> Verdict | None:
@@ -204,7 +204,7 @@ def launch(opts: LaunchOptions, write: Callable[[str], None] | None = None, tty:
         check = check_config(space, params)
         stored = known.get(key)
         if stored is not None:  # already evaluated: answer from the store, train nothing
-            counts["skipped"] += 1
+            counts["already known"] += 1
             acc = stored.accuracy if stored.status == "complete" else record.reference_accuracy
             over = 0.0 if check.flops_budget is None else check.flops - check.flops_budget
             return Verdict((float(acc), float(check.flops)), over)
@@ -217,7 +217,7 @@ def launch(opts: LaunchOptions, write: Callable[[str], None] | None = None, tty:
             counts["infeasible"] += 1
             return Verdict((record.reference_accuracy, float(check.flops)), check.flops - check.flops_budget)
         if key in dispatched:  # running or finished in this launch: never train it twice
-            counts["skipped"] += 1
+            counts["already known"] += 1
             return Verdict(None)
         dispatched.add(key)
         return None
@@ -314,7 +314,7 @@ def _run_tuner(opts: LaunchOptions, space: Any, store: Any, session: RaySession,
         line.show(Progress(
             done=recorder.counts["complete"] + recorder.counts["repeat"], running=len(recorder.running),
             failed=recorder.counts["failed"] + recorder.counts["interrupted"], pruned=recorder.counts["pruned"],
-            infeasible=counts["infeasible"], skipped=counts["skipped"], repeats=recorder.counts["repeat"],
+            infeasible=counts["infeasible"], skipped=counts["already known"], repeats=recorder.counts["repeat"],
             total=remaining,
             front_size=len(store.front(opts.name)), hypervolume=store.hypervolume(opts.name),
             elapsed=time.monotonic() - started))

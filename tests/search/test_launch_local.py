@@ -163,3 +163,19 @@ def test_repeats_evaluate_front_candidates_with_new_seeds(tmp_path):
         assert abs(t.accuracy - sum(e.accuracy for e in evals) / 2) < 1e-12  # the front uses the mean
     total_evals = sum(len(store.evaluations("rep", number=t.number)) for t in store.trials("rep"))
     assert total_evals == 7  # repeats count against the trial budget
+
+
+def test_seed_from_evaluates_another_searchs_front_first(tmp_path):
+    space = write_space(tmp_path)
+    db = _db(tmp_path)
+    common = ("--db", db, "--results-dir", str(tmp_path / "tune"), "--sampler", "random", "--seed", "3")
+    first = run_cli("launch", str(space), "--name", "donor", "--trials", "4", *common)
+    assert first.returncode == 0, first.stderr
+    store = open_store(db)
+    donor_front = {tuple(sorted(t.config.items())) for t in store.front("donor")}
+    second = run_cli("launch", str(space), "--name", "heir", "--trials", "5", "--seed-from", "donor", *common)
+    assert second.returncode == 0, second.stderr
+    heir = {tuple(sorted(t.config.items())) for t in store.trials("heir")}
+    assert donor_front <= heir  # the donor's front was evaluated in the new search
+    proc = run_cli("launch", str(space), "--name", "x", "--seed-from", "nobody", "--db", db, timeout=120)
+    assert proc.returncode == 2 and "nobody" in proc.stderr and "donor" in proc.stderr
