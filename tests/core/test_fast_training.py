@@ -1,7 +1,9 @@
 """prepare_for_training: the same parameters, outputs, gradients and statistics as the reference.
 
-Exactness is checked in float64, where any difference beyond rounding would show (the
-restructured low-output convolution and the lane batch norm are the same mathematics). In
+The channels-last layout is checked in float64, where any difference beyond rounding would show
+(the restructured low-output convolution and the lane batch norm are the same mathematics). The
+batch-last layout has float32 kernels only: it is checked in float32 here, its kernels one by one
+against float64 in test_fast_native.py. In
 float32, any reordering of the arithmetic (switching the reference model to channels-last memory
 alone does it) moves activations within rounding of 0 across a ReLU, and the flipped mask changes
 a parameter gradient by up to 1e-2 relative (measured on the test models against float64), so
@@ -16,6 +18,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from octsearch import prepare_for_training
+from octsearch.core.fast import native
 from octsearch.core.fast.batchnorm import batch_norm, lane_kernel_applies
 from octsearch.core.fast.train import TrainOctConvBNAct
 from octsearch.core.registry import create_model
@@ -27,6 +30,7 @@ FAMILIES = {
     "oct_mobilenetv2": dict(input_size=32, width_mult=0.35, num_classes=10),
 }
 DEFAULT_SPACE_MODEL = dict(input_size=28, in_chans=1, width_mult=0.5, num_classes=10)
+needs_native = pytest.mark.skipif(not native.available(), reason="no C compiler for the batch-last kernels")
 
 
 @pytest.fixture(autouse=True)
@@ -37,11 +41,11 @@ def one_thread():
     torch.set_num_threads(previous)
 
 
-def pair(name: str, alpha: float, dtype: torch.dtype, **args):
+def pair(name: str, alpha: float, dtype: torch.dtype, layout: str = "channels_last", **args):
     torch.manual_seed(0)
     reference = create_model(name, alpha, **args).to(dtype).train()
     model = copy.deepcopy(reference)
-    return reference, model, prepare_for_training(model)
+    return reference, model, prepare_for_training(model, layout=layout)
 
 
 def step(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -52,7 +56,9 @@ def step(model: nn.Module, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def max_grad_diff(a: nn.Module, b: nn.Module) -> float:
-    return max((p.grad - q.grad).abs().max().item() for p, q in zip(a.parameters(), b.parameters(), strict=True))
+    """Largest gradient difference, relative to the gradient's scale where that exceeds 1."""
+    return max(((p.grad - q.grad).abs().max() / max(1.0, p.grad.abs().max().item())).item()
+               for p, q in zip(a.parameters(), b.parameters(), strict=True))
 
 
 @pytest.mark.parametrize("name", sorted(FAMILIES))
@@ -69,15 +75,54 @@ def test_float64_outputs_gradients_and_statistics_equal(name, alpha):
         assert torch.allclose(a.double(), b.double(), rtol=0, atol=1e-12), key  # running statistics
 
 
+@pytest.mark.parametrize("layout", ["batch_last", "channels_last"])
 @pytest.mark.parametrize("alpha", [0, 0.25, 0.5, 0.75])
-def test_float32_default_space_model_within_1e4(alpha):
+def test_float32_default_space_model_within_1e4(alpha, layout):
     # Small batch: any float32 reordering (channels-last alone does it) flips a few ReLU masks of
     # activations within rounding of 0, and with more elements a flip becomes likelier.
-    reference, model, fast = pair("oct_resnet20", alpha, torch.float32, **DEFAULT_SPACE_MODEL)
-    x, y = torch.randn(8, 1, 28, 28), torch.randint(0, 10, (8,))
+    reference, model, fast = pair("oct_resnet20", alpha, torch.float32, layout, **DEFAULT_SPACE_MODEL)
+    x, y = torch.randn(16, 1, 28, 28), torch.randint(0, 10, (16,))
     expected, got = step(reference, x, y), step(fast, x, y)
     assert (expected - got).abs().max().item() <= 1e-4
     assert max_grad_diff(reference, model) <= 1e-4
+    for (key, a), b in zip(reference.state_dict().items(), model.state_dict().values(), strict=True):
+        assert torch.allclose(a.float(), b.float(), rtol=0, atol=1e-5), key
+
+
+@needs_native
+def test_batch_last_path_keeps_batch_innermost_memory():
+    _, _, fast = pair("oct_resnet20", 0.5, torch.float32, "batch_last", **DEFAULT_SPACE_MODEL)
+    seen = []
+    for m in fast.modules():
+        if isinstance(m, TrainOctConvBNAct):
+            m.register_forward_hook(lambda mod, inp, out: seen.append(out[0]))
+    fast(torch.randn(16, 1, 28, 28))
+    assert seen and all(t.permute(1, 2, 3, 0).is_contiguous() for t in seen)
+    seen.clear()
+    fast(torch.randn(10, 1, 28, 28))  # not a multiple of 16: the channels-last path
+    assert seen and all(t.is_contiguous(memory_format=torch.channels_last) for t in seen)
+
+
+@needs_native
+@pytest.mark.parametrize("batch", [10, 32])
+def test_batch_last_any_batch_size(batch):
+    reference, model, fast = pair("oct_resnet20", 0.5, torch.float32, "batch_last", input_size=16, width_mult=0.5)
+    x, y = torch.randn(batch, 3, 16, 16), torch.randint(0, 10, (batch,))
+    expected, got = step(reference, x, y), step(fast, x, y)
+    assert (expected - got).abs().max().item() <= 1e-4
+    assert max_grad_diff(reference, model) <= 1e-4
+
+
+@needs_native
+def test_batch_last_eval_mode_uses_running_statistics():
+    reference, model, fast = pair("oct_resnet20", 0.5, torch.float32, "batch_last", **DEFAULT_SPACE_MODEL)
+    x, y = torch.randn(16, 1, 28, 28), torch.randint(0, 10, (16,))
+    step(reference, x, y)
+    step(fast, x, y)
+    reference.eval()
+    fast.eval()
+    with torch.no_grad():
+        assert (reference(x) - fast(x)).abs().max().item() <= 1e-4
 
 
 def test_trains_the_same_parameters_and_keys():
@@ -109,15 +154,14 @@ def test_several_sgd_steps_follow_the_reference_trajectory():
         assert (a - b).abs().max().item() <= 1e-9
 
 
-@pytest.mark.parametrize("channels_last", [True, False])
-def test_nchw_and_channels_last_inputs(channels_last):
-    reference, model, fast = pair("oct_resnet20", 0.5, torch.float32, input_size=16)
-    x = torch.randn(4, 3, 16, 16)
-    if channels_last:
+@pytest.mark.parametrize("layout", ["auto", "batch_last", "channels_last", "contiguous"])
+@pytest.mark.parametrize("channels_last_input", [True, False])
+def test_nchw_and_channels_last_inputs(layout, channels_last_input):
+    reference, model, fast = pair("oct_resnet20", 0.5, torch.float32, layout, input_size=16)
+    x = torch.randn(16, 3, 16, 16)
+    if channels_last_input:
         x = x.contiguous(memory_format=torch.channels_last)
     assert (reference(x) - fast(x)).abs().max().item() <= 1e-4
-    no_cl = prepare_for_training(copy.deepcopy(reference), channels_last=False)
-    assert (reference(x) - no_cl(x)).abs().max().item() <= 1e-4
 
 
 @pytest.mark.parametrize("channels", [1, 3, 4, 8, 12, 16])
@@ -168,5 +212,21 @@ def test_lane_batch_norm_falls_back_where_it_does_not_apply():
 def test_bad_arguments():
     with pytest.raises(ConfigError, match="nn.Module"):
         prepare_for_training(object())
-    with pytest.raises(ConfigError, match="channels_last=1"):
-        prepare_for_training(nn.Linear(2, 2), channels_last=1)
+    with pytest.raises(ConfigError, match="layout='nhwc'"):
+        prepare_for_training(nn.Linear(2, 2), layout="nhwc")
+
+
+@needs_native
+def test_batch_last_sgd_trajectory_follows_the_reference():
+    reference, model, fast = pair("oct_resnet20", 0.5, torch.float32, "batch_last", **DEFAULT_SPACE_MODEL)
+    opts = [torch.optim.SGD(m.parameters(), lr=0.05, momentum=0.9) for m in (reference, fast)]
+    gen = torch.Generator().manual_seed(5)
+    for _ in range(3):
+        x = torch.randn(16, 1, 28, 28, generator=gen)
+        y = torch.randint(0, 10, (16,), generator=gen)
+        for m, opt in zip((reference, fast), opts, strict=True):
+            opt.zero_grad()
+            step(m, x, y)
+            opt.step()
+    for a, b in zip(reference.parameters(), model.parameters(), strict=True):
+        assert (a - b).abs().max().item() <= 1e-4

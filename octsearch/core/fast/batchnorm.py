@@ -36,6 +36,12 @@ def _fold(per_lane: Tensor, channels: int) -> Tensor:
 
 
 class _LaneBatchNorm(torch.autograd.Function):
+    """Batch-statistics normalisation over the lane view; returns ``(y, mean, unbiased_var)``.
+
+    Two-pass statistics (mean, then squared deviations) as in PyTorch's kernel; the centred input
+    ``d = x - mean`` is saved for the backward instead of ``x`` (same memory).
+    """
+
     @staticmethod
     def forward(ctx: Any, x: Tensor, weight: Tensor, bias: Tensor, eps: float) -> tuple[Tensor, Tensor, Tensor]:
         n, c, h, w = x.shape
@@ -43,37 +49,36 @@ class _LaneBatchNorm(torch.autograd.Function):
         lanes = _lanes(c)
         rep = lanes // c
         rows = _rows(x, lanes)
-        var_l, mean_l = torch.var_mean(rows, dim=0, correction=0)
-        mean = mean_l.view(rep, c).mean(0)
-        var = ((var_l + mean_l * mean_l).view(rep, c).mean(0) - mean * mean).clamp_min_(0)
+        mean = _fold(rows.sum(0), c) / count
+        d = rows - mean.repeat(rep)
+        var = _fold((d * d).sum(0), c) / count
         invstd = torch.rsqrt(var + eps)
-        scale = weight * invstd
-        shift = bias - mean * scale
+        scale = (weight * invstd).repeat(rep)
         y = torch.empty_like(x, memory_format=torch.channels_last)
-        torch.addcmul(shift.repeat(rep), rows, scale.repeat(rep), out=_rows(y, lanes))
-        ctx.save_for_backward(x, weight, mean, invstd)
+        torch.addcmul(bias.repeat(rep), d, scale, out=_rows(y, lanes))
+        ctx.save_for_backward(d, weight, invstd)
+        ctx.shape = (n, c, h, w)
+        ctx.set_materialize_grads(False)
         ctx.mark_non_differentiable(mean, var)
         return y, mean, var * (count / max(count - 1, 1))
 
     @staticmethod
     def backward(ctx: Any, grad_y: Tensor, _gm: Any, _gv: Any) -> tuple[Tensor, Tensor, Tensor, None]:
-        x, weight, mean, invstd = ctx.saved_tensors
-        n, c, h, w = x.shape
+        d, weight, invstd = ctx.saved_tensors
+        n, c, h, w = ctx.shape
         count = n * h * w
-        lanes = _lanes(c)
+        lanes = d.shape[1]
         rep = lanes // c
-        rows = _rows(x, lanes)
         g_rows = _rows(grad_y.contiguous(memory_format=torch.channels_last), lanes)
         sum_g = _fold(g_rows.sum(0), c)
-        sum_gx = _fold((g_rows * rows).sum(0), c)
-        sum_g_xhat = invstd * (sum_gx - mean * sum_g)  # = d loss / d weight
-        # dx = weight * invstd * (g - mean(g) - xhat * mean(g * xhat)) = a * g + b * x + k
+        sum_g_xhat = _fold((g_rows * d).sum(0), c) * invstd  # = d loss / d weight
+        # dx = weight * invstd * (g - mean(g) - xhat * mean(g * xhat)) = a * g + b * d + k
         a = weight * invstd
         b = -a * invstd * sum_g_xhat / count
-        k = -a * sum_g / count - b * mean
-        grad_x = torch.empty_like(x, memory_format=torch.channels_last)
+        k = -a * sum_g / count
+        grad_x = torch.empty((n, c, h, w), dtype=d.dtype, device=d.device, memory_format=torch.channels_last)
         out = _rows(grad_x, lanes)
-        torch.addcmul(k.repeat(rep), rows, b.repeat(rep), out=out)
+        torch.addcmul(k.repeat(rep), d, b.repeat(rep), out=out)
         out.addcmul_(g_rows, a.repeat(rep))
         return grad_x, sum_g_xhat, sum_g, None
 
