@@ -43,7 +43,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--alphas", default=None, help="comma-separated uniform alphas (default 0,.125,.25,.5,.75)")
     p.add_argument("--quick", action="store_true", help="fewer timed calls and alphas 0/.25/.5/.75")
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
-    p.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 12, 4 with --quick)")
+    p.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 30, 8 with --quick)")
     p.add_argument("--compile", action="store_true",
                    help="also time the torch.compile'd fast path (10-60 s of compilation per model)")
     p.add_argument("--no-batch32", action="store_true", help="batch 1 only")
@@ -56,7 +56,7 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     args.alphas = tuple(float(a) for a in args.alphas.split(",")) if args.alphas else alphas
     if 0.0 not in args.alphas:
         p.error("--alphas must include 0 (the baseline)")
-    args.rounds = args.rounds or (4 if args.quick else 12)
+    args.rounds = args.rounds or (8 if args.quick else 30)
     return args
 
 

@@ -6,9 +6,10 @@ width_mult 0.5 (widths 8/16/32), 28x28 inputs, 1 channel, 10 classes. For each u
 ONE run with the cases interleaved: median ms per step of
 
 - ``reference``: the model as built (NCHW, eager; what a trial runs without the fast path);
-- ``fast``: ``octsearch.core.fast.prepare_for_training(model)`` (same parameters; merged
-  low-output convolution, channels-last, lane batch norm);
+- ``fast``: ``octsearch.prepare_for_training(model)`` (same parameters; the batch-last layout
+  with its C kernels where they compile, merged low-output convolution);
 - ``reference+cl`` (with ``--cl-reference``): the reference model in channels-last memory only;
+- ``fast-cl`` (with ``--channels-last-path``): ``prepare_for_training(model, layout="channels_last")``;
 
 the speed-up over alpha 0 through the same path, over the reference at alpha 0, and the FLOP
 ratio (``flops_paper`` of alpha 0 over alpha: forward multiply-adds of convolutions and fully
@@ -41,6 +42,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--quick", action="store_true", help="fewer rounds")
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--cl-reference", action="store_true", help="also time the reference in channels-last memory")
+    p.add_argument("--channels-last-path", action="store_true",
+                   help="also time the fast path's channels-last layout (oneDNN kernels)")
     args = p.parse_args(argv)
     args.batch = [int(b) for b in args.batch.split(",")]
     args.alphas = [float(a) for a in args.alphas.split(",")]
@@ -66,7 +69,11 @@ def main(argv: list[str]) -> int:
     model_args = dict(width_mult=args.width_mult, input_size=args.input_size, in_chans=args.in_chans,
                       num_classes=args.num_classes)
     print(f"model: {args.model} {model_args}")
-    paths = ["reference"] + (["reference+cl"] if args.cl_reference else []) + ["fast"]
+    from octsearch.core.fast import native
+
+    print(f"fast path layout: {'batch_last (C kernels built)' if native.available() else 'channels_last (no C compiler)'}")
+    paths = (["reference"] + (["reference+cl"] if args.cl_reference else []) + ["fast"]
+             + (["fast-cl"] if args.channels_last_path else []))
     flops, nets = {}, {}
     for alpha in args.alphas:
         torch.manual_seed(0)
@@ -76,7 +83,12 @@ def main(argv: list[str]) -> int:
             model = copy.deepcopy(base).train()
             if path == "reference+cl":
                 model = model.to(memory_format=torch.channels_last)
-            run = prepare_for_training(model) if path == "fast" else model
+            if path == "fast":
+                run = prepare_for_training(model)
+            elif path == "fast-cl":
+                run = prepare_for_training(model, layout="channels_last")
+            else:
+                run = model
             opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
             nets[(path, alpha)] = (run, opt)
     for batch in args.batch:
