@@ -84,9 +84,14 @@ def test_revalidate_trains_front_and_uniform_points_once_per_seed(tmp_path):
     assert "proxy-front members still on the full front" in first.stdout
     assert "noise floor at full: seed-to-seed std" in first.stdout
 
-    again = _run("revalidate", "x", "--seeds", "2", "--db", db)
+    again = _run("revalidate", "x", "--seeds", "2", "--db", db, "--format", "json")
     assert again.returncode == 0, again.stderr
-    assert "nothing to train" in again.stdout and "Ray" not in again.stdout
+    assert "nothing to train" in again.stderr and "Ray" not in again.stderr
+    report = json.loads(again.stdout)
+    assert report["kendall_tau"]["n"] == len(selected) and report["budget"] == "full"
+    assert {r["trial"] for r in report["rows"]} == selected
+    assert all(len(r["seeds"]) == 2 and r["accuracy"] == pytest.approx(sum(r["seed_accuracies"]) / 2)
+               for r in report["rows"])
     assert [(e.trial, e.seed, e.created_at) for e in store.evaluations("x", budget="full")] == \
            [(e.trial, e.seed, e.created_at) for e in evals]
 
