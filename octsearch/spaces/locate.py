@@ -1,12 +1,15 @@
 """Find search-space files: a path, or the name of a shipped space.
 
-Shipped spaces are the ``*.yaml`` files of ``$OCTSEARCH_SPACES_DIR`` (if set) and then of the
-repository's ``search_spaces/`` directory; the first directory wins for a name found in both.
+Shipped spaces are the ``*.yaml`` files of ``$OCTSEARCH_SPACES_DIR`` (if set), then of the
+repository's ``search_spaces/`` directory (a checkout or an editable install), then of
+``<prefix>/share/octsearch/search_spaces`` (where a wheel install puts them); the first directory
+wins for a name found in several.
 """
 
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -31,6 +34,7 @@ def space_dirs() -> list[Path]:
     if env:
         dirs.append(Path(env).expanduser())
     dirs.append(Path(octsearch.__file__).resolve().parents[1] / "search_spaces")
+    dirs.append(Path(sys.prefix) / "share" / "octsearch" / "search_spaces")
     return dirs
 
 

@@ -29,6 +29,7 @@ multiply-adds) in the convention named by ``objectives.flops``.
     objectives: {flops: paper, params: false, latency: false}  # accuracy and FLOPs always
     flops_budget: null
     sampler: {name: nsga2, args: {}, trials: 40, concurrency: 2}
+    repeats: {seeds: 0, margin: 1.0}      # re-evaluate front candidates with more seeds (launch --repeats)
 """
 
 from __future__ import annotations
@@ -205,6 +206,13 @@ class SamplerSpec(_Section):
     concurrency: int = Field(2, ge=1)
 
 
+class RepeatsSpec(_Section):
+    """Repeat evaluations of front candidates inside a search (issue: trustworthy fronts)."""
+
+    seeds: int = Field(0, ge=0)  # further seeds for each configuration on or near the front
+    margin: float = Field(1.0, ge=0)  # "near": within this many standard errors of the front
+
+
 class SpaceFile(_Section):
     """A whole search-space file, validated but not yet resolved against the model's slots."""
 
@@ -216,6 +224,7 @@ class SpaceFile(_Section):
     objectives: ObjectivesSpec = ObjectivesSpec()
     flops_budget: float | None = Field(None, gt=0)
     sampler: SamplerSpec = SamplerSpec()
+    repeats: RepeatsSpec = RepeatsSpec()
 
     @field_validator("description")
     @classmethod
