@@ -108,9 +108,10 @@ def load_done(path: Path) -> dict[tuple[int, str, int], dict]:
 
 def run(args: argparse.Namespace) -> dict[tuple[int, str, int], dict]:
     from octsearch.search.cluster import ray_session
+    from octsearch.search.interrupt import stop_on_sigint
     from octsearch.spaces import load_space
     from octsearch.trial.check import check_config
-    from octsearch.validate.tasks import own_local_ray, run_jobs, stop_on_sigint, with_epochs
+    from octsearch.validate.tasks import run_jobs, with_epochs
 
     space = load_space(args.space)
     configs = sample_configs(space, args.random, args.sample_seed)
@@ -142,7 +143,7 @@ def run(args: argparse.Namespace) -> dict[tuple[int, str, int], dict]:
           f"{args.concurrency} at a time on a local Ray)", flush=True)
     started = time.monotonic()
     if jobs:
-        with out.open("a") as sink, own_local_ray(None), ray_session(None), stop_on_sigint() as should_stop:
+        with out.open("a") as sink, ray_session(None), stop_on_sigint() as should_stop:
             count = {"n": 0}
 
             def on_outcome(o: Any) -> None:

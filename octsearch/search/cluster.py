@@ -75,7 +75,9 @@ def ray_session(address: str | None, num_cpus: int | None = None, ship_package: 
     kwargs: dict = dict(log_to_driver=False, logging_level=logging.ERROR, include_dashboard=False,
                         configure_logging=True)
     if address is None:
-        kwargs.update(num_cpus=num_cpus or os.cpu_count(), runtime_env={"env_vars": env_vars})
+        # address="local": a Ray of our own even if a `ray start` cluster runs on this machine
+        # (ray.init() would join it, and then refuse num_cpus).
+        kwargs.update(address="local", num_cpus=num_cpus or os.cpu_count(), runtime_env={"env_vars": env_vars})
     else:
         runtime_env: dict = {"env_vars": env_vars}
         if ship_package:

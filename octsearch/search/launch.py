@@ -10,16 +10,16 @@ recording every trial as it ends -> mark the search finished or interrupted.
 from __future__ import annotations
 
 import contextlib
-import signal
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from octsearch.errors import ConfigError, UnknownNameError
 from octsearch.search.cluster import RaySession, check_address, ray_session
+from octsearch.search.interrupt import stop_on_sigint
 from octsearch.search.progress import Progress, ProgressLine
 from octsearch.search.repeats import RepeatPolicy, next_seed, pick_repeat
 from octsearch.search.samplers import check_sampler, make_sampler
@@ -159,22 +159,6 @@ def _key(params: dict[str, Any]) -> str:
     return repr(sorted((k, float(v)) for k, v in params.items()))
 
 
-@contextlib.contextmanager
-def _sigint_stops(flag: dict[str, bool]) -> Iterator[None]:
-    """First Ctrl-C: stop the search cleanly (finished trials are already stored). Second: abort."""
-
-    def handler(signum: int, frame: Any) -> None:
-        if flag["stop"]:
-            raise KeyboardInterrupt
-        flag["stop"] = True
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
 def launch(opts: LaunchOptions, write: Callable[[str], None] | None = None, tty: bool = False) -> LaunchResult:
     """Run the search described by ``opts``; progress goes to ``write`` (one line)."""
     from octsearch.trial.check import check_config
@@ -235,21 +219,20 @@ def launch(opts: LaunchOptions, write: Callable[[str], None] | None = None, tty:
     searcher = OctOptunaSearch({p.name: p.choices for p in space.params}, sampler, points_to_evaluate=points,
                                screen=screen, state=state,
                                history=_known_points(space, history, record.reference_accuracy))
-    flag = {"stop": False}
     started = time.monotonic()
-    with ray_session(check_address(opts.address)) as session:
+    with ray_session(check_address(opts.address)) as session, stop_on_sigint() as should_stop:
         ray_ready = time.monotonic()
         write(f"search {opts.name!r}: {remaining} trial(s) to run, sampler {sampler_name}, "
               f"{concurrency} at a time; store {store.url}; Ray logs in {session.log_file or 'the Ray session dir'}\n")
         try:
             recorder, line = _run_tuner(opts, space, store, session, searcher, state, remaining, concurrency,
-                                        flag, write, tty, counts, started)
+                                        should_stop, write, tty, counts, started)
         finally:
             # Trials still running when Tune stopped (Ctrl-C) never reach a callback.
             store.reconcile_running(opts.name)
-            if not flag["stop"] and sys.exc_info()[0] is not None:
+            if not should_stop() and sys.exc_info()[0] is not None:
                 store.set_search_status(opts.name, "failed")
-    status = "interrupted" if flag["stop"] else "finished"
+    status = "interrupted" if should_stop() else "finished"
     store.set_search_status(opts.name, status)
     run_counts = dict(recorder.counts) | {k: v for k, v in counts.items() if v and k != "repeats_dispatched"}
     return LaunchResult(opts.name, status, sum(recorder.counts.values()), run_counts,
@@ -295,7 +278,7 @@ def _repeat_source(store: Any, name: str, space: Any, policy: RepeatPolicy, coun
 
 
 def _run_tuner(opts: LaunchOptions, space: Any, store: Any, session: RaySession, searcher: Any,
-               state: SearchState, remaining: int, concurrency: int, flag: dict[str, bool],
+               state: SearchState, remaining: int, concurrency: int, should_stop: Callable[[], bool],
                write: Callable[[str], None], tty: bool, counts: dict[str, int], started: float) -> tuple[Any, Any]:
     from ray import tune
 
@@ -323,7 +306,8 @@ def _run_tuner(opts: LaunchOptions, space: Any, store: Any, session: RaySession,
                              stopped_at=(scheduler.stopped_at.get if scheduler else None), on_change=refresh)
     threads = space.budget().threads
     trainable = tune.with_resources(
-        tune.with_parameters(proxy_trainable, space_text=space.text, space_name=space.name), {"cpu": threads})
+        tune.with_parameters(proxy_trainable, space_text=space.text, space_name=space.name,
+                             space_path=space.path), {"cpu": threads})
     results_dir = Path(opts.results_dir or _default_results_dir()).resolve()
     tuner = tune.Tuner(
         trainable,
@@ -333,12 +317,11 @@ def _run_tuner(opts: LaunchOptions, space: Any, store: Any, session: RaySession,
         ),
         run_config=tune.RunConfig(
             name=f"{opts.name}-{int(time.time())}", storage_path=str(results_dir), verbose=0,
-            callbacks=[recorder], stop=StopOnFlag(flag), failure_config=tune.FailureConfig(max_failures=0),
+            callbacks=[recorder], stop=StopOnFlag(should_stop), failure_config=tune.FailureConfig(max_failures=0),
         ),
     )
-    with _sigint_stops(flag):
-        refresh()
-        tuner.fit()
+    refresh()
+    tuner.fit()
     line.close()
     return recorder, line
 

@@ -3,28 +3,11 @@ the store (the driver is the only writer)."""
 
 from __future__ import annotations
 
-import functools
-import hashlib
 import os
-import tempfile
-from pathlib import Path
 from typing import Any
 
 # Keys the trainable reads from its Tune config besides the search parameters.
 SEED_KEY = "__seed"
-
-
-@functools.lru_cache(maxsize=8)
-def _space(text: str, name: str) -> Any:
-    """Rebuild the driver's space from its text (workers on other machines lack its file)."""
-    from octsearch.spaces import load_space
-
-    folder = Path(tempfile.gettempdir()) / "octsearch-spaces" / hashlib.sha256(text.encode()).hexdigest()[:16]
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{name}.yaml"
-    if not path.exists():
-        path.write_text(text, encoding="utf-8")
-    return load_space(path)
 
 
 def node_name() -> str:
@@ -40,19 +23,21 @@ def node_name() -> str:
     return f"{socket.gethostname()}/{node}"
 
 
-def proxy_trainable(config: dict[str, Any], *, space_text: str, space_name: str, budget: str = "proxy") -> None:
+def proxy_trainable(config: dict[str, Any], *, space_text: str, space_name: str, space_path: str | None = None,
+                    budget: str = "proxy") -> None:
     """Train one configuration; report ``accuracy`` and ``flops`` after every epoch, then the full
     result with ``final=1``. Module level, because Tune pickles it."""
     import time
 
     from ray import tune
 
+    from octsearch.spaces import space_from_text
     from octsearch.trial import run_trial
 
     started = time.perf_counter()
     from octsearch.trial.check import check_config
 
-    space = _space(space_text, space_name)
+    space = space_from_text(space_text, space_name, space_path)  # workers may lack the driver's file
     params = {k: v for k, v in config.items() if not k.startswith("__")}
     seed = config.get(SEED_KEY)
     flops = float(check_config(space, params).flops)  # the objective's convention, cached

@@ -6,7 +6,7 @@ sampler. See :mod:`octsearch.spaces.schema` for the file format.
 """
 
 from octsearch.spaces.data import DataSpec
-from octsearch.spaces.load import load_space, parse_space
+from octsearch.spaces.load import load_space, parse_space, space_from_text
 from octsearch.spaces.locate import ShippedSpace, find_space, list_spaces, space_dirs
 from octsearch.spaces.schema import DEFAULT_GRID, SAMPLERS, BudgetSpec, SpaceFile
 from octsearch.spaces.space import SearchParam, SearchSpace
@@ -25,4 +25,5 @@ __all__ = [
     "load_space",
     "parse_space",
     "space_dirs",
+    "space_from_text",
 ]

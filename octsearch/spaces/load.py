@@ -9,6 +9,7 @@ one-line :class:`SpaceError` (or :class:`UnknownNameError`) naming file, key pat
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 from pathlib import Path
@@ -30,11 +31,22 @@ DATA_ARGS = ("num_classes", "in_chans", "input_size")
 def load_space(space: str | os.PathLike[str]) -> SearchSpace:
     """Load the space ``space`` (a path, or the name of a shipped space)."""
     path = find_space(space)
-    file = path.name
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as e:
-        raise SpaceError(f"{file}: cannot be read ({type(e).__name__}: {e}); accepted: a UTF-8 YAML file") from e
+        raise SpaceError(f"{path.name}: cannot be read ({type(e).__name__}: {e}); accepted: a UTF-8 YAML file") from e
+    return _build(text, path)
+
+
+@functools.lru_cache(maxsize=16)
+def space_from_text(text: str, name: str, origin: str | None = None) -> SearchSpace:
+    """Rebuild a space from its text: on a Ray worker, which lacks the driver's file, or from the
+    text a search stored. ``origin`` (the original file's path) anchors relative data roots."""
+    return _build(text, Path(origin) if origin else Path(f"{name}.yaml"))
+
+
+def _build(text: str, path: Path) -> SearchSpace:
+    file = path.name
     spec = parse_space(text, file)
     data = _data_spec(spec, path)
     model_args = _model_args(spec, data, file)

@@ -13,6 +13,8 @@ from dataclasses import dataclass, replace
 from typing import Any
 
 from octsearch.errors import ConfigError
+from octsearch.search.interrupt import stop_on_sigint
+from octsearch.spaces import space_from_text
 from octsearch.validate.report import RevalidationReport, build_report
 from octsearch.validate.selection import (
     FULL_BUDGET,
@@ -25,10 +27,7 @@ from octsearch.validate.selection import (
 from octsearch.validate.tasks import (
     JobOutcome,
     RunCounts,
-    own_local_ray,
     run_jobs,
-    space_from_text,
-    stop_on_sigint,
     with_epochs,
 )
 
@@ -157,7 +156,7 @@ def revalidate(
             on_plan(plan)
         counts = RunCounts(0, 0, 0, False)
         if plan.jobs:
-            with own_local_ray(plan.address), ray_session(plan.address), stop_on_sigint() as should_stop:
+            with ray_session(plan.address), stop_on_sigint() as should_stop:
                 counts = run_jobs(plan.jobs, space, concurrency=plan.concurrency, on_outcome=record,
                                   should_stop=should_stop)
         report = build_report(store, plan.search, plan.label)

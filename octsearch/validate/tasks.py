@@ -11,17 +11,11 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
-import functools
-import hashlib
-import os
-import re
-import signal
-import tempfile
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
+from octsearch.spaces import space_from_text
 from octsearch.validate.selection import Job
 
 POLL_SECONDS = 0.5  # how often the dispatch loop looks at the stop flag
@@ -44,24 +38,6 @@ class RunCounts:
     failed: int
     cancelled: int  # in flight or not started when a stop was requested
     stopped: bool
-
-
-def space_file_name(name: str) -> str:
-    """A file stem for a space rebuilt from text (e.g. from a search's name)."""
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name).strip("._") or "space"
-
-
-@functools.lru_cache(maxsize=8)
-def space_from_text(text: str, name: str) -> Any:
-    """Rebuild a space from its text in a private temporary file (workers lack the original)."""
-    from octsearch.spaces import load_space
-
-    folder = Path(tempfile.gettempdir()) / "octsearch-spaces" / hashlib.sha256(text.encode()).hexdigest()[:16]
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"{space_file_name(name)}.yaml"
-    if not path.exists():
-        path.write_text(text, encoding="utf-8")
-    return load_space(path)
 
 
 def with_epochs(space: Any, budget: str, epochs: int | None) -> Any:
@@ -145,37 +121,3 @@ def run_jobs(
     return RunCounts(done, failed, cancelled, stopped=cancelled > 0)
 
 
-@contextlib.contextmanager
-def stop_on_sigint() -> Iterator[Callable[[], bool]]:
-    """Yield ``should_stop``: true after a first Ctrl-C (finish cleanly); a second one aborts."""
-    flag = {"stop": False}
-
-    def handler(signum: int, frame: Any) -> None:
-        if flag["stop"]:
-            raise KeyboardInterrupt
-        flag["stop"] = True
-
-    previous = signal.signal(signal.SIGINT, handler)
-    try:
-        yield lambda: flag["stop"]
-    finally:
-        signal.signal(signal.SIGINT, previous)
-
-
-@contextlib.contextmanager
-def own_local_ray(address: str | None) -> Iterator[None]:
-    """Without an address, make ``ray.init`` start a Ray of its own even when another one runs on
-    this machine (``ray start`` leaves /tmp/ray/ray_current_cluster, which ``ray.init()`` would
-    join otherwise, and then refuse ``num_cpus``)."""
-    if address is not None:
-        yield
-        return
-    previous = os.environ.get("RAY_ADDRESS")
-    os.environ["RAY_ADDRESS"] = "local"
-    try:
-        yield
-    finally:
-        if previous is None:
-            os.environ.pop("RAY_ADDRESS", None)
-        else:
-            os.environ["RAY_ADDRESS"] = previous

@@ -41,7 +41,7 @@ TAU_LINE = re.compile(r"Kendall tau-b (?:= -?[0-9.]+ over n = (\d+)|undefined \(
 
 def _env() -> dict[str, str]:
     # a Ray that another process started with `ray start` would otherwise be joined by `launch`
-    return dict(os.environ, RAY_ADDRESS="local")
+    return dict(os.environ)
 
 
 def _run(*args: str, timeout: float = 240) -> subprocess.CompletedProcess:
