@@ -176,3 +176,15 @@ def test_compiled_path_matches_reference():
         expected = model(x)
     fast = optimize_for_inference(model, compile=True)
     assert (fast(x) - expected).abs().max().item() <= 1e-4
+
+
+def test_each_compiled_model_gets_its_own_dynamo_cache():
+    """Dynamo keys compiled code by code object (8 entries each): models of one family must not
+    share one, or a search would fall back to eager after 8 models."""
+    from octsearch.core.fast.compile import _own_code_object
+
+    net = nn.Identity()
+    first, second = _own_code_object(net), _own_code_object(net)
+    assert first.__code__ is not second.__code__
+    x = torch.randn(2)
+    assert torch.equal(first(x), x)

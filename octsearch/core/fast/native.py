@@ -89,6 +89,8 @@ def available() -> bool:
 
 
 def _ptr(t: Tensor) -> ctypes.c_void_p:
+    if not t.is_contiguous():  # the kernels index dense memory; a caller bug, not user input
+        raise ValueError("batch-last kernels need contiguous tensors")
     return _VOIDP(t.data_ptr())
 
 
@@ -97,12 +99,11 @@ def out_size(size: int, kernel: int, stride: int, padding: int) -> int:
 
 
 def _strides(weight: Tensor, flip_transpose: bool = False) -> tuple[ctypes.c_void_p, ctypes.Array]:
-    """Pointer and element strides (co, ci, ky, kx) through which a kernel reads ``weight``.
-
-    ``flip_transpose`` reads ``weight.flip(2, 3).transpose(0, 1)`` without copying it."""
+    """Pointer and element strides (co, ci, ky, kx) through which a kernel reads ``weight``
+    (any strided view). ``flip_transpose`` reads ``weight.flip(2, 3).transpose(0, 1)``."""
     s0, s1, s2, s3 = weight.stride()
     if not flip_transpose:
-        return _ptr(weight), (ctypes.c_longlong * 4)(s0, s1, s2, s3)
+        return _VOIDP(weight.data_ptr()), (ctypes.c_longlong * 4)(s0, s1, s2, s3)
     k1, k2 = weight.shape[2] - 1, weight.shape[3] - 1
     base = weight.data_ptr() + (k1 * s2 + k2 * s3) * weight.element_size()
     return _VOIDP(base), (ctypes.c_longlong * 4)(s1, s0, -s2, -s3)
