@@ -28,13 +28,15 @@ budget:
   seed: 0
   threads: 1
 flops_budget: {flops_budget}
+objectives: {{flops: paper, latency: {latency}}}
 sampler: {{name: nsga2, trials: 4, concurrency: 2}}
 """
 
 
-def write_space(folder: Path, name: str = "tiny", epochs: int = 2, flops_budget: str = "null") -> Path:
+def write_space(folder: Path, name: str = "tiny", epochs: int = 2, flops_budget: str = "null",
+                latency: bool = False) -> Path:
     path = folder / f"{name}.yaml"
-    path.write_text(TINY_SPACE.format(epochs=epochs, flops_budget=flops_budget))
+    path.write_text(TINY_SPACE.format(epochs=epochs, flops_budget=flops_budget, latency=str(latency).lower()))
     return path
 
 

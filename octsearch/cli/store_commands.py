@@ -296,6 +296,10 @@ def _json_row(t: Any, record: Any) -> dict[str, Any]:
     }
 
 
+def _latency(ms: float | None) -> str:
+    return "-" if ms is None else f"{ms:.2f}"
+
+
 def _table_row(t: Any, record: Any, with_status: bool) -> dict[str, Any]:
     key = record.flops_key
     row = {
@@ -307,6 +311,8 @@ def _table_row(t: Any, record: Any, with_status: bool) -> dict[str, Any]:
         PARAMS_HEADER: _mparams(t.params),
         ALPHAS_HEADER: compact_alphas(dict(t.alphas)),
     }
+    if "latency_ms" in record.objectives:  # measured on the trial's node, batch 1, fast path
+        row = {**dict(list(row.items())[:5]), "latency ms (batch 1)": _latency(t.latency_ms), **dict(list(row.items())[5:])}
     if with_status:
         row["status"] = t.status + (" *" if t.on_front else "")
         if t.error:

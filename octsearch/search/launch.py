@@ -110,11 +110,36 @@ def _reference(space: Any) -> tuple[float, int]:
     return 1.0 / int(space.model_args["num_classes"]), int(flops)
 
 
+@dataclass(frozen=True)
+class Objectives:
+    """The space's objectives, as the store names them and as workers report them."""
+
+    store_names: tuple[str, ...]  # e.g. ("accuracy", "flops_paper", "latency_ms")
+    metrics: tuple[str, ...]  # e.g. ("accuracy", "flops", "latency_ms")
+
+    @classmethod
+    def of(cls, space: Any) -> Objectives:
+        flops = "flops_all" if space.objectives.flops == "all" else "flops_paper"
+        extra = tuple(name for name, on in (("params", space.objectives.params),
+                                             ("latency_ms", space.objectives.latency)) if on)
+        return cls(("accuracy", flops, *extra), ("accuracy", "flops", *extra))
+
+    def values(self, accuracy: float, trial: Any) -> tuple[float, ...]:
+        """Objective values of a stored trial or a configuration check, in metric order; a
+        latency never measured (an infeasible configuration) counts as infinitely slow."""
+        flops = getattr(trial, self.store_names[1])
+        params = getattr(trial, "params_count", None) or getattr(trial, "params", None)
+        latency = getattr(trial, "latency_ms", None)
+        known = {"accuracy": float(accuracy), "flops": float(flops or 0), "params": float(params or 0),
+                 "latency_ms": float("inf") if latency is None else float(latency)}
+        return tuple(known[m] for m in self.metrics)
+
+
 def _register(store: Any, opts: LaunchOptions, space: Any, sampler: str, seed: int) -> Any:
     from octsearch.store import SearchSpec
 
     ref_acc, ref_flops = _reference(space)
-    objectives = ("accuracy", "flops_all" if space.objectives.flops == "all" else "flops_paper")
+    objectives = Objectives.of(space).store_names
     return store.create_search(SearchSpec(
         name=opts.name, space_text=space.text, space_hash=space.hash, model_name=space.model_name,
         model_args=dict(space.model_args), reference_accuracy=ref_acc, reference_flops=ref_flops,
@@ -124,16 +149,16 @@ def _register(store: Any, opts: LaunchOptions, space: Any, sampler: str, seed: i
 
 
 def _known_points(space: Any, trials: list[Any], reference_accuracy: float) -> list[KnownPoint]:
-    flops_key = "flops_all" if space.objectives.flops == "all" else "flops_paper"
+    objectives = Objectives.of(space)
     budget = space.flops_budget
     points = []
     for t in trials:
-        flops = float(getattr(t, flops_key) or 0)
+        flops = float(getattr(t, objectives.store_names[1]) or 0)
         over = 0.0 if budget is None else flops - budget
         if t.status == "complete" and t.accuracy is not None:
-            points.append(KnownPoint(dict(t.config), "complete", (float(t.accuracy), flops), over))
+            points.append(KnownPoint(dict(t.config), "complete", objectives.values(t.accuracy, t), over))
         elif t.status == "infeasible":
-            points.append(KnownPoint(dict(t.config), "complete", (reference_accuracy, flops), over))
+            points.append(KnownPoint(dict(t.config), "complete", objectives.values(reference_accuracy, t), over))
         elif t.status in ("pruned", "failed"):
             points.append(KnownPoint(dict(t.config), t.status))
     return points
@@ -179,6 +204,7 @@ def launch(opts: LaunchOptions, write: Callable[[str], None] | None = None, tty:
 
     known = {_key(dict(t.config)): t for t in history if t.status in ("complete", "infeasible")}
     state = SearchState()
+    objectives = Objectives.of(space)
     counts = {"infeasible": 0, "already known": 0}  # proposals answered without training
     dispatched: set[str] = set()  # configurations sent to workers by this launch
 
@@ -191,7 +217,7 @@ def launch(opts: LaunchOptions, write: Callable[[str], None] | None = None, tty:
             counts["already known"] += 1
             acc = stored.accuracy if stored.status == "complete" else record.reference_accuracy
             over = 0.0 if check.flops_budget is None else check.flops - check.flops_budget
-            return Verdict((float(acc), float(check.flops)), over)
+            return Verdict(objectives.values(acc, stored), over)
         if not check.feasible:  # over the FLOPs budget: recorded, never trained
             number = store.start_trial(opts.name, check.alphas, params, flops_paper=check.flops_paper,
                                        flops_all=check.flops_all, params=check.params_count)
@@ -199,7 +225,7 @@ def launch(opts: LaunchOptions, write: Callable[[str], None] | None = None, tty:
                                  f"{check.flops_budget / 1e9:.4f} GFLOPs", status="infeasible")
             known[_key(params)] = store.trial(opts.name, number)
             counts["infeasible"] += 1
-            return Verdict((record.reference_accuracy, float(check.flops)), check.flops - check.flops_budget)
+            return Verdict(objectives.values(record.reference_accuracy, check), check.flops - check.flops_budget)
         if key in dispatched:  # running or finished in this launch: never train it twice
             counts["already known"] += 1
             return Verdict(None)
@@ -218,7 +244,8 @@ def launch(opts: LaunchOptions, write: Callable[[str], None] | None = None, tty:
     state.next_extra = _repeat_source(store, opts.name, space, policy, counts, remaining, state)
     searcher = OctOptunaSearch({p.name: p.choices for p in space.params}, sampler, points_to_evaluate=points,
                                screen=screen, state=state,
-                               history=_known_points(space, history, record.reference_accuracy))
+                               history=_known_points(space, history, record.reference_accuracy),
+                               metrics=objectives.metrics)
     started = time.monotonic()
     with ray_session(check_address(opts.address)) as session, stop_on_sigint() as should_stop:
         ray_ready = time.monotonic()

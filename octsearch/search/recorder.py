@@ -119,6 +119,7 @@ class StoreRecorder(Callback):
                 self._search, number, seed=int(result["seed"]), accuracy=float(result["accuracy"]),
                 n_val=int(result["n_val"]), budget=self._budget, train_seconds=float(result["train_seconds"]),
                 node=str(result.get("node") or ""), epoch_accuracies=list(result.get("epoch_accuracies") or []),
+                latency_ms=result.get("latency_ms"),
             )
             self.train_seconds += float(result["train_seconds"])
             self.worker_seconds += float(result.get("worker_seconds", result["train_seconds"]))

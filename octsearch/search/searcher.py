@@ -24,8 +24,8 @@ from octsearch.search.timings import Timings
 
 log = logging.getLogger(__name__)
 
-METRICS = ["accuracy", "flops"]
-MODES = ["max", "min"]
+# Reported metric -> direction; accuracy and flops always, the others when the space names them.
+METRIC_MODES = {"accuracy": "max", "flops": "min", "params": "min", "latency_ms": "min"}
 # Consecutive screened suggestions after which the space counts as exhausted.
 MAX_SCREENED = 300
 
@@ -36,7 +36,7 @@ class Verdict:
     multiply-adds it is over the FLOPs budget (<= 0: within). ``values=None``: the same
     configuration is running already; the sampler's draw is dropped (told as failed)."""
 
-    values: tuple[float, float] | None
+    values: tuple[float, ...] | None
     over_budget: float = 0.0
 
 
@@ -46,7 +46,7 @@ class KnownPoint:
 
     params: Mapping[str, float]
     state: str  # complete | pruned | failed
-    values: tuple[float, float] | None = None
+    values: tuple[float, ...] | None = None
     over_budget: float = 0.0
 
 
@@ -75,12 +75,13 @@ class OctOptunaSearch(OptunaSearch):
         screen: Callable[[dict[str, Any]], Verdict | None],
         state: SearchState,
         history: Sequence[KnownPoint] = (),
+        metrics: Sequence[str] = ("accuracy", "flops"),
     ) -> None:
         import optuna
 
         self._distributions = {k: optuna.distributions.CategoricalDistribution(list(v))
                                for k, v in distributions.items()}
-        super().__init__(space=self._distributions, metric=list(METRICS), mode=list(MODES),
+        super().__init__(space=self._distributions, metric=list(metrics), mode=[METRIC_MODES[m] for m in metrics],
                          points_to_evaluate=points_to_evaluate or None, sampler=sampler)
         self._screen = screen
         self._state = state

@@ -40,14 +40,27 @@ def proxy_trainable(config: dict[str, Any], *, space_text: str, space_name: str,
     space = space_from_text(space_text, space_name, space_path)  # workers may lack the driver's file
     params = {k: v for k, v in config.items() if not k.startswith("__")}
     seed = config.get(SEED_KEY)
-    flops = float(check_config(space, params).flops)  # the objective's convention, cached
+    check = check_config(space, params)  # cached
+    objectives = {"flops": float(check.flops), "params": float(check.params_count)}
+    if space.objectives.latency:  # before training: every report carries every objective
+        objectives["latency_ms"] = measured_latency(space, check.alphas)
 
     def on_epoch(epoch: int, accuracy: float) -> None:
-        tune.report({"accuracy": accuracy, "flops": flops, "epoch": epoch, "final": 0})
+        tune.report({"accuracy": accuracy, **objectives, "epoch": epoch, "final": 0})
 
     result = run_trial(space, params, seed=seed, budget=budget, on_epoch=on_epoch)
     report = {k: v for k, v in result.as_dict().items() if isinstance(v, (int, float, str, bool, list))}
-    report.update(accuracy=result.accuracy, flops=flops, epoch=len(result.epoch_accuracies), final=1,
+    report.update(accuracy=result.accuracy, **objectives, epoch=len(result.epoch_accuracies), final=1,
                   node=node_name(), pid=os.getpid(), worker_seconds=time.perf_counter() - started)
     tune.report(report)
 
+
+def measured_latency(space: Any, alphas: dict[str, float]) -> float:
+    """Median batch-1 latency (ms, wall clock) of the configuration on this node, through the fast
+    inference path with the trial's thread count; weights do not matter for latency."""
+    from octsearch.core.fast import measure_latency
+    from octsearch.core.registry import create_model
+
+    model = create_model(space.model_name, alphas, **space.model_args)
+    threads = space.budget().threads
+    return float(measure_latency(model, space.model_args["input_size"], threads=threads).median_ms)

@@ -299,8 +299,11 @@ class Store:
         train_seconds: float | None = None,
         node: str | None = None,
         epoch_accuracies: Sequence[float] | None = None,
+        latency_ms: float | None = None,
     ) -> TrialRecord:
         """Store one training run of trial ``number`` (validation accuracy as a fraction).
+
+        ``latency_ms``, measured on the node that ran the trial, replaces the trial's latency.
 
         At the search's own budget ("proxy") the trial becomes complete, its mean, standard
         error and evaluation count are recomputed, and the front is updated. Results at other
@@ -328,6 +331,8 @@ class Store:
                 session.flush()
                 if budget == PROXY_BUDGET:
                     old = self._point(srow, row) if row.on_front else None
+                    if latency_ms is not None:
+                        row.latency_ms = float(latency_ms)
                     self._aggregate(session, row, node)
                     self._update_front(session, srow, row, old)
                 return trial_record(row, srow.name)

@@ -147,8 +147,8 @@ def _complete(db: str, name: str) -> int:
 
 
 
-def test_repeats_evaluate_front_candidates_with_new_seeds(tmp_path):
-    space = write_space(tmp_path)
+def test_repeats_evaluate_front_candidates_with_new_seeds_and_latency_is_an_objective(tmp_path):
+    space = write_space(tmp_path, latency=True)
     db = _db(tmp_path)
     proc = run_cli("launch", str(space), "--name", "rep", "--trials", "7", "--repeats", "1", "--db", db,
                    "--results-dir", str(tmp_path / "tune"))
@@ -163,6 +163,10 @@ def test_repeats_evaluate_front_candidates_with_new_seeds(tmp_path):
         assert abs(t.accuracy - sum(e.accuracy for e in evals) / 2) < 1e-12  # the front uses the mean
     total_evals = sum(len(store.evaluations("rep", number=t.number)) for t in store.trials("rep"))
     assert total_evals == 7  # repeats count against the trial budget
+    # measured latency is a third objective, stored per trial and shown by pareto
+    assert store.get_search("rep").objectives == ("accuracy", "flops_paper", "latency_ms")
+    assert all(t.latency_ms > 0 for t in store.trials("rep", status="complete"))
+    assert "latency ms (batch 1)" in proc.stdout
 
 
 def test_seed_from_evaluates_another_searchs_front_first(tmp_path):
