@@ -12,15 +12,16 @@ from collections import OrderedDict
 
 from torch import Tensor, nn
 
-from octsearch.core.layers import OctActivation, OctConvBNAct, OctInput, OctPair, as_pair, oct_add
+from octsearch.core.layers import OctConvBNAct, OctPair
 from octsearch.core.models._head import ClassifierHead
+from octsearch.core.models._residual import OctResidualBlock
 from octsearch.core.registry import check_common_args, check_width, register_model
 from octsearch.core.slots import AlphaPlan
 
 WIDTHS = (16, 32, 64)
 
 
-class BasicBlock(nn.Module):
+class BasicBlock(OctResidualBlock):
     def __init__(
         self, plan: AlphaPlan, prefix: str, in_ch: int, out_ch: int, stride: int,
         in_slot: str, out_slot: str, side_out: int,
@@ -34,16 +35,10 @@ class BasicBlock(nn.Module):
                                   slot_in=in_slot, slot_out=inner)
         self.conv2 = OctConvBNAct(out_ch, out_ch, 3, 1, alpha_in=a_mid, alpha_out=a_out, act=None,
                                   slot_in=inner, slot_out=out_slot)
-        self.shortcut = None
-        if stride != 1 or in_ch != out_ch:
-            self.shortcut = OctConvBNAct(in_ch, out_ch, 1, stride, alpha_in=a_in, alpha_out=a_out,
-                                         act=None, slot_in=in_slot, slot_out=out_slot)
-        self.act = OctActivation("relu")
+        self.add_shortcut(in_ch, out_ch, stride, a_in, a_out, in_slot, out_slot)
 
-    def forward(self, x: OctInput) -> OctPair:
-        x = as_pair(x)
-        shortcut = x if self.shortcut is None else self.shortcut(x)
-        return self.act(oct_add(self.conv2(self.conv1(x)), shortcut))
+    def body(self, x: OctPair) -> OctPair:
+        return self.conv2(self.conv1(x))
 
 
 class CifarOctResNet(nn.Module):

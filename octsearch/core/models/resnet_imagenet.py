@@ -14,8 +14,9 @@ from collections import OrderedDict
 
 from torch import Tensor, nn
 
-from octsearch.core.layers import OctActivation, OctConvBNAct, OctInput, OctPair, as_pair, oct_add
+from octsearch.core.layers import OctConvBNAct, OctPair
 from octsearch.core.models._head import ClassifierHead
+from octsearch.core.models._residual import OctResidualBlock
 from octsearch.core.registry import check_common_args, check_width, register_model
 from octsearch.core.slots import AlphaPlan
 
@@ -23,7 +24,7 @@ EXPANSION = 4
 LAST_STAGE = "last stage at alpha 0 as in the paper (last_stage_alpha0=True)"
 
 
-class Bottleneck(nn.Module):
+class Bottleneck(OctResidualBlock):
     def __init__(
         self, plan: AlphaPlan, prefix: str, in_ch: int, width: int, stride: int,
         in_slot: str, out_slot: str, side_in: int, pinned: str | None,
@@ -41,16 +42,10 @@ class Bottleneck(nn.Module):
                                   slot_in=inner1, slot_out=inner2)
         self.conv3 = OctConvBNAct(width, out_ch, 1, 1, alpha_in=a2, alpha_out=a_out, act=None,
                                   slot_in=inner2, slot_out=out_slot)
-        self.shortcut = None
-        if stride != 1 or in_ch != out_ch:
-            self.shortcut = OctConvBNAct(in_ch, out_ch, 1, stride, alpha_in=a_in, alpha_out=a_out,
-                                         act=None, slot_in=in_slot, slot_out=out_slot)
-        self.act = OctActivation("relu")
+        self.add_shortcut(in_ch, out_ch, stride, a_in, a_out, in_slot, out_slot)
 
-    def forward(self, x: OctInput) -> OctPair:
-        x = as_pair(x)
-        shortcut = x if self.shortcut is None else self.shortcut(x)
-        return self.act(oct_add(self.conv3(self.conv2(self.conv1(x))), shortcut))
+    def body(self, x: OctPair) -> OctPair:
+        return self.conv3(self.conv2(self.conv1(x)))
 
 
 class ImageNetOctResNet(nn.Module):
