@@ -7,9 +7,11 @@
   already one tensor over ``[high | low]`` inputs), instead of two convolutions and an add;
 - stride 2 with a low input: the high output as one convolution over ``cat[pool(X_H), X_L]`` and
   the low output as one over its pooling (no up-sampling is needed at stride 2);
-- the low->high path added into the high output in place, through a broadcast view (no
-  up-sampled tensor is materialised);
-- batch norm folded into weights and biases; the activation applied in place;
+- the low->high path up-sampled once, then accumulated into by the high->high convolution (a
+  oneDNN post-op), with the activation fused;
+- batch norm folded into weights and biases;
+- each residual block's last convolution adds the shortcut and applies the block's ReLU as
+  post-ops (:class:`FusedResidual`);
 - eager (``for_compile=False``): every convolution through oneDNN with its weight packed once per
   input shape, the bias, activation and residual / low->high add fused as post-ops; for
   ``torch.compile`` (``for_compile=True``): plain ``F.conv2d`` and adds, which inductor with
@@ -21,7 +23,6 @@ The modules hold folded copies (buffers): they are for inference and do not trai
 from __future__ import annotations
 
 import copy
-import os
 
 import torch
 import torch.nn.functional as F
@@ -40,7 +41,6 @@ from octsearch.core.layers import (
 )
 from octsearch.errors import ConfigError
 
-LINEAR_1X1 = os.environ.get("OCT_LINEAR_1X1", "1") == "1"
 _ACT_KINDS = {nn.ReLU: "relu", nn.ReLU6: "relu6"}
 # activation kind -> oneDNN post-op (attribute, scalars)
 _ONEDNN_ACT: dict[str | None, tuple[str, list[float]]] = {
