@@ -25,6 +25,7 @@ multiply-adds) in the convention named by ``objectives.flops``.
       seed: 0
       threads: 1
       channels_last: true                 # memory layout while training (faster on CPU)
+      fast_training: true                 # the fast OctConv training path on CPU (same results within 1e-4)
       full: {epochs: 8}                   # overrides for re-validation at a larger budget
     objectives: {flops: paper, params: false, latency: false}  # accuracy and FLOPs always
     flops_budget: null
@@ -177,6 +178,7 @@ class BudgetSpec(_Section):
     seed: int = Field(0, ge=0)
     threads: int = Field(1, ge=1)
     channels_last: bool = True  # memory layout of weights and batches while training
+    fast_training: bool = True  # train through octsearch.core.fast.prepare_for_training (CPU)
     full: FullBudgetSpec = FullBudgetSpec()
 
     def resolve(self, which: str) -> BudgetSpec:
