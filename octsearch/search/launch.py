@@ -65,6 +65,7 @@ class LaunchResult:
     worker_seconds: float = 0.0  # summed wall time inside trainables (training plus set-up)
     driver_seconds: dict[str, float] | None = None  # itemised driver time (sampler, screen, store)
     startup_seconds: float = 0.0  # from launch to Ray ready
+    eval_seconds: float = 0.0  # summed validation time inside trials
 
 
 def _positive(name: str, value: int | None) -> int | None:
@@ -264,7 +265,8 @@ def launch(opts: LaunchOptions, write: Callable[[str], None] | None = None, tty:
     run_counts = dict(recorder.counts) | {k: v for k, v in counts.items() if v and k != "repeats_dispatched"}
     return LaunchResult(opts.name, status, sum(recorder.counts.values()), run_counts,
                         time.monotonic() - started, recorder.train_seconds, store.url, session.log_file,
-                        recorder.worker_seconds, dict(state.timings.seconds), ray_ready - started)
+                        recorder.worker_seconds, dict(state.timings.seconds), ray_ready - started,
+                        recorder.eval_seconds)
 
 
 def _repeat_policy(opts: LaunchOptions, space: Any) -> RepeatPolicy:

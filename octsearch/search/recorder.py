@@ -69,6 +69,7 @@ class StoreRecorder(Callback):
         self.running: set[str] = set()
         self.train_seconds = 0.0
         self.worker_seconds = 0.0  # wall time inside the trainable: data, model, FLOPs, training, evaluation
+        self.eval_seconds = 0.0  # validation after each epoch
 
     def __getstate__(self) -> dict[str, Any]:
         # Tune pickles its callbacks with the experiment; the open store stays in the driver.
@@ -123,6 +124,7 @@ class StoreRecorder(Callback):
             )
             self.train_seconds += float(result["train_seconds"])
             self.worker_seconds += float(result.get("worker_seconds", result["train_seconds"]))
+            self.eval_seconds += float(result.get("eval_seconds", 0.0))
             self.counts["repeat" if repeat else "complete"] += 1
         self._on_change()
 
