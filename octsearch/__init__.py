@@ -38,6 +38,8 @@ _EXPORTS: dict[str, str] = {
     "open_store": "octsearch.store",
     "read_config": "octsearch.config_file",
     "create_model_from_config": "octsearch.config_file",
+    "launch": "octsearch.search.launch",
+    "LaunchOptions": "octsearch.search.launch",
     "revalidate": "octsearch.validate",
     "optimize_for_inference": "octsearch.core.fast",
     "prepare_for_training": "octsearch.core.fast",
