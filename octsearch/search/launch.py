@@ -292,7 +292,11 @@ def _repeat_source(store: Any, name: str, space: Any, policy: RepeatPolicy, coun
         if policy.seeds == 0 or counts["repeats_dispatched"] >= policy.max_share * remaining:
             return None
         trials = store.trials(name)
-        if sum(t.status == "complete" for t in trials) <= warm_up:  # let a front form first
+        complete = [t for t in trials if t.status == "complete"]
+        if len(complete) <= warm_up:  # let a front form first
+            return None
+        # Pace repeats: at most max_share of the evaluations so far, so they spread over the search.
+        if counts["repeats_dispatched"] >= policy.max_share * sum(t.n_evals for t in complete):
             return None
         busy = {int(cfg[NUMBER_KEY]) for cfg in state.extra.values()}  # repeats in flight
         number = pick_repeat(trials, store.front(name), policy, flops_key, busy)
