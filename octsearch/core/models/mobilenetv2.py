@@ -8,12 +8,11 @@ its size is that of the depthwise output). The final 1x1 convolution outputs alp
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from torch import Tensor, nn
 
 from octsearch.core.layers import OctConvBNAct, OctInput, OctPair, as_pair, oct_add
 from octsearch.core.models._head import ClassifierHead
+from octsearch.core.models._staged import StagedNet
 from octsearch.core.registry import check_common_args, check_width, register_model
 from octsearch.core.slots import AlphaPlan
 
@@ -58,7 +57,7 @@ class InvertedResidual(nn.Module):
         return oct_add(y, x) if self.residual else y
 
 
-class OctMobileNetV2(nn.Module):
+class OctMobileNetV2(StagedNet):
     def __init__(self, plan: AlphaPlan, num_classes: int, in_chans: int, input_size: int, width_mult: float,
                  dropout: float) -> None:
         super().__init__()
@@ -67,7 +66,6 @@ class OctMobileNetV2(nn.Module):
         side = input_size // 2
         a_stem = plan.slot("stem.out", stem_ch, side)
         self.stem = OctConvBNAct(in_chans, stem_ch, 3, 2, alpha_out=a_stem, act="relu6", slot_out="stem.out")
-        self.stage_names: list[str] = []
         in_ch, in_slot = stem_ch, "stem.out"
         for s, (t, c, n, stride) in enumerate(SETTINGS, start=1):
             out_ch, out_slot = make_divisible(c * width_mult), f"stage{s}.out"
@@ -78,17 +76,13 @@ class OctMobileNetV2(nn.Module):
                                                        in_slot, out_slot, side)
                 side //= st
                 in_ch, in_slot = out_ch, out_slot
-            self.add_module(f"stage{s}", nn.Sequential(OrderedDict(blocks)))
-            self.stage_names.append(f"stage{s}")
+            self.add_stage(f"stage{s}", blocks)
         a_last = plan.slot(in_slot, in_ch, side)
         self.last = OctConvBNAct(in_ch, last_ch, 1, 1, alpha_in=a_last, alpha_out=0.0, act="relu6", slot_in=in_slot)
         self.head = ClassifierHead(last_ch, num_classes, dropout)
 
     def forward(self, x: Tensor) -> Tensor:
-        y = self.stem(x)
-        for name in self.stage_names:
-            y = getattr(self, name)(y)
-        return self.head(self.last(y))
+        return self.head(self.last(self.run_stages(self.stem(x))))
 
 
 @register_model("mobilenetv2", "Oct-MobileNetV2 (inverted residuals, depthwise 3x3, width multiplier)",

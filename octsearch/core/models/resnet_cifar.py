@@ -8,13 +8,12 @@ pooling, so it is pinned to 0.
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
-from torch import Tensor, nn
+from torch import Tensor
 
 from octsearch.core.layers import OctConvBNAct, OctPair
 from octsearch.core.models._head import ClassifierHead
 from octsearch.core.models._residual import OctResidualBlock
+from octsearch.core.models._staged import StagedNet
 from octsearch.core.registry import check_common_args, check_width, register_model
 from octsearch.core.slots import AlphaPlan
 
@@ -41,7 +40,7 @@ class BasicBlock(OctResidualBlock):
         return self.conv2(self.conv1(x))
 
 
-class CifarOctResNet(nn.Module):
+class CifarOctResNet(StagedNet):
     def __init__(
         self, plan: AlphaPlan, blocks_per_stage: int, num_classes: int, in_chans: int,
         input_size: int, width_mult: float,
@@ -51,7 +50,6 @@ class CifarOctResNet(nn.Module):
         a_stem = plan.slot("stage1.out", widths[0], input_size)
         self.stem = OctConvBNAct(in_chans, widths[0], 3, 1, alpha_in=0.0, alpha_out=a_stem,
                                  slot_out="stage1.out")
-        self.stage_names: list[str] = []
         in_ch, side = widths[0], input_size
         for s, width in enumerate(widths, start=1):
             stride = 1 if s == 1 else 2
@@ -65,15 +63,11 @@ class CifarOctResNet(nn.Module):
                 blocks[f"block{b}"] = BasicBlock(plan, f"stage{s}.block{b}", in_ch, width,
                                                  stride if b == 1 else 1, in_slot, out_slot, side)
                 in_ch = width
-            self.add_module(f"stage{s}", nn.Sequential(OrderedDict(blocks)))
-            self.stage_names.append(f"stage{s}")
+            self.add_stage(f"stage{s}", blocks)
         self.head = ClassifierHead(in_ch, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
-        y = self.stem(x)
-        for name in self.stage_names:
-            y = getattr(self, name)(y)
-        return self.head(y)
+        return self.head(self.run_stages(self.stem(x)))
 
 
 def _create(name: str, plan: AlphaPlan, depth: int, num_classes: int, in_chans: int,

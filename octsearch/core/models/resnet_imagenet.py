@@ -10,13 +10,12 @@ Slots: ``stageS.out`` (residual stream of stage S, S = 2..5 as in the paper's co
 
 from __future__ import annotations
 
-from collections import OrderedDict
-
 from torch import Tensor, nn
 
 from octsearch.core.layers import OctConvBNAct, OctPair
 from octsearch.core.models._head import ClassifierHead
 from octsearch.core.models._residual import OctResidualBlock
+from octsearch.core.models._staged import StagedNet
 from octsearch.core.registry import check_common_args, check_width, register_model
 from octsearch.core.slots import AlphaPlan
 
@@ -48,7 +47,7 @@ class Bottleneck(OctResidualBlock):
         return self.conv3(self.conv2(self.conv1(x)))
 
 
-class ImageNetOctResNet(nn.Module):
+class ImageNetOctResNet(StagedNet):
     def __init__(
         self, plan: AlphaPlan, layers: tuple[int, ...], num_classes: int, in_chans: int,
         input_size: int, width_mult: float, last_stage_alpha0: bool,
@@ -61,7 +60,6 @@ class ImageNetOctResNet(nn.Module):
             OctConvBNAct(in_chans, stem_ch, 7, 2, slot_out="stem.out"),
             _MaxPool(),
         )
-        self.stage_names: list[str] = []
         in_ch, in_slot = stem_ch, "stem.out"
         for i, n_blocks in enumerate(layers):
             s = i + 2
@@ -79,15 +77,11 @@ class ImageNetOctResNet(nn.Module):
                                                  in_slot, out_slot, side, pinned)
                 side //= stride if b == 1 else 1
                 in_ch, in_slot = width * EXPANSION, out_slot
-            self.add_module(f"stage{s}", nn.Sequential(OrderedDict(blocks)))
-            self.stage_names.append(f"stage{s}")
+            self.add_stage(f"stage{s}", blocks)
         self.head = ClassifierHead(in_ch, num_classes)
 
     def forward(self, x: Tensor) -> Tensor:
-        y = self.stem(x)
-        for name in self.stage_names:
-            y = getattr(self, name)(y)
-        return self.head(y)
+        return self.head(self.run_stages(self.stem(x)))
 
 
 class _MaxPool(nn.Module):
