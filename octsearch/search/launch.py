@@ -107,7 +107,7 @@ def _reference(space: Any) -> tuple[float, int]:
     from octsearch.core.registry import create_model
 
     count = count_flops(create_model(space.model_name, 0.0, **space.model_args))
-    flops = count.flops_all if space.objectives.flops == "all" else count.flops_paper
+    flops = getattr(count, Objectives.of(space).flops_key)
     return 1.0 / int(space.model_args["num_classes"]), int(flops)
 
 
@@ -117,6 +117,11 @@ class Objectives:
 
     store_names: tuple[str, ...]  # e.g. ("accuracy", "flops_paper", "latency_ms")
     metrics: tuple[str, ...]  # e.g. ("accuracy", "flops", "latency_ms")
+
+    @property
+    def flops_key(self) -> str:
+        """The FLOPs convention minimised: "flops_paper" or "flops_all"."""
+        return self.store_names[1]
 
     @classmethod
     def of(cls, space: Any) -> Objectives:
@@ -128,7 +133,7 @@ class Objectives:
     def values(self, accuracy: float, trial: Any) -> tuple[float, ...]:
         """Objective values of a stored trial or a configuration check, in metric order; a
         latency never measured (an infeasible configuration) counts as infinitely slow."""
-        flops = getattr(trial, self.store_names[1])
+        flops = getattr(trial, self.flops_key)
         params = getattr(trial, "params_count", None) or getattr(trial, "params", None)
         latency = getattr(trial, "latency_ms", None)
         known = {"accuracy": float(accuracy), "flops": float(flops or 0), "params": float(params or 0),
@@ -154,7 +159,7 @@ def _known_points(space: Any, trials: list[Any], reference_accuracy: float) -> l
     budget = space.flops_budget
     points = []
     for t in trials:
-        flops = float(getattr(t, objectives.store_names[1]) or 0)
+        flops = float(getattr(t, objectives.flops_key) or 0)
         over = 0.0 if budget is None else flops - budget
         if t.status == "complete" and t.accuracy is not None:
             points.append(KnownPoint(dict(t.config), "complete", objectives.values(t.accuracy, t), over))
@@ -283,7 +288,7 @@ def _repeat_source(store: Any, name: str, space: Any, policy: RepeatPolicy, coun
     from octsearch.search.recorder import NUMBER_KEY
     from octsearch.search.worker import SEED_KEY
 
-    flops_key = "flops_all" if space.objectives.flops == "all" else "flops_paper"
+    flops_key = Objectives.of(space).flops_key
     base_seed = space.budget().seed
     warm_up = len(space.uniform_points())
     counts["repeats_dispatched"] = 0

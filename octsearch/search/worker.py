@@ -48,7 +48,8 @@ def proxy_trainable(config: dict[str, Any], *, space_text: str, space_name: str,
     def on_epoch(epoch: int, accuracy: float) -> None:
         tune.report({"accuracy": accuracy, **objectives, "epoch": epoch, "final": 0})
 
-    result = run_trial(space, params, seed=seed, budget=budget, on_epoch=on_epoch)
+    result = run_trial(space, params, seed=seed, budget=budget, on_epoch=on_epoch,
+                       latency_ms=objectives.get("latency_ms"))  # measured once, above
     report = {k: v for k, v in result.as_dict().items() if isinstance(v, (int, float, str, bool, list))}
     report.update(accuracy=result.accuracy, **objectives, epoch=len(result.epoch_accuracies), final=1,
                   node=node_name(), pid=os.getpid(), worker_seconds=time.perf_counter() - started)

@@ -166,11 +166,6 @@ def config_key(alphas: Mapping[str, float]) -> str:
     return hashlib.sha256(canonical.encode()).hexdigest()
 
 
-def binomial_stderr(accuracy: float, n_val: int) -> float:
-    """Standard error of an accuracy measured on ``n_val`` images: sqrt(p (1 - p) / n)."""
-    return math.sqrt(accuracy * (1.0 - accuracy) / n_val)
-
-
 def aggregate(accuracies: list[float], n_vals: list[int]) -> tuple[float, float]:
     """Mean accuracy over evaluations and its standard error.
 

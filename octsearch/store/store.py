@@ -24,6 +24,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.orm import Session
 
 from octsearch.errors import ConfigError, StoreError, unknown_name
+from octsearch.stats import binomial_stderr
 from octsearch.store import front as front_math
 from octsearch.store.models import SEARCH_STATUSES, EvaluationRow, SearchRow, TrialRow
 from octsearch.store.records import (
@@ -34,7 +35,6 @@ from octsearch.store.records import (
     SearchSpec,
     TrialRecord,
     aggregate,
-    binomial_stderr,
     config_key,
     evaluation_record,
     flops_objective,

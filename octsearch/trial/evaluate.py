@@ -24,11 +24,6 @@ def count_correct(model: nn.Module, x: Tensor, y: Tensor, device: torch.device,
     return correct
 
 
-def binomial_stderr(p: float, n: int) -> float:
-    """Standard error of an accuracy ``p`` measured on ``n`` images: ``sqrt(p (1 - p) / n)``."""
-    return (p * (1 - p) / n) ** 0.5 if n > 0 else float("nan")
-
-
 @torch.no_grad()
 def latency_ms(model: nn.Module, sample: Tensor, device: torch.device, runs: int = 20, warmup: int = 5) -> float:
     """Median wall time of one forward pass at batch 1, in milliseconds (eval mode)."""

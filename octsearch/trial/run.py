@@ -21,8 +21,10 @@ import torch
 
 from octsearch.errors import ConfigError
 from octsearch.spaces.space import SearchSpace
+from octsearch.stats import binomial_stderr
 from octsearch.trial.check import flops_of
-from octsearch.trial.evaluate import binomial_stderr, count_correct, latency_ms
+from octsearch.trial.evaluate import count_correct
+from octsearch.trial.evaluate import latency_ms as measure_latency
 from octsearch.trial.result import TrialResult
 from octsearch.trial.train import lr_factor, make_optimizer, steps_per_epoch, train_epoch
 
@@ -37,6 +39,7 @@ def run_trial(
     budget: str = "proxy",
     on_epoch: EpochCallback | None = None,
     device: str | torch.device | None = None,
+    latency_ms: float | None = None,
 ) -> TrialResult:
     """Train and evaluate one configuration of ``space``.
 
@@ -49,6 +52,9 @@ def run_trial(
         on_epoch: called as ``on_epoch(epoch, val_accuracy)`` after each epoch (1-based, accuracy a
             fraction). An exception it raises (e.g. :class:`StopTrial`) propagates.
         device: ``"cpu"``, ``"cuda"``...; default CUDA when available.
+        latency_ms: the configuration's latency if the caller measured it already on this node
+            (the search does, before training, so every report carries it); otherwise measured
+            here when the space names latency as an objective.
     """
     params = space.config_from(config)
     free_alphas = space.expand(params)
@@ -90,7 +96,9 @@ def run_trial(
             accuracies.append(correct / data.num_val)
             if on_epoch is not None:
                 on_epoch(epoch, accuracies[-1])
-        latency = latency_ms(model, data.val_x, dev) if space.objectives.latency else None
+        latency = latency_ms
+        if latency is None and space.objectives.latency:
+            latency = measure_latency(model, data.val_x, dev)
         threads = torch.get_num_threads()
     accuracy = correct / data.num_val
     return TrialResult(

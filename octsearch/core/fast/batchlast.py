@@ -15,6 +15,7 @@ import torch
 from torch import Tensor, nn
 
 from octsearch.core.fast import native
+from octsearch.core.fast.batchnorm import update_running_stats
 
 
 def usable(x: Tensor) -> bool:
@@ -157,10 +158,5 @@ def batch_norm(x: Tensor, bn: nn.BatchNorm2d, relu: bool = False) -> Tensor:
     weight = bn.weight if bn.weight is not None else x.new_ones(c)
     bias = bn.bias if bn.bias is not None else x.new_zeros(c)
     y, mean, unbiased_var = _BatchNorm.apply(x, weight, bias, bn.eps, relu)
-    if bn.training and bn.track_running_stats:
-        with torch.no_grad():
-            bn.num_batches_tracked.add_(1)
-            factor = bn.momentum if bn.momentum is not None else 1.0 / float(bn.num_batches_tracked)
-            bn.running_mean.lerp_(mean, factor)
-            bn.running_var.lerp_(unbiased_var, factor)
+    update_running_stats(bn, mean, unbiased_var)
     return y

@@ -101,13 +101,18 @@ def batch_norm(x: Tensor, bn: nn.BatchNorm2d) -> Tensor:
     weight = bn.weight if bn.weight is not None else x.new_ones(c)
     bias = bn.bias if bn.bias is not None else x.new_zeros(c)
     y, mean, unbiased_var = _LaneBatchNorm.apply(x, weight, bias, bn.eps)
+    update_running_stats(bn, mean, unbiased_var)
+    return y
+
+
+def update_running_stats(bn: nn.BatchNorm2d, mean: Tensor, unbiased_var: Tensor) -> None:
+    """What ``nn.BatchNorm2d`` does to its running statistics after a training batch."""
     if bn.training and bn.track_running_stats:
         with torch.no_grad():
             bn.num_batches_tracked.add_(1)
             factor = bn.momentum if bn.momentum is not None else 1.0 / float(bn.num_batches_tracked)
             bn.running_mean.lerp_(mean, factor)
             bn.running_var.lerp_(unbiased_var, factor)
-    return y
 
 
 
