@@ -19,6 +19,15 @@ typedef float v16 __attribute__((vector_size(64)));
 #define VL 16
 #define CB 4   /* channels per block of the strided data gradient */
 
+/* An empty asm that keeps a loaded vector in a register (AVX-512: one zmm), so GCC does not fold
+   the load into every multiply-add; on narrower targets a v16 spans several registers and the
+   "v" constraint cannot hold it, so there is no hint. */
+#ifdef __AVX512F__
+#define KEEP_IN_REGISTER(v) __asm__("" : "+v"(v))
+#else
+#define KEEP_IN_REGISTER(v) ((void)0)
+#endif
+
 static inline v16 ld(const float *p) { v16 v; memcpy(&v, p, sizeof v); return v; }
 static inline void st(float *p, v16 v) { memcpy(p, &v, sizeof v); }
 static inline int imin(int a, int b) { return a < b ? a : b; }
@@ -117,7 +126,7 @@ static void NAME(const float *in, const float *g, float *dw, int N, int Ci, int 
                                 v16 gv[4]; \
                                 for (int a = 0; a < 4; a++) gv[a] = ld(gr[a] + go + n0); \
                                 for (int kx = 0; kx < KK; kx++) { \
-                                    v16 xv = ld(xr + (size_t)kx * N + n0); __asm__("" : "+v"(xv)); \
+                                    v16 xv = ld(xr + (size_t)kx * N + n0); KEEP_IN_REGISTER(xv); \
                                     for (int a = 0; a < 4; a++) acc[a][kx] += gv[a] * xv; \
                                 } \
                             } \
@@ -128,7 +137,7 @@ static void NAME(const float *in, const float *g, float *dw, int N, int Ci, int 
                                 for (int kx = 0; kx < KK; kx++) { \
                                     const int ix = S * ox + kx - P; \
                                     if (ix < 0 || ix >= W) continue; \
-                                    v16 xv = ld(xr + (size_t)kx * N + n0); __asm__("" : "+v"(xv)); \
+                                    v16 xv = ld(xr + (size_t)kx * N + n0); KEEP_IN_REGISTER(xv); \
                                     for (int a = 0; a < 4; a++) acc[a][kx] += gv[a] * xv; \
                                 } \
                             } \

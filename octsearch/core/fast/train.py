@@ -13,7 +13,7 @@ one OctConv2d weight, so gradients land in that parameter. Layouts:
   of 16 on CPU in float32 (other batches take the channels-last path);
 - ``"channels_last"``: oneDNN convolutions on channels-last memory, batch norm of branches with
   few channels through the lane kernel of :mod:`.batchnorm`;
-- ``"auto"`` (default): batch-last where its kernels compile on this machine and torch runs one
+- ``"auto"`` (default): batch-last where :func:`.native.preferred` (kernels built, AVX-512) and torch runs one
   thread (the kernels are single-threaded; proxy trials run one thread each), else channels-last.
 """
 
@@ -177,7 +177,7 @@ def prepare_for_training(model: nn.Module, *, layout: str = "auto") -> nn.Module
     if layout not in accepted:
         raise ConfigError(f"layout={layout!r}; accepted: {', '.join(accepted)}")
     if layout == "auto":
-        layout = "batch_last" if native.available() and torch.get_num_threads() == 1 else "channels_last"
+        layout = "batch_last" if native.preferred() and torch.get_num_threads() == 1 else "channels_last"
     fast = _swap(model, layout)
     if layout == "channels_last":
         fast.to(memory_format=torch.channels_last)  # converts the shared tensors in place
