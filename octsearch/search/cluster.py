@@ -71,6 +71,9 @@ def ray_session(address: str | None, num_cpus: int | None = None, ship_package: 
     os.environ.setdefault("TUNE_DISABLE_SIGINT_HANDLER", "1")  # our handler stops the search cleanly
     os.environ.setdefault("RAY_DEDUP_LOGS", "0")
     os.environ.setdefault("RAY_AIR_NEW_OUTPUT", "0")  # with verbose=0 the legacy reporter is silent
+    # Results live in octsearch's store; Tune's per-trial JSON/CSV/TensorBoard files would only
+    # cost the driver a write per report.
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
     env_vars = {"RAY_CHDIR_TO_TRIAL_DIR": "0"}
     kwargs: dict = dict(log_to_driver=False, logging_level=logging.ERROR, include_dashboard=False,
                         configure_logging=True)

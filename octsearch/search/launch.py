@@ -25,6 +25,7 @@ from octsearch.search.repeats import RepeatPolicy, next_seed, pick_repeat
 from octsearch.search.samplers import check_sampler, make_sampler
 from octsearch.search.searcher import KnownPoint, SearchState, Verdict
 from octsearch.search.status import INTERRUPTED
+from octsearch.search.worker import strip_private
 
 
 def _counts_against_budget(trial: Any) -> bool:
@@ -66,6 +67,7 @@ class LaunchResult:
     driver_seconds: dict[str, float] | None = None  # itemised driver time (sampler, screen, store)
     startup_seconds: float = 0.0  # from launch to Ray ready
     eval_seconds: float = 0.0  # summed validation time inside trials
+    timeline: list[tuple[int, float, float, float, float]] | None = None  # see StoreRecorder.timeline
 
 
 def _positive(name: str, value: int | None) -> int | None:
@@ -215,7 +217,7 @@ def launch(opts: LaunchOptions, write: Callable[[str], None] | None = None, tty:
     dispatched: set[str] = set()  # configurations sent to workers by this launch
 
     def screen(params: dict[str, Any]) -> Verdict | None:
-        params = {k: v for k, v in params.items() if not k.startswith("__")}
+        params = strip_private(params)
         key = _key(params)
         check = check_config(space, params)
         stored = known.get(key)
@@ -251,7 +253,8 @@ def launch(opts: LaunchOptions, write: Callable[[str], None] | None = None, tty:
     searcher = OctOptunaSearch({p.name: p.choices for p in space.params}, sampler, points_to_evaluate=points,
                                screen=screen, state=state,
                                history=_known_points(space, history, record.reference_accuracy),
-                               metrics=objectives.metrics)
+                               metrics=objectives.metrics,
+                               annotate=lambda config: check_config(space, strip_private(config)).cost.to_config())
     started = time.monotonic()
     with ray_session(check_address(opts.address)) as session, stop_on_sigint() as should_stop:
         ray_ready = time.monotonic()
@@ -271,7 +274,7 @@ def launch(opts: LaunchOptions, write: Callable[[str], None] | None = None, tty:
     return LaunchResult(opts.name, status, sum(recorder.counts.values()), run_counts,
                         time.monotonic() - started, recorder.train_seconds, store.url, session.log_file,
                         recorder.worker_seconds, dict(state.timings.seconds), ray_ready - started,
-                        recorder.eval_seconds)
+                        recorder.eval_seconds, list(recorder.timeline))
 
 
 def _repeat_policy(opts: LaunchOptions, space: Any) -> RepeatPolicy:
@@ -345,7 +348,7 @@ def _run_tuner(opts: LaunchOptions, space: Any, store: Any, session: RaySession,
     threads = space.budget().threads
     trainable = tune.with_resources(
         tune.with_parameters(proxy_trainable, space_text=space.text, space_name=space.name,
-                             space_path=space.path), {"cpu": threads})
+                             space_path=space.path, report_epochs=scheduler is not None), {"cpu": threads})
     results_dir = Path(opts.results_dir or _default_results_dir()).resolve()
     tuner = tune.Tuner(
         trainable,

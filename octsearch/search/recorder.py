@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import time
 from collections import Counter
 from collections.abc import Callable
 from typing import Any
@@ -17,15 +18,11 @@ from ray.tune import Callback
 
 from octsearch.search.searcher import SearchState
 from octsearch.search.status import INTERRUPTED
-from octsearch.search.worker import SEED_KEY
+from octsearch.search.worker import SEED_KEY, strip_private
 
 log = logging.getLogger(__name__)
 
 NUMBER_KEY = "__number"  # set on repeat evaluations: the stored trial they belong to
-
-
-def strip_private(config: dict[str, Any]) -> dict[str, float]:
-    return {k: v for k, v in config.items() if not k.startswith("__")}
 
 
 def first_line_of_error(trial: Any) -> str:
@@ -70,6 +67,10 @@ class StoreRecorder(Callback):
         self.train_seconds = 0.0
         self.worker_seconds = 0.0  # wall time inside the trainable: data, model, FLOPs, training, evaluation
         self.eval_seconds = 0.0  # validation after each epoch
+        self._started_at: dict[str, float] = {}
+        # Per evaluated trial: (worker pid, driver start, trainable begins, trainable ends, driver
+        # sees it complete), wall clock; the overhead benchmark splits dispatch and return from it.
+        self.timeline: list[tuple[int, float, float, float, float]] = []
 
     def __getstate__(self) -> dict[str, Any]:
         # Tune pickles its callbacks with the experiment; the open store stays in the driver.
@@ -96,6 +97,7 @@ class StoreRecorder(Callback):
                 params=check.params_count, is_uniform=alpha is not None, uniform_alpha=alpha,
             )
         self._numbers[trial.trial_id] = number
+        self._started_at[trial.trial_id] = time.time()
         self.running.add(trial.trial_id)
         self._on_change()
 
@@ -125,6 +127,9 @@ class StoreRecorder(Callback):
             self.train_seconds += float(result["train_seconds"])
             self.worker_seconds += float(result.get("worker_seconds", result["train_seconds"]))
             self.eval_seconds += float(result.get("eval_seconds", 0.0))
+            if "t_begin" in result and trial.trial_id in self._started_at:
+                self.timeline.append((int(result["pid"]), self._started_at[trial.trial_id], float(result["t_begin"]),
+                                      float(result["t_end"]), time.time()))
             self.counts["repeat" if repeat else "complete"] += 1
         self._on_change()
 

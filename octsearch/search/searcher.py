@@ -76,6 +76,7 @@ class OctOptunaSearch(OptunaSearch):
         state: SearchState,
         history: Sequence[KnownPoint] = (),
         metrics: Sequence[str] = ("accuracy", "flops"),
+        annotate: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         import optuna
 
@@ -84,6 +85,7 @@ class OctOptunaSearch(OptunaSearch):
         super().__init__(space=self._distributions, metric=list(metrics), mode=[METRIC_MODES[m] for m in metrics],
                          points_to_evaluate=points_to_evaluate or None, sampler=sampler)
         self._screen = screen
+        self._annotate = annotate or (lambda config: {})  # private keys the driver adds to a dispatched config
         self._state = state
         self.screened = 0
         for point in history:
@@ -94,6 +96,7 @@ class OctOptunaSearch(OptunaSearch):
         # resumed search is rebuilt from the store). The driver-side hooks hold the open store.
         state = self.__dict__.copy()
         state["_screen"] = None
+        state["_annotate"] = None
         state["_state"] = None
         return state
 
@@ -137,7 +140,7 @@ class OctOptunaSearch(OptunaSearch):
             extra = self._state.next_extra()
             if extra is not None:  # a repeat evaluation: not a sampler trial
                 self._state.extra[trial_id] = extra
-                return extra
+                return {**extra, **self._annotate(extra)}
         for _ in range(MAX_SCREENED):
             with self._state.timings.timed("sampler (suggest)"):
                 config = super().suggest(trial_id)
@@ -146,7 +149,7 @@ class OctOptunaSearch(OptunaSearch):
             with self._state.timings.timed("screen (FLOPs count, budget)"):
                 verdict = self._screen(config)
             if verdict is None:
-                return config
+                return {**config, **self._annotate(config)}
             self.screened += 1
             self._tell(self._ot_trials.pop(trial_id), verdict)
         log.warning("%d suggestions in a row were over budget or already evaluated: stopping", MAX_SCREENED)

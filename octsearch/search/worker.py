@@ -10,6 +10,11 @@ from typing import Any
 SEED_KEY = "__seed"
 
 
+def strip_private(config: dict[str, Any]) -> dict[str, Any]:
+    """The search parameters of a Tune config, without the driver's private ``__`` keys."""
+    return {k: v for k, v in config.items() if not k.startswith("__")}
+
+
 def node_name() -> str:
     """Host name and the Ray node id, so two nodes of one machine stay apart."""
     import socket
@@ -24,35 +29,42 @@ def node_name() -> str:
 
 
 def proxy_trainable(config: dict[str, Any], *, space_text: str, space_name: str, space_path: str | None = None,
-                    budget: str = "proxy") -> None:
-    """Train one configuration; report ``accuracy`` and ``flops`` after every epoch, then the full
-    result with ``final=1``. Module level, because Tune pickles it."""
+                    budget: str = "proxy", report_epochs: bool = True) -> None:
+    """Train one configuration and report the full result with ``final=1``; with ``report_epochs``
+    (an early-stopping scheduler needs rung results) also ``accuracy`` and ``flops`` after every
+    epoch. Each report is a round trip to the driver, so without a scheduler there is one. Module
+    level, because Tune pickles it."""
     import time
 
     from ray import tune
 
     from octsearch.spaces import space_from_text
     from octsearch.trial import run_trial
+    from octsearch.trial.check import Cost
 
-    started = time.perf_counter()
-    from octsearch.trial.check import check_config
-
+    started, began_at = time.perf_counter(), time.time()
     space = space_from_text(space_text, space_name, space_path)  # workers may lack the driver's file
-    params = {k: v for k, v in config.items() if not k.startswith("__")}
+    params = strip_private(config)
     seed = config.get(SEED_KEY)
-    check = check_config(space, params)  # cached
-    objectives = {"flops": float(check.flops), "params": float(check.params_count)}
+    cost = Cost.from_config(config)  # counted by the driver; a worker without it counts here
+    if cost is None:
+        from octsearch.trial.check import check_config
+
+        cost = check_config(space, params).cost
+    objectives = {"flops": float(cost.flops(space.objectives.flops)), "params": float(cost.params)}
     if space.objectives.latency:  # before training: every report carries every objective
-        objectives["latency_ms"] = measured_latency(space, check.alphas)
+        objectives["latency_ms"] = measured_latency(space, space.expand(space.config_from(params)))
 
     def on_epoch(epoch: int, accuracy: float) -> None:
         tune.report({"accuracy": accuracy, **objectives, "epoch": epoch, "final": 0})
 
-    result = run_trial(space, params, seed=seed, budget=budget, on_epoch=on_epoch,
-                       latency_ms=objectives.get("latency_ms"))  # measured once, above
+    result = run_trial(space, params, seed=seed, budget=budget, on_epoch=on_epoch if report_epochs else None,
+                       latency_ms=objectives.get("latency_ms"),  # measured once, above
+                       cost=cost, evaluate_every_epoch=report_epochs)
     report = {k: v for k, v in result.as_dict().items() if isinstance(v, (int, float, str, bool, list))}
-    report.update(accuracy=result.accuracy, **objectives, epoch=len(result.epoch_accuracies), final=1,
-                  node=node_name(), pid=os.getpid(), worker_seconds=time.perf_counter() - started)
+    report.update(accuracy=result.accuracy, **objectives, epoch=result.epochs, final=1,
+                  node=node_name(), pid=os.getpid(), worker_seconds=time.perf_counter() - started,
+                  t_begin=began_at, t_end=time.time())  # wall clock, for the driver's dispatch/return gaps
     tune.report(report)
 
 

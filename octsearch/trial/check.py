@@ -17,6 +17,34 @@ if TYPE_CHECKING:
 
 
 @dataclass(frozen=True)
+class Cost:
+    """A configuration's counted cost (multiply-adds at batch 1, both conventions, and parameters).
+
+    The search driver counts every configuration before dispatching it (to screen the budget) and
+    sends the count along in the trial's config, so a worker neither imports fvcore nor counts again.
+    """
+
+    flops_paper: int
+    flops_all: int
+    params: int
+
+    _KEYS = ("__flops_paper", "__flops_all", "__params_count")
+
+    def to_config(self) -> dict[str, int]:
+        return dict(zip(self._KEYS, (self.flops_paper, self.flops_all, self.params), strict=True))
+
+    @classmethod
+    def from_config(cls, config: Mapping[str, Any]) -> Cost | None:
+        if not all(k in config for k in cls._KEYS):
+            return None
+        return cls(*(int(config[k]) for k in cls._KEYS))
+
+    def flops(self, convention: str) -> int:
+        """FLOPs in a space's objective convention (``paper`` or ``all``)."""
+        return self.flops_paper if convention == "paper" else self.flops_all
+
+
+@dataclass(frozen=True)
 class ConfigCheck:
     """A configuration's cost and whether it fits the space's FLOPs budget.
 
@@ -33,6 +61,10 @@ class ConfigCheck:
     flops_budget: float | None
     feasible: bool
 
+    @property
+    def cost(self) -> Cost:
+        return Cost(self.flops_paper, self.flops_all, self.params_count)
+
 
 def flops_of(space: SearchSpace, config: float | Mapping[str, Any]) -> FlopCount:
     """FLOPs of a configuration (uniform alpha, parameter -> alpha, or slot -> alpha)."""
@@ -46,7 +78,7 @@ def check_config(space: SearchSpace, config: float | Mapping[str, Any]) -> Confi
     params = space.config_from(config)
     alphas = space.expand(params)
     count = flops_of(space, params)
-    flops = count.flops_paper if space.objectives.flops == "paper" else count.flops_all
+    flops = Cost(count.flops_paper, count.flops_all, count.params).flops(space.objectives.flops)
     budget = space.flops_budget
     return ConfigCheck(params, alphas, count.flops_paper, count.flops_all, count.params, flops,
                        budget, budget is None or flops <= budget)

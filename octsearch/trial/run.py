@@ -2,7 +2,7 @@
 
 Lifecycle: validate the configuration -> count FLOPs (cached, before any seeding) -> load the data
 set (cached in-process) -> seed, build the model -> train ``epochs`` epochs, evaluating after each
-and calling ``on_epoch(epoch, accuracy)`` -> result. The same configuration, seed, budget and
+(or only the last) and calling ``on_epoch(epoch, accuracy)`` -> result. The same configuration, seed, budget and
 machine give the same accuracy: the initial weights come from ``torch.manual_seed(seed)``, the
 batch order from a generator seeded with ``seed``, and deterministic algorithms are switched on
 for the trial. Torch's thread count and determinism flags are restored afterwards.
@@ -22,7 +22,7 @@ import torch
 from octsearch.errors import ConfigError
 from octsearch.spaces.space import SearchSpace
 from octsearch.stats import binomial_stderr
-from octsearch.trial.check import flops_of
+from octsearch.trial.check import Cost, flops_of
 from octsearch.trial.evaluate import count_correct
 from octsearch.trial.evaluate import latency_ms as measure_latency
 from octsearch.trial.result import TrialResult
@@ -40,6 +40,8 @@ def run_trial(
     on_epoch: EpochCallback | None = None,
     device: str | torch.device | None = None,
     latency_ms: float | None = None,
+    cost: Cost | None = None,
+    evaluate_every_epoch: bool = True,
 ) -> TrialResult:
     """Train and evaluate one configuration of ``space``.
 
@@ -55,6 +57,11 @@ def run_trial(
         latency_ms: the configuration's latency if the caller measured it already on this node
             (the search does, before training, so every report carries it); otherwise measured
             here when the space names latency as an objective.
+        cost: the configuration's FLOPs and parameters if the caller counted them already (the
+            search driver does, to screen the budget); otherwise counted here.
+        evaluate_every_epoch: evaluate (and call ``on_epoch``) after every epoch; False evaluates
+            after the last epoch only (a search without early stopping needs no other), and
+            ``epoch_accuracies`` then holds that one accuracy. The final accuracy is the same.
     """
     params = space.config_from(config)
     free_alphas = space.expand(params)
@@ -63,7 +70,7 @@ def run_trial(
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed={seed!r} is not accepted; use an integer >= 0")
     dev = _device(device)
-    count = flops_of(space, params)
+    count = cost if cost is not None else flops_of(space, params)
     with _torch_settings(spec.threads, dev):
         data = space.data.load()
         _check_data(space, data)
@@ -90,9 +97,11 @@ def run_trial(
                         scheduler=scheduler, generator=generator, device=dev, memory_format=layout)
             middle = time.perf_counter()
             cpu_s += time.process_time() - cpu_start
-            correct = count_correct(model, data.val_x, data.val_y, dev, layout)
-            eval_s += time.perf_counter() - middle
             train_s += middle - start
+            if not evaluate_every_epoch and epoch < spec.epochs:
+                continue
+            correct = count_correct(_evaluator(model, spec.fast_training, dev), data.val_x, data.val_y, dev, layout)
+            eval_s += time.perf_counter() - middle
             accuracies.append(correct / data.num_val)
             if on_epoch is not None:
                 on_epoch(epoch, accuracies[-1])
@@ -109,6 +118,16 @@ def run_trial(
         device=str(dev), node=socket.gethostname(), torch_threads=threads, latency_ms=latency,
         space_hash=space.hash,
     )
+
+
+def _evaluator(model: torch.nn.Module, fast: bool, device: torch.device) -> torch.nn.Module:
+    """The model to validate: on CPU with the space's fast paths on, its inference path (batch
+    norm folded, merged OctConv kernels; outputs equal within 1e-4, about 1.5x faster here)."""
+    if not (fast and device.type == "cpu"):
+        return model
+    from octsearch.core.fast import optimize_for_inference
+
+    return optimize_for_inference(model)
 
 
 def _device(device: str | torch.device | None) -> torch.device:

@@ -75,6 +75,49 @@ def test_same_seed_gives_the_same_accuracy(tiny) -> None:
     assert first.seed == 3 and first.params == second.params
 
 
+def test_evaluating_the_last_epoch_only_gives_the_same_final_accuracy(tiny) -> None:
+    seen: list[int] = []
+    every = run_trial(tiny, 0.5, seed=1)
+    last = run_trial(tiny, 0.5, seed=1, evaluate_every_epoch=False, on_epoch=lambda e, a: seen.append(e))
+    assert seen == [2] and last.epoch_accuracies == (every.accuracy,)
+    assert (last.correct, last.epochs) == (every.correct, 2)
+    assert last.eval_seconds < every.eval_seconds
+
+
+def test_a_cost_counted_by_the_caller_is_used_not_recounted(tiny) -> None:
+    from octsearch.trial.check import Cost
+
+    check = check_config(tiny, 0.25)
+    assert Cost.from_config({"stage1": 0.25, **check.cost.to_config()}) == check.cost
+    assert Cost.from_config({"stage1": 0.25}) is None
+    marked = Cost(check.flops_paper + 1, check.flops_all + 1, check.params_count + 1)
+    result = run_trial(tiny, 0.25, cost=marked, evaluate_every_epoch=False)
+    assert (result.flops_paper, result.flops_all, result.params_count) == (
+        marked.flops_paper, marked.flops_all, marked.params)
+
+
+def test_validation_through_the_inference_path_counts_as_the_reference_does(tiny) -> None:
+    from octsearch.core.registry import create_model
+    from octsearch.trial.evaluate import count_correct
+    from octsearch.trial.run import _evaluator
+
+    data = tiny.data.load()
+    torch.manual_seed(0)
+    model = create_model(tiny.model_name, alphas=tiny.expand(tiny.config_from(0.5)), **tiny.model_args)
+    model.train()
+    with torch.no_grad():  # batch-norm statistics away from their initial values
+        for start in range(0, 256, 32):
+            model(data.train_x[start:start + 32])
+    fast = _evaluator(model, True, torch.device("cpu"))
+    assert fast is not model and _evaluator(model, False, torch.device("cpu")) is model
+    x, y = data.val_x, data.val_y
+    model.eval()
+    with torch.no_grad():
+        assert (fast(x) - model(x)).abs().max() <= 1e-4
+    cpu = torch.device("cpu")
+    assert count_correct(fast, x, y, cpu) == count_correct(model, x, y, cpu)
+
+
 def test_stop_trial_from_the_callback_propagates_and_restores_torch(tiny) -> None:
     threads, deterministic = torch.get_num_threads(), torch.are_deterministic_algorithms_enabled()
     calls = []
