@@ -6,10 +6,11 @@ width_mult 0.5 (widths 8/16/32), 28x28 inputs, 1 channel, 10 classes. For each u
 ONE run with the cases interleaved: median ms per step of
 
 - ``reference``: the model as built (NCHW, eager; what a trial runs without the fast path);
-- ``fast``: ``octsearch.prepare_for_training(model)`` (same parameters; the batch-last layout
-  with its C kernels where they compile, merged low-output convolution);
+- ``fast``: ``octsearch.prepare_for_training(model)`` (same parameters, merged low-output
+  convolution; the layout ``"auto"`` picks, printed at the start);
 - ``reference+cl`` (with ``--cl-reference``): the reference model in channels-last memory only;
 - ``fast-cl`` (with ``--channels-last-path``): ``prepare_for_training(model, layout="channels_last")``;
+- ``fast-bl`` (with ``--batch-last-path``): ``prepare_for_training(model, layout="batch_last")``;
 
 the speed-up over alpha 0 through the same path, over the reference at alpha 0, and the FLOP
 ratio (``flops_paper`` of alpha 0 over alpha: forward multiply-adds of convolutions and fully
@@ -44,6 +45,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--cl-reference", action="store_true", help="also time the reference in channels-last memory")
     p.add_argument("--channels-last-path", action="store_true",
                    help="also time the fast path's channels-last layout (oneDNN kernels)")
+    p.add_argument("--batch-last-path", action="store_true",
+                   help="also time the fast path's batch-last layout (the C kernels; needs a C compiler)")
     args = p.parse_args(argv)
     args.batch = [int(b) for b in args.batch.split(",")]
     args.alphas = [float(a) for a in args.alphas.split(",")]
@@ -71,9 +74,13 @@ def main(argv: list[str]) -> int:
     print(f"model: {args.model} {model_args}")
     from octsearch.core.fast import native
 
-    print(f"fast path layout: {'batch_last (C kernels built)' if native.available() else 'channels_last (no C compiler)'}")
+    kernels = f"C kernels built, {native.lanes()} lanes" if native.available() else "no C kernels"
+    print(f"fast path layout (auto): {'batch_last' if native.preferred() else 'channels_last'} ({kernels})")
+    if args.batch_last_path and not native.available():
+        print("--batch-last-path: the C kernels do not build here", file=sys.stderr)
+        return 1
     paths = (["reference"] + (["reference+cl"] if args.cl_reference else []) + ["fast"]
-             + (["fast-cl"] if args.channels_last_path else []))
+             + (["fast-cl"] if args.channels_last_path else []) + (["fast-bl"] if args.batch_last_path else []))
     flops, nets = {}, {}
     for alpha in args.alphas:
         torch.manual_seed(0)
@@ -87,6 +94,8 @@ def main(argv: list[str]) -> int:
                 run = prepare_for_training(model)
             elif path == "fast-cl":
                 run = prepare_for_training(model, layout="channels_last")
+            elif path == "fast-bl":
+                run = prepare_for_training(model, layout="batch_last")
             else:
                 run = model
             opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)

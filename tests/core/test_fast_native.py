@@ -1,5 +1,7 @@
 """The batch-last C kernels, one by one, against float64 PyTorch."""
 
+import os
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -8,7 +10,17 @@ from torch import nn
 from octsearch.core.fast import batchlast as bl
 from octsearch.core.fast import native
 
-pytestmark = pytest.mark.skipif(not native.available(), reason="no C compiler for the batch-last kernels")
+# Skipped only where no C compiler exists, and never under CI: there a kernel build that fails
+# must fail these tests (a silent skip once hid a build broken on AVX2).
+pytestmark = pytest.mark.skipif(native.find_compiler() is None and os.environ.get("CI", "").lower() != "true",
+                                reason="no C compiler for the batch-last kernels")
+
+
+def test_kernels_build_where_a_compiler_exists():
+    assert native.available(), ("the batch-last kernels did not build; compiler: "
+                                f"{native.find_compiler() or 'none found (set CC)'}, "
+                                f"OCTSEARCH_NO_NATIVE={os.environ.get('OCTSEARCH_NO_NATIVE')!r}")
+    assert native.lanes() in (8, 16)
 
 
 @pytest.fixture(autouse=True)
@@ -31,11 +43,14 @@ CONV_CASES = [
 ]
 
 
+@pytest.mark.parametrize("batch", [8, 16, 32])  # one, two, four AVX2 vectors: each forward block
 @pytest.mark.parametrize("case", CONV_CASES, ids=str)
-def test_convolution_forward_and_gradients(case):
+def test_convolution_forward_and_gradients(case, batch):
     ci, co, side, k, s, p = case
+    if batch % native.lanes():
+        pytest.skip(f"batch {batch} is not a multiple of {native.lanes()} lanes")
     gen = torch.Generator().manual_seed(ci * 100 + co)
-    x = torch.randn(32, ci, side, side, dtype=torch.float64, generator=gen, requires_grad=True)
+    x = torch.randn(batch, ci, side, side, dtype=torch.float64, generator=gen, requires_grad=True)
     full = torch.randn(co + 2, ci + 1, k, k, dtype=torch.float64, generator=gen, requires_grad=True)
     w = full[1:co + 1, 1:]  # a strided view, as the Oct weight slices are
     y = F.conv2d(x, w, None, s, p)
@@ -54,6 +69,9 @@ def test_convolution_forward_and_gradients(case):
 @pytest.mark.parametrize("relu", [False, True])
 @pytest.mark.parametrize("channels", [1, 4, 8, 24])
 def test_batch_norm_and_relu(relu, channels):
+    # nn.init draws from the global generator: seeded, or the float32 rounding of sums that cancel
+    # (one channel's bias gradient) fails the relative bounds for about 1 in 100 draws
+    torch.manual_seed(channels)
     gen = torch.Generator().manual_seed(channels)
     ref = nn.BatchNorm2d(channels).double()
     nn.init.uniform_(ref.weight, 0.5, 1.5)
@@ -102,10 +120,11 @@ def test_pool_upsample_and_upsample_add():
     assert (gy - gy_ref).abs().max().item() <= 1e-6 and (gz - gz_ref).abs().max().item() <= 1e-6
 
 
-def test_usable_only_for_float32_cpu_batches_of_16():
-    assert bl.usable(torch.zeros(16, 3, 4, 4))
-    assert not bl.usable(torch.zeros(10, 3, 4, 4))
-    assert not bl.usable(torch.zeros(16, 3, 4, 4, dtype=torch.float64))
+def test_usable_only_for_float32_cpu_batches_of_whole_vectors():
+    lanes = native.lanes()
+    assert bl.usable(torch.zeros(lanes, 3, 4, 4)) and bl.usable(torch.zeros(2 * lanes, 3, 4, 4))
+    assert not bl.usable(torch.zeros(lanes + 2, 3, 4, 4))
+    assert not bl.usable(torch.zeros(lanes, 3, 4, 4, dtype=torch.float64))
 
 
 def test_build_is_cached(tmp_path, monkeypatch):

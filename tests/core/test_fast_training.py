@@ -11,6 +11,7 @@ the float32 check uses the default search space's model at a small batch.
 """
 
 import copy
+import os
 
 import pytest
 import torch
@@ -30,7 +31,10 @@ FAMILIES = {
     "oct_mobilenetv2": dict(input_size=32, width_mult=0.35, num_classes=10),
 }
 DEFAULT_SPACE_MODEL = dict(input_size=28, in_chans=1, width_mult=0.5, num_classes=10)
-needs_native = pytest.mark.skipif(not native.available(), reason="no C compiler for the batch-last kernels")
+# Skipped only where no C compiler exists, and never under CI: there a kernel build that fails
+# must fail these tests (a silent skip once hid a build broken on AVX2).
+needs_native = pytest.mark.skipif(native.find_compiler() is None and os.environ.get("CI", "").lower() != "true",
+                                  reason="no C compiler for the batch-last kernels")
 
 
 @pytest.fixture(autouse=True)
@@ -99,7 +103,7 @@ def test_batch_last_path_keeps_batch_innermost_memory():
     fast(torch.randn(16, 1, 28, 28))
     assert seen and all(t.permute(1, 2, 3, 0).is_contiguous() for t in seen)
     seen.clear()
-    fast(torch.randn(10, 1, 28, 28))  # not a multiple of 16: the channels-last path
+    fast(torch.randn(10, 1, 28, 28))  # not a multiple of the lanes (8 or 16): the channels-last path
     assert seen and all(t.is_contiguous(memory_format=torch.channels_last) for t in seen)
 
 

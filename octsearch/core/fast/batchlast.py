@@ -19,9 +19,10 @@ from octsearch.core.fast.batchnorm import update_running_stats
 
 
 def usable(x: Tensor) -> bool:
-    """Whether a batch can take the batch-last kernels (CPU float32, batch a multiple of 16)."""
-    return (x.device.type == "cpu" and x.dtype == torch.float32 and x.dim() == 4
-            and x.shape[0] % native.LANES == 0 and x.shape[0] > 0 and native.available())
+    """Whether a batch can take the batch-last kernels (CPU float32, batch a multiple of
+    :func:`.native.lanes`: 16 with AVX-512, else 8)."""
+    return (x.device.type == "cpu" and x.dtype == torch.float32 and x.dim() == 4 and x.shape[0] > 0
+            and native.available() and x.shape[0] % native.lanes() == 0)
 
 
 def physical(x: Tensor) -> Tensor:

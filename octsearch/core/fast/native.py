@@ -24,10 +24,10 @@ from torch import Tensor
 
 from octsearch.core.fast._native_src import SOURCE
 
-FLAGS = ("-O3", "-march=native", "-fPIC", "-shared", "-std=c99")
+# -std=c99 alone turns off contracting a * b + c into fused multiply-adds (ISO C mode)
+FLAGS = ("-O3", "-march=native", "-ffp-contract=fast", "-fPIC", "-shared", "-std=c99")
 _FUNCTIONS = ("oct_conv_fwd", "oct_conv_bwd_weight", "oct_conv_bwd_data_strided", "oct_bn_stats",
               "oct_bn_apply", "oct_bn_grad_sums", "oct_bn_grad_input", "oct_sum4", "oct_spread4")
-LANES = 16  # batch lanes per vector: the batch must be a multiple of this
 _VOIDP = ctypes.c_void_p
 
 
@@ -48,13 +48,19 @@ def _cache_dir() -> Path:
     return Path(platformdirs.user_cache_dir("octsearch"))
 
 
+def find_compiler() -> str | None:
+    """The C compiler that builds the kernels (``$CC``, else ``cc`` or ``gcc``), or None where
+    there is none or the system is not Linux (the only system the build is made for)."""
+    if platform.system() != "Linux":
+        return None
+    return os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
+
+
 @cache
 def load() -> ctypes.CDLL | None:
     """The compiled kernel library, or None if it cannot be built here (no compiler, not Linux)."""
-    if os.environ.get("OCTSEARCH_NO_NATIVE") == "1" or not platform.system() == "Linux":
-        return None
-    compiler = os.environ.get("CC") or shutil.which("cc") or shutil.which("gcc")
-    if compiler is None:
+    compiler = find_compiler()
+    if os.environ.get("OCTSEARCH_NO_NATIVE") == "1" or compiler is None:
         return None
     key = hashlib.sha256("\0".join([SOURCE, compiler, *FLAGS, _cpu_id()]).encode()).hexdigest()[:16]
     directory = _cache_dir() / "kernels"
@@ -71,7 +77,14 @@ def load() -> ctypes.CDLL | None:
         return None
     for name in _FUNCTIONS:
         getattr(lib, name).restype = None
+    lib.oct_lanes.restype = lib.oct_conv_fwd.restype = ctypes.c_int
     return lib
+
+
+def lanes() -> int:
+    """Batch lanes per vector of the built kernels (16 with AVX-512, else 8): the batch must be a
+    multiple of this. Call only where :func:`available`."""
+    return load().oct_lanes()
 
 
 def _build(compiler: str, library: Path) -> None:
@@ -90,10 +103,18 @@ def available() -> bool:
 
 def preferred() -> bool:
     """Whether ``prepare_for_training(layout="auto")`` should take the batch-last kernels here:
-    they are built and the CPU has AVX-512 (a 16-lane vector is one register). Built for AVX2
-    only, they measured about 10x slower than oneDNN's channels-last kernels (Oct-ResNet-20,
-    width 0.5, batch 128, `bench/train_step.py`)."""
-    return available() and "avx512f" in _cpu_id().split()
+    they are built for the CPU's widest vectors (16 lanes with AVX-512; 8 with AVX2 and FMA).
+    Measured on AVX2 (AMD EPYC, 1 thread; Oct-ResNet-20, width 0.5, 28x28, batch 128; median ms per
+    training step, ``bench/train_step.py --alphas 0,0.5,0.75 --channels-last-path --batch-last-path``):
+    batch-last 160 / 126 / 116 ms at uniform alpha 0 / 0.5 / 0.75, channels-last 182 / 233 / 218.
+    Elsewhere (no AVX2, or an AVX-512 CPU whose compiler built 8 lanes) they are unmeasured and
+    oneDNN's channels-last kernels run instead."""
+    if not available():
+        return False
+    flags = _cpu_id().split()
+    if "avx512f" in flags:
+        return lanes() == 16
+    return "avx2" in flags and "fma" in flags
 
 
 def _ptr(t: Tensor) -> ctypes.c_void_p:
@@ -126,7 +147,8 @@ def conv_forward(x: Tensor, weight: Tensor, stride: int, padding: int, *, flip_t
     ho, wo = out_size(h, k, stride, padding), out_size(w, k, stride, padding)
     out = torch.empty((co, ho, wo, n), dtype=x.dtype)
     wp, ws = _strides(weight, flip_transpose)
-    load().oct_conv_fwd(_ptr(x), wp, ws, _ptr(out), n, ci, co, h, w, ho, wo, k, stride, padding)
+    if load().oct_conv_fwd(_ptr(x), wp, ws, _ptr(out), n, ci, co, h, w, ho, wo, k, stride, padding):
+        raise MemoryError("batch-last convolution: no memory for the packed weight")
     return out
 
 
@@ -148,9 +170,9 @@ def conv_backward_weight(x: Tensor, grad: Tensor, kernel: int, stride: int, padd
     ci, h, w, n = x.shape
     co, ho, wo, _ = grad.shape
     dw = torch.empty((co, ci, kernel, kernel), dtype=x.dtype)
-    lanes = torch.empty(co * ci * kernel * kernel * LANES, dtype=x.dtype)
+    lanes_ = torch.empty(co * ci * kernel * kernel * lanes(), dtype=x.dtype)  # per-lane partial sums
     load().oct_conv_bwd_weight(_ptr(x), _ptr(grad), _ptr(dw), n, ci, co, h, w, ho, wo, kernel, stride, padding,
-                               _ptr(lanes))
+                               _ptr(lanes_))
     return dw
 
 
