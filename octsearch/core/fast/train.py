@@ -10,11 +10,11 @@ one OctConv2d weight, so gradients land in that parameter. Layouts:
 
 - ``"batch_last"``: activations ``[C][H][W][N]`` in memory and the direct convolutions of
   :mod:`.native` vectorised along the batch (:mod:`.batchlast`); for batches that are a multiple
-  of 16 on CPU in float32 (other batches take the channels-last path);
+  of the kernels' vector lanes (16 with AVX-512, 8 otherwise) on CPU in float32 (other batches take the channels-last path);
 - ``"channels_last"``: oneDNN convolutions on channels-last memory, batch norm of branches with
   few channels through the lane kernel of :mod:`.batchnorm`;
-- ``"auto"`` (default): batch-last where :func:`.native.preferred` (kernels built, AVX-512) and torch runs one
-  thread (the kernels are single-threaded; proxy trials run one thread each), else channels-last.
+- ``"auto"`` (default): batch-last where :func:`.native.preferred` (kernels built for the CPU's widest
+  vectors: AVX-512, or AVX2 with FMA) and torch runs one thread (the kernels are single-threaded; proxy trials run one thread each), else channels-last.
 """
 
 from __future__ import annotations
