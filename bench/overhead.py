@@ -25,6 +25,9 @@ from pathlib import Path
 
 def run(space: str, trials: int, concurrency: int, folder: Path) -> dict:
     from octsearch.search.launch import LaunchOptions, launch
+    from octsearch.trial.check import _count
+
+    _count.cache_clear()  # each run counts its own FLOPs (the same seed draws the same configurations)
 
     result = launch(LaunchOptions(
         space=space, name=f"overhead-c{concurrency}", trials=trials, concurrency=concurrency,

@@ -255,6 +255,7 @@ def launch(opts: LaunchOptions, write: Callable[[str], None] | None = None, tty:
                                history=_known_points(space, history, record.reference_accuracy),
                                metrics=objectives.metrics,
                                annotate=lambda config: check_config(space, strip_private(config)).cost.to_config())
+    state.prefetch = searcher.prefetch
     started = time.monotonic()
     with ray_session(check_address(opts.address)) as session, stop_on_sigint() as should_stop:
         ray_ready = time.monotonic()

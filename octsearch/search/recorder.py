@@ -68,6 +68,7 @@ class StoreRecorder(Callback):
         self.worker_seconds = 0.0  # wall time inside the trainable: data, model, FLOPs, training, evaluation
         self.eval_seconds = 0.0  # validation after each epoch
         self._started_at: dict[str, float] = {}
+        self._prefetch_due = False
         # Per evaluated trial: (worker pid, driver start, trainable begins, trainable ends, driver
         # sees it complete), wall clock; the overhead benchmark splits dispatch and return from it.
         self.timeline: list[tuple[int, float, float, float, float]] = []
@@ -81,8 +82,23 @@ class StoreRecorder(Callback):
     def number_of(self, trial_id: str) -> int | None:
         return self._numbers.get(trial_id)
 
-    @_guarded
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        self._record_start(trial)
+        self._prefetch_due = True
+
+    def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
+        # The next draw, while the trials run: at the end of the loop step that started a trial
+        # (Tune sends that trial its work only after on_trial_start returns).
+        if not self._prefetch_due or self._state.prefetch is None:
+            return
+        self._prefetch_due = False
+        try:
+            self._state.prefetch()
+        except Exception:  # noqa: BLE001 (the next suggest draws again and raises there)
+            log.exception("octsearch could not prefetch the next configuration")
+
+    @_guarded
+    def _record_start(self, trial: Any) -> None:
         from octsearch.trial.check import check_config
 
         config = trial.config

@@ -59,10 +59,11 @@ class SearchState:
     timings: Timings = field(default_factory=Timings)
     extra: dict[str, dict[str, Any]] = field(default_factory=dict)
     next_extra: Callable[[], dict[str, Any] | None] | None = None
+    prefetch: Callable[[], None] | None = None  # the searcher's, called once a trial has started
 
     def __getstate__(self) -> dict[str, Any]:
-        # Tune pickles the scheduler that holds this; the hook holds the open store.
-        return {**self.__dict__, "next_extra": None}
+        # Tune pickles the scheduler that holds this; the hooks hold the open store.
+        return {**self.__dict__, "next_extra": None, "prefetch": None}
 
 
 class OctOptunaSearch(OptunaSearch):
@@ -88,6 +89,7 @@ class OctOptunaSearch(OptunaSearch):
         self._annotate = annotate or (lambda config: {})  # private keys the driver adds to a dispatched config
         self._state = state
         self.screened = 0
+        self._ready: list[tuple[Any, dict | str | None]] = []  # prefetched (Optuna trial, config)
         for point in history:
             self._add_known(point)
 
@@ -141,19 +143,41 @@ class OctOptunaSearch(OptunaSearch):
             if extra is not None:  # a repeat evaluation: not a sampler trial
                 self._state.extra[trial_id] = extra
                 return {**extra, **self._annotate(extra)}
+        if self._ready:
+            ot_trial, config = self._ready.pop()
+            if ot_trial is not None:
+                self._ot_trials[trial_id] = ot_trial
+            return config
+        ot_trial, config = self._next_screened(trial_id)
+        if ot_trial is not None:
+            self._ot_trials[trial_id] = ot_trial
+        return config
+
+    def prefetch(self) -> None:
+        """Draw and screen the next configuration now, while trials run, so that the slot the next
+        finishing trial frees is filled at once (the screen counts FLOPs: 0.1-0.4 s here). The draw
+        then misses the result of the trial finishing in between, as it would at one more
+        concurrent trial; NSGA-II, the default, draws from its last generation anyway."""
+        if not self._ready:
+            self._ready.append(self._next_screened("__prefetch__"))
+
+    def _next_screened(self, key: str) -> tuple[Any, dict | str | None]:
+        """(Optuna trial, config) of the next draw that passes the screen, or (None, None |
+        FINISHED)."""
         for _ in range(MAX_SCREENED):
             with self._state.timings.timed("sampler (suggest)"):
-                config = super().suggest(trial_id)
+                config = super().suggest(key)
             if config is None:
-                return None
+                return None, None
+            ot_trial = self._ot_trials.pop(key)
             with self._state.timings.timed("screen (FLOPs count, budget)"):
                 verdict = self._screen(config)
             if verdict is None:
-                return {**config, **self._annotate(config)}
+                return ot_trial, {**config, **self._annotate(config)}
             self.screened += 1
-            self._tell(self._ot_trials.pop(trial_id), verdict)
+            self._tell(ot_trial, verdict)
         log.warning("%d suggestions in a row were over budget or already evaluated: stopping", MAX_SCREENED)
-        return Searcher.FINISHED
+        return None, Searcher.FINISHED
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         from optuna.trial import TrialState

@@ -91,3 +91,33 @@ def test_samplers_fit_the_budget():
         make_sampler("anneal", 10, seed=0)
     with pytest.raises(ConfigError, match="bad argument"):
         make_sampler("tpe", 10, seed=0, args={"no_such_option": 1})
+
+
+def test_a_prefetched_draw_is_screened_once_and_handed_to_the_next_trial():
+    import optuna
+
+    from octsearch.search.searcher import OctOptunaSearch, Verdict
+
+    screened: list[dict] = []
+
+    def screen(config):
+        screened.append(dict(config))
+        # over budget: alpha .75 anywhere is answered, never dispatched
+        return Verdict((0.1, 1.0), over_budget=1.0) if 0.75 in config.values() else None
+
+    searcher = OctOptunaSearch({"a": [0.0, 0.25, 0.75], "b": [0.0, 0.75]}, optuna.samplers.RandomSampler(seed=0),
+                               points_to_evaluate=[], screen=screen, state=SearchState(),
+                               annotate=lambda config: {"__cost": 1})
+    searcher.prefetch()
+    searcher.prefetch()  # one draw ahead at most
+    drawn = len(screened)
+    first = searcher.suggest("t1")
+    assert len(screened) == drawn  # handed over, not drawn again
+    assert first["__cost"] == 1 and 0.75 not in (first["a"], first["b"])
+    assert set(searcher._ot_trials) == {"t1"}
+    searcher.on_trial_complete("t1", {"accuracy": 0.5, "flops": 2.0, "final": 1})
+    study = searcher._ot_study
+    complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
+    assert [t.params for t in complete if t.values == [0.5, 2.0]] == [{"a": first["a"], "b": first["b"]}]
+    second = searcher.suggest("t2")  # nothing prefetched: drawn now
+    assert len(screened) > drawn and 0.75 not in (second["a"], second["b"])
