@@ -7,6 +7,8 @@ driver knows (pruned trials, the recorded history of a resumed search).
 - A trial the scheduler stopped is told to the sampler as PRUNED, never with its truncated
   accuracy (plain OptunaSearch would record it as COMPLETE).
 - A resumed search hands every recorded result to the sampler before the first suggestion.
+- The next configuration is drawn and screened while trials run (``prefetch``), and a dispatched
+  configuration carries the driver's FLOPs count (``annotate``), so workers never count again.
 """
 
 from __future__ import annotations
@@ -59,7 +61,7 @@ class SearchState:
     timings: Timings = field(default_factory=Timings)
     extra: dict[str, dict[str, Any]] = field(default_factory=dict)
     next_extra: Callable[[], dict[str, Any] | None] | None = None
-    prefetch: Callable[[], None] | None = None  # the searcher's, called once a trial has started
+    prefetch: Callable[[], None] | None = None  # the searcher's; the recorder calls it after a trial starts
 
     def __getstate__(self) -> dict[str, Any]:
         # Tune pickles the scheduler that holds this; the hooks hold the open store.
