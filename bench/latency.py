@@ -6,7 +6,8 @@ interleaved: the median latency per forward call (ms, wall clock) of
 - ``reference``: the model as built, eval mode, NCHW, eager PyTorch (the issue-2 baseline);
 - ``fast``: ``octsearch.optimize_for_inference(model)`` (batch norm folded, restructured OctConv,
   oneDNN with packed weights and fused post-ops, channels-last; eager);
-- ``compiled`` (with ``--compile``): the same through ``torch.compile`` (inductor, freezing);
+- ``compiled`` (with ``--compile``): the same through ``torch.compile`` (inductor, freezing; with
+  ``--cpp-wrapper`` its C++ wrapper, every alpha alike);
 
 the speed-up of each path over the alpha-0 network through the same path, the fast path's
 speed-up over eager alpha 0, and the FLOP ratio (``flops_paper`` of alpha 0 over alpha; paper
@@ -15,6 +16,7 @@ convention: multiply-adds of convolutions and fully connected layers, 1 GFLOP = 
     python bench/latency.py                   # all families (about 5 min on one core)
     python bench/latency.py --quick           # fewer calls, alphas 0/.25/.5/.75 (under 2 min)
     python bench/latency.py --families oct_resnet50 --compile
+    python bench/latency.py --families oct_resnet50 --compile --cpp-wrapper --no-batch32
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
     p.add_argument("--rounds", type=int, default=None, help="interleaved rounds (default 30, 8 with --quick)")
     p.add_argument("--compile", action="store_true",
                    help="also time the torch.compile'd fast path (10-60 s of compilation per model)")
+    p.add_argument("--cpp-wrapper", action="store_true",
+                   help="compile with inductor's C++ wrapper too (no Python between kernels; about 10 s more per model)")
     p.add_argument("--no-batch32", action="store_true", help="batch 1 only")
     args = p.parse_args(argv)
     args.families = [f.strip() for f in args.families.split(",") if f.strip()]
@@ -82,7 +86,7 @@ def bench_family(family: str, args: argparse.Namespace) -> None:
         models[alpha] = model
         fast[alpha] = optimize_for_inference(model)
         if args.compile:
-            compiled[alpha] = optimize_for_inference(copy.deepcopy(model), compile=True)
+            compiled[alpha] = optimize_for_inference(copy.deepcopy(model), compile=True, cpp_wrapper=args.cpp_wrapper)
     print(f"  (built {len(args.alphas)} models and their fast paths in {time.perf_counter() - t_build:.0f} s)")
     in_chans = int(models[0.0].model_args["in_chans"])
     for batch in batches:

@@ -168,13 +168,15 @@ def test_copies_and_state_dict():
 
 
 @pytest.mark.slow
-def test_compiled_path_matches_reference():
-    """torch.compile (inductor, freezing) of a tiny model; compiles C++ (10-30 s)."""
+@pytest.mark.parametrize("cpp_wrapper", [False, True])
+def test_compiled_path_matches_reference(cpp_wrapper):
+    """torch.compile (inductor, freezing; with or without its C++ wrapper) of a tiny model;
+    compiles C++ (10-30 s)."""
     model = randomise_batch_norm(create_model("oct_resnet20", 0.5, input_size=16, width_mult=0.25)).eval()
     x = torch.randn(2, 3, 16, 16)
     with torch.no_grad():
         expected = model(x)
-    fast = optimize_for_inference(model, compile=True)
+    fast = optimize_for_inference(model, compile=True, cpp_wrapper=cpp_wrapper)
     assert (fast(x) - expected).abs().max().item() <= 1e-4
 
 
