@@ -121,6 +121,7 @@ class StoreRecorder(Callback):
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         number = self._numbers.get(trial.trial_id)
         self.running.discard(trial.trial_id)
+        started_at = self._started_at.pop(trial.trial_id, None)
         if number is None:
             return
         result = trial.last_result or {}
@@ -143,8 +144,8 @@ class StoreRecorder(Callback):
             self.train_seconds += float(result["train_seconds"])
             self.worker_seconds += float(result.get("worker_seconds", result["train_seconds"]))
             self.eval_seconds += float(result.get("eval_seconds", 0.0))
-            if "t_begin" in result and trial.trial_id in self._started_at:
-                self.timeline.append((int(result["pid"]), self._started_at[trial.trial_id], float(result["t_begin"]),
+            if "t_begin" in result and started_at is not None:
+                self.timeline.append((int(result["pid"]), started_at, float(result["t_begin"]),
                                       float(result["t_end"]), time.time()))
             self.counts["repeat" if repeat else "complete"] += 1
         self._on_change()
@@ -153,6 +154,7 @@ class StoreRecorder(Callback):
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         number = self._numbers.get(trial.trial_id)
         self.running.discard(trial.trial_id)
+        self._started_at.pop(trial.trial_id, None)
         if number is not None:
             self._store.record_failure(self._search, number, first_line_of_error(trial))
         self.counts["failed"] += 1
