@@ -8,6 +8,8 @@ interleaved: the median latency per forward call (ms, wall clock) of
   oneDNN with packed weights and fused post-ops, channels-last; eager);
 - ``compiled`` (with ``--compile``): the same through ``torch.compile`` (inductor, freezing; with
   ``--cpp-wrapper`` its C++ wrapper, every alpha alike);
+- ``onnxruntime`` (with ``--onnxruntime``): the same exported to ONNX and run by ONNX Runtime
+  (``optimize_for_inference(model, onnxruntime=True)``; needs ``pip install 'octsearch[onnx]'``);
 
 the speed-up of each path over the alpha-0 network through the same path, the fast path's
 speed-up over eager alpha 0, and the FLOP ratio (``flops_paper`` of alpha 0 over alpha; paper
@@ -17,6 +19,7 @@ convention: multiply-adds of convolutions and fully connected layers, 1 GFLOP = 
     python bench/latency.py --quick           # fewer calls, alphas 0/.25/.5/.75 (under 2 min)
     python bench/latency.py --families oct_resnet50 --compile
     python bench/latency.py --families oct_resnet50 --compile --cpp-wrapper --no-batch32
+    python bench/latency.py --families oct_resnet50 --onnxruntime --no-batch32 --rounds 60
 """
 
 from __future__ import annotations
@@ -50,6 +53,8 @@ def parse_args(argv: list[str]) -> argparse.Namespace:
                    help="also time the torch.compile'd fast path (10-60 s of compilation per model)")
     p.add_argument("--cpp-wrapper", action="store_true",
                    help="compile with inductor's C++ wrapper too (no Python between kernels; about 10 s more per model)")
+    p.add_argument("--onnxruntime", action="store_true",
+                   help="also time the fast path exported to ONNX Runtime (a few seconds of export per model)")
     p.add_argument("--no-batch32", action="store_true", help="batch 1 only")
     args = p.parse_args(argv)
     args.families = [f.strip() for f in args.families.split(",") if f.strip()]
@@ -77,7 +82,10 @@ def bench_family(family: str, args: argparse.Namespace) -> None:
     side, model_args, batches = FAMILIES[family]
     if args.no_batch32:
         batches = (1,)
-    models, fast, compiled, flops = {}, {}, {}, {}
+    models, fast, flops = {}, {}, {}
+    # further paths: name -> alpha -> model; each prepares itself on its first call per input shape
+    extra: dict[str, dict[float, object]] = {p: {} for p, on in (("compiled", args.compile),
+                                                                 ("onnxruntime", args.onnxruntime)) if on}
     t_build = time.perf_counter()
     for alpha in args.alphas:
         torch.manual_seed(0)
@@ -86,7 +94,10 @@ def bench_family(family: str, args: argparse.Namespace) -> None:
         models[alpha] = model
         fast[alpha] = optimize_for_inference(model)
         if args.compile:
-            compiled[alpha] = optimize_for_inference(copy.deepcopy(model), compile=True, cpp_wrapper=args.cpp_wrapper)
+            extra["compiled"][alpha] = optimize_for_inference(copy.deepcopy(model), compile=True,
+                                                              cpp_wrapper=args.cpp_wrapper)
+        if args.onnxruntime:
+            extra["onnxruntime"][alpha] = optimize_for_inference(model, onnxruntime=True)
     print(f"  (built {len(args.alphas)} models and their fast paths in {time.perf_counter() - t_build:.0f} s)")
     in_chans = int(models[0.0].model_args["in_chans"])
     for batch in batches:
@@ -101,19 +112,19 @@ def bench_family(family: str, args: argparse.Namespace) -> None:
 
             cases[f"reference {alpha}"] = run_ref
             cases[f"fast {alpha}"] = (lambda m=fast[alpha], x=x: m(x))
-            if args.compile:
+            for path, nets in extra.items():
                 t0 = time.perf_counter()
-                compiled[alpha](x)  # compiles for this shape
-                print(f"  (compiled alpha {alpha}, batch {batch} in {time.perf_counter() - t0:.0f} s)")
-                cases[f"compiled {alpha}"] = (lambda m=compiled[alpha], x=x: m(x))
+                nets[alpha](x)  # compiles / exports for this shape
+                print(f"  ({path}: prepared alpha {alpha}, batch {batch} in {time.perf_counter() - t0:.0f} s)")
+                cases[f"{path} {alpha}"] = (lambda m=nets[alpha], x=x: m(x))
         # Fewer calls per round for the slow settings keep each run near the same duration.
         inner = 1 if (side >= 224 or batch > 1) else 5
         res = interleaved(cases, rounds=args.rounds, inner=inner)
-        paths = ["reference", "fast"] + (["compiled"] if args.compile else [])
+        paths = ["reference", "fast", *extra]
         headers = ["alpha", "GFLOPs", "FLOP ratio"]
         for p in paths:
             headers += [f"{p} ms (IQR)", f"{p} x a0"]
-        headers += ["fast x eager a0"] + (["compiled x eager a0"] if args.compile else [])
+        headers += [f"{p} x eager a0" for p in paths[1:]]
         rows = []
         for alpha in args.alphas:
             row = [f"{alpha:g}", f"{flops[alpha] / 1e9:.3f}", _ratio(flops[0.0], flops[alpha])]
@@ -121,9 +132,7 @@ def bench_family(family: str, args: argparse.Namespace) -> None:
                 t, t0 = res[f"{p} {alpha}"], res[f"{p} 0.0"]
                 row += [f"{t.median_ms:.2f} ({t.iqr_ms:.2f})", _ratio(t0.median_ms, t.median_ms)]
             ref0 = res["reference 0.0"].median_ms
-            row.append(_ratio(ref0, res[f"fast {alpha}"].median_ms))
-            if args.compile:
-                row.append(_ratio(ref0, res[f"compiled {alpha}"].median_ms))
+            row += [_ratio(ref0, res[f"{p} {alpha}"].median_ms) for p in paths[1:]]
             rows.append(row)
         calls = res[f"fast {args.alphas[0]}"].calls
         print(f"\n{family} @ {side}x{side}, batch {batch}, {args.threads} thread(s): "

@@ -61,7 +61,8 @@ def _describe(space: Any) -> list[str]:
         data_args += f" root={data.root}"
     data_args += "".join(f" {k}={v}" for k, v in data.options)
     objectives = ["accuracy (max, validation split)", f"FLOPs (min, {spec.objectives.flops} convention)"]
-    objectives += ["parameters (min)"] * spec.objectives.params + ["latency (min, ms at batch 1)"] * spec.objectives.latency
+    latency = f"latency (min, ms at batch 1, {spec.objectives.latency_path} inference path)"
+    objectives += ["parameters (min)"] * spec.objectives.params + [latency] * spec.objectives.latency
     budget = "none" if spec.flops_budget is None else f"{spec.flops_budget:g} GFLOPs ({spec.objectives.flops} convention)"
     sampler = spec.sampler
     return [

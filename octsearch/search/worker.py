@@ -69,11 +69,8 @@ def proxy_trainable(config: dict[str, Any], *, space_text: str, space_name: str,
 
 
 def measured_latency(space: Any, alphas: dict[str, float]) -> float:
-    """Median batch-1 latency (ms, wall clock) of the configuration on this node, through the fast
-    inference path with the trial's thread count; weights do not matter for latency."""
-    from octsearch.core.fast import measure_latency
+    """The latency objective of the configuration on this node (see ``space_latency_ms``)."""
     from octsearch.core.registry import create_model
+    from octsearch.trial.evaluate import space_latency_ms
 
-    model = create_model(space.model_name, alphas, **space.model_args)
-    threads = space.budget().threads
-    return float(measure_latency(model, space.model_args["input_size"], threads=threads).median_ms)
+    return space_latency_ms(space, create_model(space.model_name, alphas, **space.model_args), space.budget().threads)

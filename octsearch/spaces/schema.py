@@ -27,7 +27,7 @@ multiply-adds) in the convention named by ``objectives.flops``.
       channels_last: true                 # memory layout while training (faster on CPU)
       fast_training: true                 # the fast OctConv training path on CPU (same results within 1e-4)
       full: {epochs: 8}                   # overrides for re-validation at a larger budget
-    objectives: {flops: paper, params: false, latency: false}  # accuracy and FLOPs always
+    objectives: {flops: paper, params: false, latency: false, latency_path: fast}  # accuracy and FLOPs always
     flops_budget: null
     sampler: {name: nsga2, args: {}, trials: 40, concurrency: 2}
     repeats: {seeds: 0, margin: 1.0}      # re-evaluate front candidates with more seeds (launch --repeats)
@@ -199,6 +199,8 @@ class ObjectivesSpec(_Section):
     flops: Literal["paper", "all"] = "paper"
     params: bool = False
     latency: bool = False
+    # the inference path whose latency is measured: the one the user will deploy
+    latency_path: Literal["fast", "fast+onnxruntime", "fast+compile", "reference"] = "fast"
 
 
 class SamplerSpec(_Section):

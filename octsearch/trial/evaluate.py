@@ -1,9 +1,8 @@
-"""Evaluation on the validation split, and an optional latency measurement."""
+"""Evaluation on the validation split, and the latency objective."""
 
 from __future__ import annotations
 
-import statistics
-import time
+from typing import Any
 
 import torch
 from torch import Tensor, nn
@@ -24,19 +23,16 @@ def count_correct(model: nn.Module, x: Tensor, y: Tensor, device: torch.device,
     return correct
 
 
-@torch.no_grad()
-def latency_ms(model: nn.Module, sample: Tensor, device: torch.device, runs: int = 20, warmup: int = 5) -> float:
-    """Median wall time of one forward pass at batch 1, in milliseconds (eval mode)."""
-    model.eval()
-    x = sample[:1].to(device)
-    times = []
-    for i in range(warmup + runs):
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        start = time.perf_counter()
-        model(x)
-        if device.type == "cuda":
-            torch.cuda.synchronize()
-        if i >= warmup:
-            times.append((time.perf_counter() - start) * 1e3)
-    return statistics.median(times)
+def space_latency_ms(space: Any, model: nn.Module, threads: int) -> float:
+    """The space's latency objective: median batch-1 wall-clock latency (ms) of ``model`` on this
+    machine, through the inference path the space names (``objectives.latency_path``), at the
+    trial's thread count, on the CPU. Weights do not matter; the model is not changed."""
+    import copy
+
+    from octsearch.core.fast import measure_latency
+
+    if any(p.device.type != "cpu" for p in model.parameters()):
+        model = copy.deepcopy(model).cpu()
+
+    return float(measure_latency(model, space.model_args["input_size"], threads=threads,
+                                 path=space.objectives.latency_path).median_ms)

@@ -23,8 +23,7 @@ from octsearch.errors import ConfigError
 from octsearch.spaces.space import SearchSpace
 from octsearch.stats import binomial_stderr
 from octsearch.trial.check import Cost, flops_of
-from octsearch.trial.evaluate import count_correct
-from octsearch.trial.evaluate import latency_ms as measure_latency
+from octsearch.trial.evaluate import count_correct, space_latency_ms
 from octsearch.trial.result import TrialResult
 from octsearch.trial.train import lr_factor, make_optimizer, steps_per_epoch, train_epoch
 
@@ -107,7 +106,7 @@ def run_trial(
                 on_epoch(epoch, accuracies[-1])
         latency = latency_ms
         if latency is None and space.objectives.latency:
-            latency = measure_latency(model, data.val_x, dev)
+            latency = space_latency_ms(space, model, spec.threads)
         threads = torch.get_num_threads()
     accuracy = correct / data.num_val
     return TrialResult(

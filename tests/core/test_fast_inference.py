@@ -190,3 +190,30 @@ def test_each_compiled_model_gets_its_own_dynamo_cache():
     assert first.__code__ is not second.__code__
     x = torch.randn(2)
     assert torch.equal(first(x), x)
+
+
+@pytest.mark.parametrize("name", sorted(FAMILIES))
+@pytest.mark.parametrize("alpha", ALPHAS)
+def test_onnxruntime_path_matches_reference(name, alpha):
+    """Exported to ONNX (torch.export) and run by ONNX Runtime; one session serves every batch size."""
+    model, x = reference_and_input(name, alpha, batch=3)
+    with torch.no_grad():
+        expected = model(x)
+    fast = optimize_for_inference(model, onnxruntime=True)
+    assert fast.onnxruntime and not fast.channels_last
+    assert (fast(x) - expected).abs().max().item() <= 1e-4
+    assert (fast(x[:1]) - expected[:1]).abs().max().item() <= 1e-4
+    assert len(fast._run._sessions) == 1
+
+
+def test_onnxruntime_refuses_other_runtimes_and_inputs():
+    model, x = reference_and_input("oct_resnet20", 0.5)
+    with pytest.raises(ConfigError, match="compile=True with onnxruntime=True"):
+        optimize_for_inference(model, compile=True, onnxruntime=True)
+    with pytest.raises(ConfigError, match="cpp_wrapper=True without compile=True"):
+        optimize_for_inference(model, cpp_wrapper=True)
+    with pytest.raises(ConfigError, match="onnxruntime=1"):
+        optimize_for_inference(model, onnxruntime=1)
+    fast = optimize_for_inference(model, onnxruntime=True)
+    with pytest.raises(ConfigError, match="float32 tensors on the CPU"):
+        fast(x.double())

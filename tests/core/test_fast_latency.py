@@ -14,7 +14,7 @@ def model():
     return create_model("oct_resnet20", 0.5, input_size=16, width_mult=0.5)
 
 
-@pytest.mark.parametrize("path", ["fast", "reference"])
+@pytest.mark.parametrize("path", ["fast", "fast+onnxruntime", "reference"])
 def test_measures_a_plausible_latency(model, path):
     threads_before = torch.get_num_threads()
     result = measure_latency(model, 16, repeats=5, warmup=1, path=path, batch=2)

@@ -229,3 +229,28 @@ def test_default_space_meets_the_bar_at_uniform_alpha_0() -> None:
     result = run_trial(load_space("default"), 0.0, device="cpu")
     assert result.torch_threads == 1 and result.n_val == 1000
     assert result.accuracy >= 0.90, result
+
+
+@pytest.mark.parametrize("path", ["fast", "fast+onnxruntime"])
+def test_latency_objective_is_measured_through_the_path_the_space_names(tmp_path: Path, path: str) -> None:
+    space_file = tmp_path / "latency.yaml"
+    space_file.write_text(TINY.replace("budget:", f"objectives: {{latency: true, latency_path: {path}}}\nbudget:")
+                          .replace("epochs: 2", "epochs: 1"))
+    space = load_space(space_file)
+    assert space.objectives.latency_path == path
+    result = run_trial(space, 0.5)
+    assert result.latency_ms is not None and 0 < result.latency_ms < 1000  # ms, batch 1 of a 28 px image
+
+
+def test_latency_paths_of_spaces_are_those_measure_latency_accepts(tmp_path: Path) -> None:
+    import typing
+
+    from octsearch.core.fast.latency import LATENCY_PATHS
+    from octsearch.spaces.schema import ObjectivesSpec
+
+    assert typing.get_args(ObjectivesSpec.model_fields["latency_path"].annotation) == LATENCY_PATHS
+    space_file = tmp_path / "bad.yaml"
+    space_file.write_text(TINY.replace("budget:", "objectives: {latency: true, latency_path: tvm}\nbudget:"))
+    with pytest.raises(ConfigError, match="tvm") as err:
+        load_space(space_file)
+    assert "fast+onnxruntime" in str(err.value) and "\n" not in str(err.value)

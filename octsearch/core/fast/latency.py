@@ -108,6 +108,9 @@ def _quartiles(values: list[float]) -> tuple[float, float]:
     return q[0], q[2]
 
 
+LATENCY_PATHS = ("fast", "fast+onnxruntime", "fast+compile", "reference")
+
+
 def measure_latency(
     model: nn.Module,
     input_size: int | tuple[int, int, int],
@@ -123,8 +126,9 @@ def measure_latency(
     """Median CPU latency of ``model`` on random inputs through the given path.
 
     ``path`` is "fast" (:func:`optimize_for_inference`, eager; the default, cheap to prepare),
-    "fast+compile" (the same through ``torch.compile``; 10-60 s to compile) or "reference" (the
-    model as it is, eval mode). ``input_size`` is a side (channels from ``model.model_args``,
+    "fast+onnxruntime" (the same exported to ONNX Runtime; a few seconds to export, the fastest
+    path on Oct-ResNet-50), "fast+compile" (through ``torch.compile``; 10-60 s to compile) or
+    "reference" (the model as it is, eval mode). ``input_size`` is a side (channels from ``model.model_args``,
     else 3) or ``(channels, height, width)``. ``tune_allocator`` applies :func:`tune_malloc`.
     The model is not changed.
     """
@@ -133,7 +137,7 @@ def measure_latency(
     for name, value, low in (("threads", threads, 1), ("batch", batch, 1), ("repeats", repeats, 1), ("warmup", warmup, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ConfigError(f"{name}={value!r}; accepted: an integer >= {low}")
-    paths = ("fast", "fast+compile", "reference")
+    paths = LATENCY_PATHS
     if path not in paths:
         raise ConfigError(f"path={path!r}; accepted: {', '.join(paths)}")
     shape = _input_shape(model, input_size)
@@ -144,7 +148,7 @@ def measure_latency(
         was_training = model.training
         model.eval()
     else:
-        run = optimize_for_inference(model, compile=path == "fast+compile")
+        run = optimize_for_inference(model, compile=path == "fast+compile", onnxruntime=path == "fast+onnxruntime")
     gen = torch.Generator().manual_seed(seed)
     x = torch.randn((batch, *shape), generator=gen)
     wall: list[float] = []
