@@ -217,3 +217,11 @@ def test_onnxruntime_refuses_other_runtimes_and_inputs():
     fast = optimize_for_inference(model, onnxruntime=True)
     with pytest.raises(ConfigError, match="float32 tensors on the CPU"):
         fast(x.double())
+
+
+def test_onnxruntime_path_refuses_a_map_it_cannot_halve_in_one_line():
+    model, _ = reference_and_input("oct_resnet20", 0.5)
+    fast = optimize_for_inference(model, onnxruntime=True)
+    with pytest.raises(ConfigError, match="cannot halve a 9x9 map") as err:
+        fast(torch.randn(1, 3, 18, 18))
+    assert "\n" not in str(err.value)

@@ -53,9 +53,23 @@ def export_onnx(module: nn.Module, example: Tensor) -> bytes:
             warnings.simplefilter("ignore")  # deprecation notices of torch.export internals
             program = torch.onnx.export(module, (x,), dynamo=True, dynamic_shapes=({0: batch},),
                                         verbose=False, report=False)
+    except torch.onnx.OnnxExporterError as err:
+        cause = _config_error_in(err)  # the model refused the input: say so in one line, as eagerly
+        if cause is not None:
+            raise cause from None
+        raise
     finally:
         quiet.setLevel(level)
     return program.model_proto.SerializeToString()
+
+
+def _config_error_in(err: BaseException) -> ConfigError | None:
+    seen: BaseException | None = err
+    while seen is not None:
+        if isinstance(seen, ConfigError):
+            return seen
+        seen = seen.__cause__ or seen.__context__
+    return None
 
 
 class OnnxRuntimeInference:
