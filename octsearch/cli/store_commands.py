@@ -34,6 +34,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser("trials", help="list every trial of a search")
     p.add_argument("name", metavar="NAME")
     p.add_argument("--status", choices=("complete", "pruned", "infeasible", "failed", "running"))
+    p.add_argument("--limit", type=int, metavar="N", help="at most N trials (default: every trial)")
+    p.add_argument("--newest", action="store_true", help="the highest trial numbers first")
     p.add_argument("--format", choices=FORMATS, default="table")
     p.add_argument("--db", metavar="URL", help=db_help)
     p.set_defaults(func=cmd_trials)
@@ -103,7 +105,7 @@ def cmd_searches(args: argparse.Namespace) -> int:
 def cmd_trials(args: argparse.Namespace) -> int:
     with _open(args) as store:
         record = store.get_search(args.name)
-        trials = store.trials(args.name, args.status)
+        trials = store.trials(args.name, args.status, limit=args.limit, newest=args.newest)
     _emit(args.format, trials, record, with_status=True)
     return 0
 

@@ -486,19 +486,23 @@ class Store:
 
     # -- reads ------------------------------------------------------------------------------
 
-    def trials(self, search: str, status: str | None = None) -> list[TrialRecord]:
-        """Every trial of a search (optionally of one status), by number."""
+    def trials(self, search: str, status: str | None = None, *, limit: int | None = None,
+               newest: bool = False) -> list[TrialRecord]:
+        """Every trial of a search (optionally of one status), by number; at most ``limit`` of them,
+        the highest numbers first if ``newest``."""
         from octsearch.store.models import TRIAL_STATUSES
 
         if status is not None and status not in TRIAL_STATUSES:
             raise ConfigError(f"trial status {status!r} is not one of: {', '.join(TRIAL_STATUSES)}")
+        if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+            raise ConfigError(f"limit={limit!r}; accepted: an integer >= 1, or none for every trial")
         with self._read() as session:
             srow = self._search_row(session, search)
             query = select(TrialRow).where(TrialRow.search_id == srow.id)
             if status is not None:
                 query = query.where(TrialRow.status == status)
-            rows = session.scalars(query.order_by(TrialRow.number)).all()
-            return [trial_record(r, srow.name) for r in rows]
+            query = query.order_by(TrialRow.number.desc() if newest else TrialRow.number).limit(limit)
+            return [trial_record(r, srow.name) for r in session.scalars(query).all()]
 
     def trial(self, search: str, number: int) -> TrialRecord:
         with self._read() as session:

@@ -115,6 +115,15 @@ def test_trials_with_status_and_formats(filled, capsys):
     assert len(list(csv.DictReader(io.StringIO(out)))) == 10
 
 
+def test_trials_limit_and_newest_first(filled, capsys):
+    code, out, _ = run(capsys, "trials", "demo", "--db", filled, "--limit", "3", "--format", "json")
+    assert code == 0 and [r["trial"] for r in json.loads(out)] == [0, 1, 2]
+    code, out, _ = run(capsys, "trials", "demo", "--db", filled, "--limit", "2", "--newest", "--format", "json")
+    assert code == 0 and [r["trial"] for r in json.loads(out)] == [9, 8]
+    code, out, err = run(capsys, "trials", "demo", "--db", filled, "--limit", "0")
+    assert code == 2 and "limit=0; accepted: an integer >= 1" in err and out == ""
+
+
 @pytest.mark.parametrize(
     "rule, trial",
     [
