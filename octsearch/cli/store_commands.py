@@ -8,11 +8,14 @@ in millions. JSON and CSV carry raw values: accuracy as a fraction, FLOPs as mul
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import re
 import sys
 from collections.abc import Sequence
 from typing import Any
+
+import yaml
 
 from octsearch.errors import ConfigError
 
@@ -302,6 +305,16 @@ def _latency(ms: float | None) -> str:
     return "-" if ms is None else f"{ms:.2f}"
 
 
+@functools.lru_cache(maxsize=8)
+def _latency_header(space_text: str) -> str:
+    """The latency column's name, with the inference path the search's space measured it through."""
+    from octsearch.spaces.schema import ObjectivesSpec
+
+    objectives = (yaml.safe_load(space_text) or {}).get("objectives") or {}
+    path = objectives.get("latency_path", ObjectivesSpec.model_fields["latency_path"].default)
+    return f"latency ms (batch 1, {path} path)"
+
+
 def _table_row(t: Any, record: Any, with_status: bool) -> dict[str, Any]:
     key = record.flops_key
     row = {
@@ -313,8 +326,9 @@ def _table_row(t: Any, record: Any, with_status: bool) -> dict[str, Any]:
         PARAMS_HEADER: _mparams(t.params),
         ALPHAS_HEADER: compact_alphas(dict(t.alphas)),
     }
-    if "latency_ms" in record.objectives:  # measured on the trial's node, batch 1, fast path
-        row = {**dict(list(row.items())[:5]), "latency ms (batch 1)": _latency(t.latency_ms), **dict(list(row.items())[5:])}
+    if "latency_ms" in record.objectives:  # measured on the trial's node, batch 1
+        row = {**dict(list(row.items())[:5]), _latency_header(record.space_text): _latency(t.latency_ms),
+               **dict(list(row.items())[5:])}
     if with_status:
         row["status"] = t.status + (" *" if t.on_front else "")
         if t.error:

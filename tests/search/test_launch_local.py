@@ -166,7 +166,7 @@ def test_repeats_evaluate_front_candidates_with_new_seeds_and_latency_is_an_obje
     # measured latency is a third objective, stored per trial and shown by pareto
     assert store.get_search("rep").objectives == ("accuracy", "flops_paper", "latency_ms")
     assert all(t.latency_ms > 0 for t in store.trials("rep", status="complete"))
-    assert "latency ms (batch 1)" in proc.stdout
+    assert "latency ms (batch 1, fast path)" in proc.stdout
 
 
 def test_seed_from_evaluates_another_searchs_front_first(tmp_path):
