@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
 
-from search_helpers import end_group, run_cli, start_cli, wait_for, write_space
+from search_helpers import end_group, octsearch_cmd, run_cli, start_cli, wait_for, write_space
 
 from octsearch.store import open_store
 
@@ -124,6 +126,21 @@ def test_bad_input_is_one_line_before_anything_starts(tmp_path):
     proc = run_cli("launch", str(broken), "--name", "x", "--db", _db(tmp_path), timeout=120)
     assert proc.returncode == 2 and "broken.yaml" in proc.stderr and "epochs" in proc.stderr
     assert not db_file.exists()
+
+
+def test_onnxruntime_latency_without_onnxruntime_is_refused_before_anything_starts(tmp_path):
+    space = write_space(tmp_path, latency=True)
+    space.write_text(space.read_text().replace("latency: true", "latency: true, latency_path: fast+onnxruntime"))
+    # a package shadowing onnxruntime that fails to import, as on a machine without it
+    blocked = tmp_path / "blocked"
+    (blocked / "onnxruntime").mkdir(parents=True)
+    (blocked / "onnxruntime" / "__init__.py").write_text("raise ImportError('No module named onnxruntime')\n")
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(blocked), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run(octsearch_cmd("launch", str(space), "--name", "x", "--db", _db(tmp_path)),
+                          capture_output=True, text=True, timeout=120, env=env)
+    assert proc.returncode == 2, proc.stderr
+    assert "latency_path fast+onnxruntime needs onnx" in proc.stderr and "octsearch[onnx]" in proc.stderr
+    assert proc.stderr.count("\n") == 1 and not (tmp_path / "results.db").exists()
 
 
 def test_existing_name_with_another_space_is_refused(tmp_path):
