@@ -206,6 +206,17 @@ def test_onnxruntime_path_matches_reference(name, alpha):
     assert len(fast._run._sessions) == 1
 
 
+def test_onnxruntime_path_copies_and_pickles():
+    import pickle
+
+    model, x = reference_and_input("oct_resnet20", 0.5)
+    fast = optimize_for_inference(model, onnxruntime=True)
+    y = fast(x)
+    for clone in (copy.deepcopy(fast), pickle.loads(pickle.dumps(fast))):
+        assert clone._run.module is clone.net and not clone._run._sessions
+        assert torch.allclose(clone(x), y, atol=1e-6)
+
+
 def test_onnxruntime_refuses_other_runtimes_and_inputs():
     model, x = reference_and_input("oct_resnet20", 0.5)
     with pytest.raises(ConfigError, match="compile=True with onnxruntime=True"):

@@ -8,7 +8,8 @@ costs far less per operator (an Oct-ResNet-50 at alpha .5 runs 132 convolutions 
 The model is exported with ``torch.onnx.export(dynamo=True)`` (the TorchScript exporter is
 deprecated) once per input shape without the batch, whose size stays free. The Oct layers check
 their map sizes in Python, so the spatial size is fixed by the export, as by ``torch.compile``.
-The session uses as many threads as torch does when it is created.
+The session uses as many threads as torch does when it is created (its first call for a shape).
+A copy or an unpickled model exports again on its first call: sessions cannot be copied.
 """
 
 from __future__ import annotations
@@ -79,6 +80,18 @@ class OnnxRuntimeInference:
         require()
         self.module = module
         self._sessions: dict[tuple[int, ...], Any] = {}
+
+    def __deepcopy__(self, memo: dict) -> OnnxRuntimeInference:
+        # Sessions cannot be copied (nor pickled): a copy exports again on its first call.
+        import copy
+
+        return OnnxRuntimeInference(copy.deepcopy(self.module, memo))
+
+    def __getstate__(self) -> dict[str, Any]:
+        return {"module": self.module}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.module, self._sessions = state["module"], {}
 
     def session(self, x: Tensor) -> Any:
         key = tuple(x.shape[1:])
