@@ -1,9 +1,10 @@
 """Fast OctConv on CPU: a restructured inference path and a faster training path.
 
 - :func:`optimize_for_inference`: batch norm folded, fewer kernels per OctConv, oneDNN with packed
-  weights and fused post-ops, channels-last, optional ``torch.compile``.
+  weights and fused post-ops, channels-last; optionally through ``torch.compile`` or exported to
+  ONNX Runtime (``onnxrt``; the fastest on Oct-ResNet-50).
 - :func:`prepare_for_training`: the same parameters, a faster training forward and backward.
-- :func:`measure_latency`: median CPU latency through the fast path (a search objective).
+- :func:`measure_latency`: median CPU latency through one of those paths (a search objective).
 """
 
 from octsearch.core.fast.inference import InferenceModel, optimize_for_inference
