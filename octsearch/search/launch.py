@@ -90,12 +90,10 @@ def _prepare(opts: LaunchOptions) -> tuple[Any, Any, str, int, int, int]:
         raise ConfigError(f"--seed {seed!r}; accepted: an integer >= 0")
     check_address(opts.address)
     if space.objectives.latency and space.objectives.latency_path == "fast+onnxruntime":
-        from octsearch.core.fast.onnxrt import INSTALL_HINT, available
+        from octsearch.core.fast.onnxrt import require
 
-        if not available():  # else every trial would fail on its worker
-            raise ConfigError(f"{space.path}: objectives.latency_path fast+onnxruntime needs onnx, onnxscript "
-                              f"and onnxruntime, not installed here; install them ({INSTALL_HINT}) or use "
-                              "latency_path fast")
+        # else every trial would fail on its worker
+        require(f"{space.path}: objectives.latency_path fast+onnxruntime", instead="latency_path fast")
     store = open_store(opts.db)
     try:
         existing = store.get_search(opts.name)

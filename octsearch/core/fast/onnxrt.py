@@ -36,9 +36,12 @@ def available() -> bool:
     return True
 
 
-def require() -> None:
+def require(setting: str = "onnxruntime=True", instead: str | None = None) -> None:
+    """Refuse ``setting`` in one line where the packages are missing (``instead``: what works without)."""
     if not available():
-        raise ConfigError(f"onnxruntime=True needs the onnx, onnxscript and onnxruntime packages; install them: {INSTALL_HINT}")
+        alternative = f" or use {instead}" if instead else ""
+        raise ConfigError(f"{setting} needs onnx, onnxscript and onnxruntime, not installed here; "
+                          f"install them ({INSTALL_HINT}){alternative}")
 
 
 def export_onnx(module: nn.Module, example: Tensor) -> bytes:
