@@ -34,17 +34,18 @@ _EXPORTS: dict[str, str] = {
     "list_spaces": "octsearch.spaces",
     "run_trial": "octsearch.trial",
     "TrialResult": "octsearch.trial",
-    "check_config": "octsearch.trial",
+    "Configuration": "octsearch.configuration",
+    "Cost": "octsearch.configuration",
     "open_store": "octsearch.store",
     "read_config": "octsearch.config_file",
     "create_model_from_config": "octsearch.config_file",
     "launch": "octsearch.search.launch",
     "LaunchOptions": "octsearch.search.launch",
     "revalidate": "octsearch.validate",
-    "optimize_for_inference": "octsearch.core.fast",
-    "prepare_for_training": "octsearch.core.fast",
-    "measure_latency": "octsearch.core.fast",
-    "LatencyResult": "octsearch.core.fast",
+    "optimize_for_inference": "octsearch.fast",
+    "prepare_for_training": "octsearch.fast",
+    "measure_latency": "octsearch.fast",
+    "LatencyResult": "octsearch.fast",
 }
 
 __all__ = ["__version__", *_EXPORTS]

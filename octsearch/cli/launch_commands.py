@@ -33,6 +33,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_launch(args: argparse.Namespace) -> int:
+    from octsearch.cli.launch_view import LaunchView
     from octsearch.search.launch import LaunchOptions, launch
 
     opts = LaunchOptions(
@@ -46,7 +47,11 @@ def cmd_launch(args: argparse.Namespace) -> int:
         sys.stdout.write(text)
         sys.stdout.flush()
 
-    result = launch(opts, write=write, tty=sys.stdout.isatty())
+    view = LaunchView(write, tty=sys.stdout.isatty())
+    try:
+        result = launch(opts, emit=view)
+    finally:
+        view.close()
     counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items())) or "none"
     print(f"search {result.name!r} {result.status} after {result.elapsed_seconds:.0f} s wall "
           f"({result.train_seconds:.0f} s of training summed over trials); this run: {counts}")

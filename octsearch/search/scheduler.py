@@ -14,7 +14,7 @@ from collections.abc import Sequence
 
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
-from octsearch.search.searcher import SearchState
+from octsearch.search.state import SearchState
 
 
 def dominated_by(point: tuple[float, float], others: Sequence[tuple[float, float]], margin: float = 0.0) -> int:

@@ -1,71 +1,39 @@
 """OptunaSearch that screens configurations before they are dispatched, and knows what the
 driver knows (pruned trials, the recorded history of a resumed search).
 
-- A configuration over the FLOPs budget, or one whose result is already stored, is answered at
-  once (``screen``) and never reaches a worker; the sampler is told (with Optuna's constraint for
-  the budget) and asked again.
+- Every draw becomes a :class:`~octsearch.configuration.Configuration` and goes through the
+  driver's screen: one over the FLOPs budget, or one whose result is already stored, is answered
+  at once and never reaches a worker; the sampler is told (with Optuna's constraint for the
+  budget) and asked again.
 - A trial the scheduler stopped is told to the sampler as PRUNED, never with its truncated
   accuracy (plain OptunaSearch would record it as COMPLETE).
 - A resumed search hands every recorded result to the sampler before the first suggestion.
-- The next configuration is drawn and screened while trials run (``prefetch``), and a dispatched
-  configuration carries the driver's FLOPs count (``annotate``), so workers never count again.
+- The next configuration is drawn and screened while trials run (``prefetch``). A dispatched
+  trial's Tune config is one :class:`~octsearch.search.request.EvaluationRequest`, counted by the
+  driver, so workers never count again.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 from ray.tune.search import Searcher
 from ray.tune.search.optuna import OptunaSearch
 
+from octsearch.search.objectives import METRIC_MODES
+from octsearch.search.request import EvaluationRequest
 from octsearch.search.samplers import CONSTRAINT_ATTR
-from octsearch.search.timings import Timings
+from octsearch.search.state import KnownPoint, Verdict
+
+if TYPE_CHECKING:
+    from octsearch.search.driver import SearchDriver
 
 log = logging.getLogger(__name__)
 
-# Reported metric -> direction; accuracy and flops always, the others when the space names them.
-METRIC_MODES = {"accuracy": "max", "flops": "min", "params": "min", "latency_ms": "min"}
 # Consecutive screened suggestions after which the space counts as exhausted.
 MAX_SCREENED = 300
-
-
-@dataclass(frozen=True)
-class Verdict:
-    """The answer to a configuration that is not dispatched: its objective values and how many
-    multiply-adds it is over the FLOPs budget (<= 0: within). ``values=None``: the same
-    configuration is running already; the sampler's draw is dropped (told as failed)."""
-
-    values: tuple[float, ...] | None
-    over_budget: float = 0.0
-
-
-@dataclass(frozen=True)
-class KnownPoint:
-    """A recorded result handed to the sampler when a search resumes."""
-
-    params: Mapping[str, float]
-    state: str  # complete | pruned | failed
-    values: tuple[float, ...] | None = None
-    over_budget: float = 0.0
-
-
-@dataclass
-class SearchState:
-    """What the driver's parts share: trials the scheduler stopped, and extra configurations
-    (repeats) that bypass the sampler."""
-
-    pruned: set[str] = field(default_factory=set)
-    timings: Timings = field(default_factory=Timings)
-    extra: dict[str, dict[str, Any]] = field(default_factory=dict)
-    next_extra: Callable[[], dict[str, Any] | None] | None = None
-    prefetch: Callable[[], None] | None = None  # the searcher's; the recorder calls it after a trial starts
-
-    def __getstate__(self) -> dict[str, Any]:
-        # Tune pickles the scheduler that holds this; the hooks hold the open store.
-        return {**self.__dict__, "next_extra": None, "prefetch": None}
 
 
 class OctOptunaSearch(OptunaSearch):
@@ -73,23 +41,20 @@ class OctOptunaSearch(OptunaSearch):
         self,
         distributions: Mapping[str, Sequence[float]],
         sampler: Any,
+        driver: SearchDriver,
         *,
-        points_to_evaluate: list[dict[str, float]],
-        screen: Callable[[dict[str, Any]], Verdict | None],
-        state: SearchState,
+        points_to_evaluate: Sequence[Mapping[str, float]] = (),
         history: Sequence[KnownPoint] = (),
         metrics: Sequence[str] = ("accuracy", "flops"),
-        annotate: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
     ) -> None:
         import optuna
 
         self._distributions = {k: optuna.distributions.CategoricalDistribution(list(v))
                                for k, v in distributions.items()}
         super().__init__(space=self._distributions, metric=list(metrics), mode=[METRIC_MODES[m] for m in metrics],
-                         points_to_evaluate=points_to_evaluate or None, sampler=sampler)
-        self._screen = screen
-        self._annotate = annotate or (lambda config: {})  # private keys the driver adds to a dispatched config
-        self._state = state
+                         points_to_evaluate=[dict(p) for p in points_to_evaluate] or None, sampler=sampler)
+        self._driver: SearchDriver | None = driver
+        self._state = driver.state
         self.screened = 0
         self._ready: list[tuple[Any, dict | str | None]] = []  # prefetched (Optuna trial, config)
         for point in history:
@@ -99,8 +64,7 @@ class OctOptunaSearch(OptunaSearch):
         # Tune pickles its configuration (for Tuner.restore, which octsearch does not use: a
         # resumed search is rebuilt from the store). The driver-side hooks hold the open store.
         state = self.__dict__.copy()
-        state["_screen"] = None
-        state["_annotate"] = None
+        state["_driver"] = None
         state["_state"] = None
         return state
 
@@ -140,11 +104,10 @@ class OctOptunaSearch(OptunaSearch):
         self._ot_study.tell(ot_trial, list(verdict.values))
 
     def suggest(self, trial_id: str) -> dict | None:
-        if self._state.next_extra is not None:
-            extra = self._state.next_extra()
-            if extra is not None:  # a repeat evaluation: not a sampler trial
-                self._state.extra[trial_id] = extra
-                return {**extra, **self._annotate(extra)}
+        repeat = self._driver.next_repeat()
+        if repeat is not None:  # a repeat evaluation: not a sampler trial
+            self._state.extra[trial_id] = repeat
+            return repeat.as_config()
         if self._ready:
             ot_trial, config = self._ready.pop()
             if ot_trial is not None:
@@ -173,9 +136,9 @@ class OctOptunaSearch(OptunaSearch):
                 return None, None
             ot_trial = self._ot_trials.pop(key)
             with self._state.timings.timed("screen (FLOPs count, budget)"):
-                verdict = self._screen(config)
+                configuration, verdict = self._driver.screen(config)
             if verdict is None:
-                return ot_trial, {**config, **self._annotate(config)}
+                return ot_trial, EvaluationRequest(configuration).as_config()
             self.screened += 1
             self._tell(ot_trial, verdict)
         log.warning("%d suggestions in a row were over budget or already evaluated: stopping", MAX_SCREENED)

@@ -4,16 +4,10 @@ the store (the driver is the only writer)."""
 from __future__ import annotations
 
 import os
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-# Keys the trainable reads from its Tune config besides the search parameters.
-SEED_KEY = "__seed"
-
-
-def strip_private(config: dict[str, Any]) -> dict[str, Any]:
-    """The search parameters of a Tune config, without the driver's private ``__`` keys."""
-    return {k: v for k, v in config.items() if not k.startswith("__")}
-
+if TYPE_CHECKING:
+    from octsearch.spaces.space import SearchSpace
 
 def node_name() -> str:
     """Host name and the Ray node id, so two nodes of one machine stay apart."""
@@ -30,37 +24,33 @@ def node_name() -> str:
 
 def proxy_trainable(config: dict[str, Any], *, space_text: str, space_name: str, space_path: str | None = None,
                     budget: str = "proxy", report_epochs: bool = True) -> None:
-    """Train one configuration and report the full result with ``final=1``; with ``report_epochs``
-    (an early-stopping scheduler needs rung results) also ``accuracy`` and ``flops`` after every
-    epoch. Each report is a round trip to the driver, so without a scheduler there is one. Module
-    level, because Tune pickles it."""
+    """Train one :class:`~octsearch.search.request.EvaluationRequest` and report the full result
+    with ``final=1``; with ``report_epochs`` (an early-stopping scheduler needs rung results) also
+    ``accuracy`` and ``flops`` after every epoch. Each report is a round trip to the driver, so
+    without a scheduler there is one. Module level, because Tune pickles it."""
     import time
 
     from ray import tune
 
+    from octsearch.search.request import request_of
     from octsearch.spaces import space_from_text
     from octsearch.trial import run_trial
-    from octsearch.trial.check import Cost
 
     started, began_at = time.perf_counter(), time.time()
     space = space_from_text(space_text, space_name, space_path)  # workers may lack the driver's file
-    params = strip_private(config)
-    seed = config.get(SEED_KEY)
-    cost = Cost.from_config(config)  # counted by the driver; a worker without it counts here
-    if cost is None:
-        from octsearch.trial.check import check_config
-
-        cost = check_config(space, params).cost
-    objectives = {"flops": float(cost.flops(space.objectives.flops)), "params": float(cost.params)}
+    request = request_of(config)
+    cost = request.configuration.counted  # the driver counted it
+    objectives = {"flops": float(cost.flops(space.objectives.flops)), "params": float(cost.param_count)}
     if space.objectives.latency:  # before training: every report carries every objective
-        objectives["latency_ms"] = measured_latency(space, space.expand(space.config_from(params)))
+        objectives["latency_ms"] = measured_latency(space, request.configuration.alpha_dict)
 
     def on_epoch(epoch: int, accuracy: float) -> None:
         tune.report({"accuracy": accuracy, **objectives, "epoch": epoch, "final": 0})
 
-    result = run_trial(space, params, seed=seed, budget=budget, on_epoch=on_epoch if report_epochs else None,
+    result = run_trial(space, request.configuration, seed=request.seed, budget=budget,
+                       on_epoch=on_epoch if report_epochs else None,
                        latency_ms=objectives.get("latency_ms"),  # measured once, above
-                       cost=cost, evaluate_every_epoch=report_epochs)
+                       evaluate_every_epoch=report_epochs)
     report = {k: v for k, v in result.as_dict().items() if isinstance(v, (int, float, str, bool, list))}
     report.update(accuracy=result.accuracy, **objectives, epoch=result.epochs, final=1,
                   node=node_name(), pid=os.getpid(), worker_seconds=time.perf_counter() - started,
@@ -68,7 +58,7 @@ def proxy_trainable(config: dict[str, Any], *, space_text: str, space_name: str,
     tune.report(report)
 
 
-def measured_latency(space: Any, alphas: dict[str, float]) -> float:
+def measured_latency(space: SearchSpace, alphas: dict[str, float]) -> float:
     """The latency objective of the configuration on this node (see ``space_latency_ms``)."""
     from octsearch.core.registry import create_model
     from octsearch.trial.evaluate import space_latency_ms

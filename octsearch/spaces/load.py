@@ -144,15 +144,12 @@ def _slots(name: str, args: dict[str, Any], file: str) -> tuple:
 
 
 def _check_flops_budget(space: SearchSpace, file: str) -> None:
-    from octsearch.trial.check import flops_of
-
     convention = space.objectives.flops
-    _, cheapest = space.extreme_points()
+    _, cheapest = space.extreme_configurations()
     try:
-        count = flops_of(space, cheapest)
+        low = space.flops(cheapest)
     except OctsearchError as e:
         raise SpaceError(f"{file}: flops_budget: cannot count the cheapest configuration: {e}") from None
-    low = count.flops_paper if convention == "paper" else count.flops_all
     if space.flops_budget is not None and space.flops_budget < low:
         raise SpaceError(
             f"{file}: flops_budget: {space.spec.flops_budget:g} GFLOPs is below the cheapest configuration "

@@ -1,9 +1,9 @@
 """A resolved search space: the searched parameters, their slots, and configurations.
 
-A *configuration* maps each search parameter to one of its choices; :meth:`SearchSpace.expand`
-turns it into slot -> alpha for every free slot of the model (parameters set their tied slots,
-unsearched free slots get the space's ``fixed`` alpha). :meth:`SearchSpace.params_from_alphas` is
-the inverse, and checks that a slot -> alpha mapping is a configuration of this space.
+A configuration maps each search parameter to one of its choices and sets an alpha for every free
+slot of the model (parameters set their tied slots, unsearched free slots get the space's ``fixed``
+alpha). :meth:`SearchSpace.configuration` is the only place that builds and validates one, as a
+frozen :class:`~octsearch.configuration.Configuration`.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from octsearch.configuration import Configuration
 from octsearch.core.slots import AlphaSlot
 from octsearch.core.split import check_alpha
 from octsearch.errors import ConfigError, UnknownNameError
@@ -100,20 +101,62 @@ class SearchSpace:
     def num_configurations(self) -> int:
         return math.prod(len(p.choices) for p in self.params)
 
-    def uniform_points(self) -> list[dict[str, float]]:
-        """Configurations with one alpha on every parameter, for each alpha all parameters offer."""
-        common = set(self.params[0].choices).intersection(*(p.choices for p in self.params[1:]))
-        return [{p.name: a for p in self.params} for a in sorted(common)]
+    def configuration(self, value: float | Mapping[str, Any] | Configuration) -> Configuration:
+        """The one door to a :class:`Configuration` of this space, validated here.
 
-    def extreme_points(self) -> tuple[dict[str, float], dict[str, float]]:
+        ``value`` is one alpha for every parameter, a parameter -> alpha mapping, a slot -> alpha
+        mapping (every searched slot named; unsearched ones left out or at their fixed alpha), or a
+        Configuration read back from a store or a file (checked against this space).
+        """
+        if isinstance(value, Configuration):
+            checked = self._from_params(self._params_from_alphas(value.alpha_dict))
+            return checked if value.cost is None else checked.with_cost(value.cost)
+        if isinstance(value, Mapping):
+            if value and len(value) == len(self.params) and all(k in self.param_names for k in value):
+                return self._from_params(value)
+            return self._from_params(self._params_from_alphas(value))
+        return self._from_params({p: value for p in self.param_names})
+
+    def uniform_configurations(self) -> list[Configuration]:
+        """One alpha on every parameter, for each alpha all parameters offer (the paper's curve)."""
+        common = set(self.params[0].choices).intersection(*(p.choices for p in self.params[1:]))
+        return [self.configuration(a) for a in sorted(common)]
+
+    def extreme_configurations(self) -> tuple[Configuration, Configuration]:
         """(every parameter at its smallest choice, every parameter at its largest choice).
 
         With the paper convention these are the most and the least expensive configurations: more
         low-frequency channels never add multiply-adds.
         """
-        return ({p.name: p.choices[0] for p in self.params}, {p.name: p.choices[-1] for p in self.params})
+        return (self._from_params({p.name: p.choices[0] for p in self.params}),
+                self._from_params({p.name: p.choices[-1] for p in self.params}))
 
-    def check_params(self, params: Mapping[str, Any]) -> dict[str, float]:
+    def counted(self, configuration: Configuration) -> Configuration:
+        """The configuration with its cost (fvcore, cached per process) attached."""
+        if configuration.cost is not None:
+            return configuration
+        from octsearch.spaces.cost import count_cost
+
+        return configuration.with_cost(count_cost(self.model_name, self.model_args, configuration.alphas))
+
+    def flops(self, configuration: Configuration) -> int:
+        """Its multiply-adds in the objective convention (``objectives.flops``), counted if need be."""
+        return self.counted(configuration).counted.flops(self.objectives.flops)
+
+    def over_budget(self, configuration: Configuration) -> float:
+        """Multiply-adds over the FLOPs budget (<= 0: within; always 0 without a budget)."""
+        budget = self.flops_budget
+        return 0.0 if budget is None else self.flops(configuration) - budget
+
+    # -- validation (only here) ------------------------------------------------------------------
+
+    def _from_params(self, params: Mapping[str, Any]) -> Configuration:
+        checked = self._check_params(params)
+        by_param = {s: checked[p.name] for p in self.params for s in p.slots}
+        alphas = tuple((s, by_param.get(s, self.fixed.get(s, 0.0))) for s in self.free_slots)
+        return Configuration(tuple(checked.items()), alphas)
+
+    def _check_params(self, params: Mapping[str, Any]) -> dict[str, float]:
         """Validate a configuration (parameter -> choice); return it in parameter order."""
         if not isinstance(params, Mapping):
             raise ConfigError(f"{self.name}: a configuration must map parameter names to alphas; got {params!r}")
@@ -139,13 +182,7 @@ class SearchSpace:
             out[p.name] = value
         return out
 
-    def expand(self, params: Mapping[str, Any]) -> dict[str, float]:
-        """slot -> alpha for every free slot, from a configuration (parameter -> choice)."""
-        checked = self.check_params(params)
-        by_param = {s: checked[p.name] for p in self.params for s in p.slots}
-        return {s: by_param.get(s, self.fixed.get(s, 0.0)) for s in self.free_slots}
-
-    def params_from_alphas(self, alphas: Mapping[str, Any]) -> dict[str, float]:
+    def _params_from_alphas(self, alphas: Mapping[str, Any]) -> dict[str, float]:
         """The configuration a slot -> alpha mapping stands for; an error if it is not one of this space.
 
         Every searched slot must be named; tied slots must share their alpha, which must be a choice
@@ -183,15 +220,7 @@ class SearchSpace:
                     f"alpha; got {', '.join(_fmt(v) for v in distinct)}"
                 )
             params[p.name] = distinct[0]
-        return self.check_params(params)
-
-    def config_from(self, config: float | Mapping[str, Any]) -> dict[str, float]:
-        """A configuration from a uniform alpha, a parameter mapping, or a slot -> alpha mapping."""
-        if isinstance(config, Mapping):
-            if config and all(k in self.param_names for k in config) and len(config) == len(self.params):
-                return self.check_params(config)
-            return self.params_from_alphas(config)
-        return self.check_params({p: config for p in self.param_names})
+        return self._check_params(params)
 
 
 def _fmt(value: float) -> str:

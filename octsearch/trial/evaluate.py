@@ -29,7 +29,7 @@ def space_latency_ms(space: Any, model: nn.Module, threads: int) -> float:
     trial's thread count, on the CPU. Weights do not matter; the model is not changed."""
     import copy
 
-    from octsearch.core.fast import measure_latency
+    from octsearch.fast import measure_latency
 
     if any(p.device.type != "cpu" for p in model.parameters()):
         model = copy.deepcopy(model).cpu()

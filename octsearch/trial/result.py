@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass, fields
 from typing import Any
+
+from octsearch.configuration import Configuration
 
 
 class StopTrial(Exception):  # noqa: N818 (a signal, not an error)
@@ -23,26 +25,20 @@ class TrialResult:
     shared machine it moves less than wall time: with one torch thread it is the training work).
 
     Attributes:
-        alphas: slot -> alpha for every slot of the model (pinned ones at 0).
-        params: the configuration (search parameter -> alpha).
+        configuration: what was trained, with its cost counted.
         epoch_accuracies: validation accuracy (fraction) after each epoch.
-        params_count: trainable parameters.
         budget: ``"proxy"`` or ``"full"``; ``epochs`` the epochs it trained.
         latency_ms: median forward latency at batch 1 in milliseconds, if the space asks for it.
         node: host name of the machine that ran the trial.
         space_hash: SHA-256 of the space file's text.
     """
 
-    alphas: dict[str, float]
-    params: dict[str, float]
+    configuration: Configuration
     accuracy: float
     correct: int
     n_val: int
     accuracy_stderr: float
     epoch_accuracies: tuple[float, ...]
-    flops_paper: int
-    flops_all: int
-    params_count: int
     train_seconds: float
     eval_seconds: float
     train_cpu_seconds: float
@@ -55,8 +51,22 @@ class TrialResult:
     latency_ms: float | None = None
     space_hash: str = ""
 
+    @property
+    def flops_paper(self) -> int:
+        return self.configuration.counted.flops_paper
+
+    @property
+    def flops_all(self) -> int:
+        return self.configuration.counted.flops_all
+
+    @property
+    def param_count(self) -> int:
+        return self.configuration.counted.param_count
+
     def as_dict(self) -> dict[str, Any]:
-        """Plain values only (JSON-ready)."""
-        out = asdict(self)
+        """Plain values only (JSON-ready); the configuration as :meth:`Configuration.to_json`."""
+        out = {f.name: getattr(self, f.name) for f in fields(self)}
+        out["configuration"] = self.configuration.to_json()
         out["epoch_accuracies"] = list(self.epoch_accuracies)
+        out.update(flops_paper=self.flops_paper, flops_all=self.flops_all, param_count=self.param_count)
         return out

@@ -1,6 +1,6 @@
 """``run_trial``: one configuration of a space -> trained, evaluated, counted :class:`TrialResult`.
 
-Lifecycle: validate the configuration -> count FLOPs (cached, before any seeding) -> load the data
+Lifecycle: the configuration (built by the space unless given) -> its FLOPs (cached, before any seeding) -> load the data
 set (cached in-process) -> seed, build the model -> train ``epochs`` epochs, evaluating after each
 (or only the last) and calling ``on_epoch(epoch, accuracy)`` -> result. The same configuration, seed, budget and
 machine give the same accuracy: the initial weights come from ``torch.manual_seed(seed)``, the
@@ -19,10 +19,10 @@ from typing import Any
 
 import torch
 
+from octsearch.configuration import Configuration
 from octsearch.errors import ConfigError
 from octsearch.spaces.space import SearchSpace
 from octsearch.stats import binomial_stderr
-from octsearch.trial.check import Cost, flops_of
 from octsearch.trial.evaluate import count_correct, space_latency_ms
 from octsearch.trial.result import TrialResult
 from octsearch.trial.train import lr_factor, make_optimizer, steps_per_epoch, train_epoch
@@ -32,21 +32,21 @@ EpochCallback = Callable[[int, float], None]
 
 def run_trial(
     space: SearchSpace,
-    config: float | Mapping[str, Any],
+    config: Configuration | float | Mapping[str, Any],
     *,
     seed: int | None = None,
     budget: str = "proxy",
     on_epoch: EpochCallback | None = None,
     device: str | torch.device | None = None,
     latency_ms: float | None = None,
-    cost: Cost | None = None,
     evaluate_every_epoch: bool = True,
 ) -> TrialResult:
     """Train and evaluate one configuration of ``space``.
 
     Args:
-        config: a configuration (search parameter -> alpha), slot -> alpha (checked with
-            :meth:`SearchSpace.params_from_alphas`), or one alpha for every parameter.
+        config: a Configuration of ``space`` (the search's; its cost, if counted, is used), or
+            what :meth:`SearchSpace.configuration` takes: one alpha for every parameter, parameter
+            -> alpha, or slot -> alpha.
         seed: training seed (weights and batch order); default the budget's ``seed``. The
             train/validation split is the space's (``data.seed``) whatever this seed.
         budget: ``"proxy"`` or ``"full"``.
@@ -56,20 +56,16 @@ def run_trial(
         latency_ms: the configuration's latency if the caller measured it already on this node
             (the search does, before training, so every report carries it); otherwise measured
             here when the space names latency as an objective.
-        cost: the configuration's FLOPs and parameters if the caller counted them already (the
-            search driver does, to screen the budget); otherwise counted here.
         evaluate_every_epoch: evaluate (and call ``on_epoch``) after every epoch; False evaluates
             after the last epoch only (a search without early stopping needs no other), and
             ``epoch_accuracies`` then holds that one accuracy. The final accuracy is the same.
     """
-    params = space.config_from(config)
-    free_alphas = space.expand(params)
+    configuration = space.counted(config if isinstance(config, Configuration) else space.configuration(config))
     spec = space.budget(budget)
     seed = spec.seed if seed is None else seed
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed={seed!r} is not accepted; use an integer >= 0")
     dev = _device(device)
-    count = cost if cost is not None else flops_of(space, params)
     with _torch_settings(spec.threads, dev):
         data = space.data.load()
         _check_data(space, data)
@@ -78,10 +74,10 @@ def run_trial(
         torch.manual_seed(seed)
         # channels-last: about 15-25% less CPU per training step here (measured, width-8 Oct-ResNet-20)
         layout = torch.channels_last if spec.channels_last else torch.contiguous_format
-        model = create_model(space.model_name, alphas=free_alphas, **space.model_args).to(dev, memory_format=layout)
+        model = create_model(space.model_name, alphas=configuration.alpha_dict, **space.model_args).to(dev, memory_format=layout)
         trainer = model
         if spec.fast_training and dev.type == "cpu":
-            from octsearch.core.fast import prepare_for_training
+            from octsearch.fast import prepare_for_training
 
             trainer = prepare_for_training(model)  # shares model's parameters and buffers
         optimizer = make_optimizer(model, spec.optimizer)
@@ -110,9 +106,8 @@ def run_trial(
         threads = torch.get_num_threads()
     accuracy = correct / data.num_val
     return TrialResult(
-        alphas=dict(model.alphas), params=params, accuracy=accuracy, correct=correct, n_val=data.num_val,
+        configuration=configuration, accuracy=accuracy, correct=correct, n_val=data.num_val,
         accuracy_stderr=binomial_stderr(accuracy, data.num_val), epoch_accuracies=tuple(accuracies),
-        flops_paper=count.flops_paper, flops_all=count.flops_all, params_count=count.params,
         train_seconds=train_s, eval_seconds=eval_s, train_cpu_seconds=cpu_s, seed=seed, budget=budget, epochs=spec.epochs,
         device=str(dev), node=socket.gethostname(), torch_threads=threads, latency_ms=latency,
         space_hash=space.hash,
@@ -124,7 +119,7 @@ def _evaluator(model: torch.nn.Module, fast: bool, device: torch.device) -> torc
     norm folded, merged OctConv kernels; outputs equal within 1e-4, about 1.5x faster here)."""
     if not (fast and device.type == "cpu"):
         return model
-    from octsearch.core.fast import optimize_for_inference
+    from octsearch.fast import optimize_for_inference
 
     return optimize_for_inference(model)
 

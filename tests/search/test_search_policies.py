@@ -11,7 +11,7 @@ from octsearch.errors import ConfigError, UnknownNameError
 from octsearch.search.repeats import RepeatPolicy, near_front, next_seed, pick_repeat
 from octsearch.search.samplers import make_sampler, population_for
 from octsearch.search.scheduler import ParetoHalvingScheduler, dominated_by
-from octsearch.search.searcher import SearchState
+from octsearch.search.state import SearchState
 
 
 def _t(number, accuracy, flops, se=0.01, n=1, status="complete"):

@@ -1,7 +1,7 @@
 """A fixed-seed search and a dump of what it stores, to compare the stored results of two versions.
 
-`python tests/search/fixed_seed.py OUT.json` runs the search and writes the dump; the golden file
-beside this module was written by the code before the redesign (commit 73068e6) on a 2-core AVX2
+`python tests/fixed_seed.py OUT.json` runs the search and writes the dump; the golden file
+tests/search/golden/fixed_seed_search.json was written by the code before the redesign (commit 73068e6) on a 2-core AVX2
 machine, and `test_fixed_seed_search.py` checks that the code of today stores the same.
 
 The dump reads the SQLite file with the standard library, not through the store, so that it does
@@ -16,7 +16,7 @@ import sqlite3
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from search_helpers import run_cli, write_space  # noqa: E402
 

@@ -1,0 +1,232 @@
+"""The search driver: the state of one running search, owned in one place (the driver process).
+
+Lifecycle: :meth:`SearchDriver.resume` (reconcile what a killed driver left running, read the
+history, the trials left of the budget) -> :meth:`warm_start` (the uniform-alpha configurations and
+another search's front, minus what is stored) -> for every sampler draw :meth:`screen` (answered
+from the store, over the FLOPs budget, or already in flight: not dispatched) and before every draw
+:meth:`next_repeat` (a further seed for a front candidate) -> the recorder reports each trial's
+start and end (:meth:`started`, :meth:`completed`, :meth:`errored`). The driver is the one writer
+of the store; what happens goes to ``emit`` as events (:mod:`octsearch.search.events`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from octsearch.configuration import Configuration, Cost
+from octsearch.errors import ConfigError
+from octsearch.search.events import Event, Progress, TrialEnded, TrialStarted
+from octsearch.search.objectives import Objectives
+from octsearch.search.repeats import RepeatPolicy, next_seed, pick_repeat
+from octsearch.search.request import EvaluationRequest
+from octsearch.search.state import KnownPoint, SearchState, Verdict
+from octsearch.search.status import INTERRUPTED
+from octsearch.spaces.space import SearchSpace
+from octsearch.store import SearchRecord, Store, TrialRecord
+
+
+def counts_against_budget(trial: TrialRecord) -> bool:
+    """Finished trials count against ``--trials``; one cut short by a stopped driver does not
+    (it is run again when the sampler proposes it again)."""
+    if trial.status == "failed":
+        return not (trial.error or "").startswith(INTERRUPTED)
+    return trial.status in ("complete", "pruned", "infeasible")
+
+
+def stored_configuration(trial: TrialRecord) -> Configuration:
+    """The configuration a stored trial holds, with its stored cost."""
+    cost = Cost(trial.flops_paper or 0, trial.flops_all or 0, trial.params or 0)
+    return Configuration(tuple(trial.config.items()), tuple(trial.alphas.items()), cost)
+
+
+class SearchDriver:
+    """Screening, what is known and in flight, repeats and budget accounting of one search."""
+
+    def __init__(self, space: SearchSpace, store: Store, record: SearchRecord, policy: RepeatPolicy,
+                 total: int, emit: Callable[[Event], None]) -> None:
+        self.space, self.store, self.name = space, store, record.name
+        self.objectives = Objectives.of(space)
+        self.reference_accuracy = record.reference_accuracy
+        self.policy, self.total, self.emit = policy, total, emit
+        self.state = SearchState()  # shared with the searcher and the scheduler
+        self.counts: Counter[str] = Counter()
+        self.known: dict[str, TrialRecord] = {}  # complete or infeasible, by configuration key
+        self.dispatched: set[str] = set()  # configurations this launch sent to workers
+        self.in_flight: dict[str, tuple[int, EvaluationRequest, float]] = {}  # trial id -> (number, request, wall start)
+        self.history: list[TrialRecord] = []
+        self.remaining = 0
+        self.seconds: Counter[str] = Counter()  # train, eval and worker seconds summed over evaluations
+        self.timeline: list[tuple[int, float, float, float, float]] = []  # see completed()
+        self.started_at = time.monotonic()
+
+    # -- before the first draw -----------------------------------------------------------------
+
+    def resume(self) -> list[int]:
+        """Reconcile trials a killed driver left running; read the history. Returns the numbers
+        of the reconciled trials; :attr:`remaining` is then what is left of the budget."""
+        reconciled = self.store.reconcile_running(self.name)
+        self.history = self.store.trials(self.name)
+        self.remaining = self.total - self.finished_before
+        self.known = {stored_configuration(t).key: t for t in self.history
+                      if t.status in ("complete", "infeasible")}
+        return reconciled
+
+    @property
+    def finished_before(self) -> int:
+        return sum(counts_against_budget(t) for t in self.history)
+
+    def warm_start(self, seed_from: str | None) -> list[Configuration]:
+        """Uniform-alpha configurations first, then another search's front; minus what is stored."""
+        points = self.space.uniform_configurations()
+        if seed_from is not None:
+            for t in self.store.front(seed_from):
+                with contextlib.suppress(ConfigError):  # a member outside this space's grid
+                    points.append(self.space.configuration(dict(t.alphas)))
+        out, seen = [], set(self.known)
+        for p in points:
+            if p.key not in seen:
+                seen.add(p.key)
+                out.append(p)
+        return out
+
+    def known_points(self) -> list[KnownPoint]:
+        """The recorded results, for the sampler of a resumed search."""
+        points = []
+        for t in self.history:
+            cfg = stored_configuration(t)
+            over = self.space.over_budget(cfg)
+            if t.status in ("complete", "infeasible") and (t.accuracy is not None or t.status == "infeasible"):
+                points.append(KnownPoint(cfg.param_dict, "complete", self._values(t, cfg), over))
+            elif t.status in ("pruned", "failed"):
+                points.append(KnownPoint(cfg.param_dict, t.status))
+        return points
+
+    def _values(self, trial: TrialRecord, cfg: Configuration) -> tuple[float, ...]:
+        """A stored trial's objective values; an infeasible one scores chance-level accuracy."""
+        accuracy = trial.accuracy if trial.status == "complete" else self.reference_accuracy
+        return self.objectives.values(accuracy, cfg.counted, trial.latency_ms)
+
+    # -- the search loop -------------------------------------------------------------------------
+
+    def screen(self, params: Mapping[str, Any]) -> tuple[Configuration, Verdict | None]:
+        """The sampler's draw as a counted configuration, and the answer to it if it is not to be
+        dispatched (already stored, over the FLOPs budget, or in flight); None: dispatch it."""
+        cfg = self.space.counted(self.space.configuration(params))
+        over = self.space.over_budget(cfg)
+        stored = self.known.get(cfg.key)
+        if stored is not None:  # already evaluated: answer from the store, train nothing
+            self.counts["already known"] += 1
+            return cfg, Verdict(self._values(stored, cfg), over)
+        if over > 0:  # over the FLOPs budget: recorded, never trained
+            self.known[cfg.key] = self._record_infeasible(cfg)
+            self.counts["infeasible"] += 1
+            return cfg, Verdict(self.objectives.values(self.reference_accuracy, cfg.counted), over)
+        if cfg.key in self.dispatched:  # running or finished in this launch: never train it twice
+            self.counts["already known"] += 1
+            return cfg, Verdict(None)
+        self.dispatched.add(cfg.key)
+        return cfg, None
+
+    def _record_infeasible(self, cfg: Configuration) -> TrialRecord:
+        number = self._start(cfg, uniform=False)
+        # The status says why; the stored FLOPs and the search's budget say by how much.
+        return self.store.record_failure(self.name, number, "", status="infeasible")
+
+    def next_repeat(self) -> EvaluationRequest | None:
+        """A repeat evaluation when one is due (the sampler is not asked then), else None."""
+        if self.policy.seeds == 0 or self.counts["repeats dispatched"] >= self.policy.max_share * self.remaining:
+            return None
+        trials = self.store.trials(self.name)
+        complete = [t for t in trials if t.status == "complete"]
+        if len(complete) <= len(self.space.uniform_configurations()):  # let a front form first
+            return None
+        # Pace repeats: at most max_share of the evaluations so far, so they spread over the search.
+        if self.counts["repeats dispatched"] >= self.policy.max_share * sum(t.n_evals for t in complete):
+            return None
+        busy = {r.repeat_of for r in self.state.extra.values()}  # repeats in flight
+        number = pick_repeat(trials, self.store.front(self.name), self.policy, self.objectives.flops_key, busy)
+        if number is None:
+            return None
+        used = [e.seed for e in self.store.evaluations(self.name, number=number)]
+        self.counts["repeats dispatched"] += 1
+        trial = self.store.trial(self.name, number)
+        return EvaluationRequest(stored_configuration(trial), next_seed(used, self.space.budget().seed + 1), number)
+
+    # -- what the recorder reports ---------------------------------------------------------------
+
+    def started(self, trial_id: str, request: EvaluationRequest) -> None:
+        cfg = request.configuration
+        number = request.repeat_of if request.repeat_of is not None else self._start(cfg, uniform=True)
+        self.in_flight[trial_id] = (number, request, time.time())
+        self.emit(TrialStarted(number, cfg, request.repeat_of is not None))
+        self.progress()
+
+    def _start(self, cfg: Configuration, uniform: bool) -> int:
+        """Register a configuration as running; ``uniform``: mark it if it is uniform."""
+        cost, alpha = cfg.counted, cfg.uniform_alpha if uniform else None
+        return self.store.start_trial(self.name, cfg.alpha_dict, cfg.param_dict, flops_paper=cost.flops_paper,
+                                      flops_all=cost.flops_all, params=cost.param_count,
+                                      is_uniform=alpha is not None, uniform_alpha=alpha)
+
+    def completed(self, trial_id: str, result: Mapping[str, Any], budget: str) -> None:
+        """A trial ended without an error: pruned by the scheduler, cut short by a stopped
+        search, or finished with its final report."""
+        entry = self.in_flight.pop(trial_id, None)
+        if entry is None:
+            return
+        number, request, started_at = entry
+        if trial_id in self.state.pruned:
+            self.store.record_failure(self.name, number, "", status="pruned")
+            self._ended(TrialEnded(number, "pruned"))
+        elif not result.get("final"):
+            error = f"{INTERRUPTED}: the search stopped before this trial finished"
+            self.store.record_failure(self.name, number, error)
+            self._ended(TrialEnded(number, "interrupted", error=error))
+        else:
+            self._record_evaluation(number, result, budget)
+            self.timeline.append((int(result["pid"]), started_at, float(result["t_begin"]),
+                                  float(result["t_end"]), time.time()))
+            outcome = "repeat" if request.repeat_of is not None else "complete"
+            self._ended(TrialEnded(number, outcome, accuracy=float(result["accuracy"])))
+
+    def _record_evaluation(self, number: int, result: Mapping[str, Any], budget: str) -> None:
+        self.store.record_evaluation(
+            self.name, number, seed=int(result["seed"]), accuracy=float(result["accuracy"]),
+            n_val=int(result["n_val"]), budget=budget, train_seconds=float(result["train_seconds"]),
+            node=str(result.get("node") or ""), epoch_accuracies=list(result.get("epoch_accuracies") or []),
+            latency_ms=result.get("latency_ms"),
+        )
+        for key in ("train_seconds", "eval_seconds", "worker_seconds"):
+            self.seconds[key] += float(result.get(key, 0.0))
+
+    def errored(self, trial_id: str, error: str) -> None:
+        entry = self.in_flight.pop(trial_id, None)
+        if entry is not None:
+            self.store.record_failure(self.name, entry[0], error)
+        self._ended(TrialEnded(entry[0] if entry else None, "failed", error=error))
+
+    def unrecorded(self) -> None:
+        """A store write inside a Tune callback failed (logged there); counted, the search goes on."""
+        self.counts["unrecorded"] += 1
+
+    def _ended(self, event: TrialEnded) -> None:
+        self.counts[event.outcome] += 1
+        self.emit(event)
+        self.progress()
+
+    def progress(self) -> None:
+        c = self.counts
+        self.emit(Progress(
+            done=c["complete"] + c["repeat"], running=len(self.in_flight), failed=c["failed"] + c["interrupted"],
+            pruned=c["pruned"], infeasible=c["infeasible"], skipped=c["already known"], repeats=c["repeat"],
+            total=self.remaining, front_size=len(self.store.front(self.name)),
+            hypervolume=self.store.hypervolume(self.name), elapsed=time.monotonic() - self.started_at))
+
+    @property
+    def run_counts(self) -> dict[str, int]:
+        """What this launch did, by outcome (trials run, and draws answered without training)."""
+        return {k: v for k, v in self.counts.items() if v and k != "repeats dispatched"}

@@ -1,0 +1,120 @@
+"""Ray Tune around the driver: the searcher, the scheduler, the recorder and the trainable.
+
+Lifecycle: start (or join) Ray -> build the searcher (warm start, the history) -> Tune runs
+``remaining`` trials, ``concurrency`` at a time, each asking Ray for the space's CPU threads ->
+trials still running when Tune stopped (Ctrl-C) are reconciled -> the search's status is set.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from octsearch.search.events import SearchStarted
+
+if TYPE_CHECKING:
+    from octsearch.search.driver import SearchDriver
+    from octsearch.search.searcher import OctOptunaSearch
+
+
+@dataclass(frozen=True)
+class TuneSettings:
+    sampler_name: str
+    concurrency: int
+    address: str | None = None
+    early_stop: bool = False
+    seed_from: str | None = None
+    results_dir: str | None = None
+
+
+@dataclass(frozen=True)
+class TuneRun:
+    status: str  # finished | interrupted
+    elapsed: float  # seconds from starting Ray to the end
+    startup: float  # seconds to start (or join) Ray
+    ray_log: str | None
+
+
+def run_search(driver: SearchDriver, sampler: Any, settings: TuneSettings) -> TuneRun:
+    """Run what is left of the driver's search through Tune; set the search's status."""
+    from octsearch.search.cluster import check_address, ray_session
+    from octsearch.search.interrupt import stop_on_sigint
+
+    searcher = _searcher(driver, sampler, settings.seed_from)
+    started = time.monotonic()
+    store, name = driver.store, driver.name
+    with ray_session(check_address(settings.address)) as session, stop_on_sigint() as should_stop:
+        ray_ready = driver.started_at = time.monotonic()
+        driver.emit(SearchStarted(name, driver.remaining, settings.sampler_name, settings.concurrency,
+                                  store.url, session.log_file))
+        try:
+            _fit(driver, searcher, settings, should_stop)
+        finally:
+            store.reconcile_running(name)  # trials still running when Tune stopped never reach a callback
+            if not should_stop() and sys.exc_info()[0] is not None:
+                store.set_search_status(name, "failed")
+    status = "interrupted" if should_stop() else "finished"
+    store.set_search_status(name, status)
+    return TuneRun(status, time.monotonic() - started, ray_ready - started, session.log_file)
+
+
+def _searcher(driver: SearchDriver, sampler: Any, seed_from: str | None) -> OctOptunaSearch:
+    import optuna
+
+    from octsearch.search.searcher import OctOptunaSearch
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    points = [c.param_dict for c in driver.warm_start(seed_from)]
+    return OctOptunaSearch({p.name: p.choices for p in driver.space.params}, sampler, driver,
+                           points_to_evaluate=points, history=driver.known_points(),
+                           metrics=driver.objectives.metrics)
+
+
+def _fit(driver: SearchDriver, searcher: OctOptunaSearch, settings: TuneSettings, should_stop: Any) -> None:
+    from ray import tune
+
+    from octsearch.search.recorder import StoreRecorder
+    from octsearch.search.scheduler import ParetoHalvingScheduler
+    from octsearch.search.stopper import StopOnFlag
+
+    space, epochs = driver.space, driver.space.budget().epochs
+    scheduler = ParetoHalvingScheduler(driver.state, rungs=range(1, epochs)) \
+        if settings.early_stop and epochs > 1 else None
+    recorder = StoreRecorder(driver, prefetch=searcher.prefetch)
+    tuner = tune.Tuner(
+        _trainable(space, report_epochs=scheduler is not None),
+        tune_config=tune.TuneConfig(
+            search_alg=searcher, scheduler=scheduler, num_samples=driver.remaining,
+            max_concurrent_trials=settings.concurrency, reuse_actors=True,
+            trial_dirname_creator=lambda trial: f"trial_{trial.trial_id}",
+        ),
+        run_config=tune.RunConfig(
+            name=f"{driver.name}-{int(time.time())}", storage_path=str(_results_dir(settings.results_dir)),
+            verbose=0, callbacks=[recorder], stop=StopOnFlag(should_stop),
+            failure_config=tune.FailureConfig(max_failures=0),
+        ),
+    )
+    driver.progress()
+    tuner.fit()
+
+
+def _trainable(space: Any, report_epochs: bool) -> Any:
+    from ray import tune
+
+    from octsearch.search.worker import proxy_trainable
+
+    return tune.with_resources(
+        tune.with_parameters(proxy_trainable, space_text=space.text, space_name=space.name,
+                             space_path=space.path, report_epochs=report_epochs),
+        {"cpu": space.budget().threads})
+
+
+def _results_dir(given: str | None) -> Path:
+    if given:
+        return Path(given).resolve()
+    from platformdirs import user_cache_dir
+
+    return Path(user_cache_dir("octsearch")) / "tune"
