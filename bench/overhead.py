@@ -25,7 +25,7 @@ from pathlib import Path
 
 def run(space: str, trials: int, concurrency: int, folder: Path) -> dict:
     from octsearch.search.launch import LaunchOptions, launch
-    from octsearch.trial.check import _count
+    from octsearch.spaces.cost import _count
 
     _count.cache_clear()  # each run counts its own FLOPs (the same seed draws the same configurations)
 

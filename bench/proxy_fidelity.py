@@ -73,11 +73,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def sample_configs(space: Any, n_random: int, seed: int) -> list[tuple[str, dict[str, float]]]:
     """The uniform points, then ``n_random`` distinct non-uniform configurations (seeded)."""
-    out = [(f"uniform {p[space.param_names[0]]:g}", dict(p)) for p in space.uniform_points()]
+    uniform = space.uniform_configurations()
+    out = [(f"uniform {c.uniform_alpha:g}", c.param_dict) for c in uniform]
     seen = {tuple(sorted(c.items())) for _, c in out}
     rng = random.Random(seed)
     limit = space.num_configurations - len(seen)
-    while len(out) - len(space.uniform_points()) < min(n_random, limit):
+    while len(out) - len(uniform) < min(n_random, limit):
         config = {p.name: rng.choice(p.choices) for p in space.params}
         key = tuple(sorted(config.items()))
         if key not in seen:
@@ -110,7 +111,6 @@ def run(args: argparse.Namespace) -> dict[tuple[int, str, int], dict]:
     from octsearch.search.cluster import ray_session
     from octsearch.search.interrupt import stop_on_sigint
     from octsearch.spaces import load_space
-    from octsearch.trial.check import check_config
     from octsearch.validate.tasks import run_jobs, with_epochs
 
     space = load_space(args.space)
@@ -130,13 +130,13 @@ def run(args: argparse.Namespace) -> dict[tuple[int, str, int], dict]:
     out.parent.mkdir(parents=True, exist_ok=True)
     done = load_done(out)
     # longest runs first (full budget), seed-major: a stopped run still has one seed of everything
-    jobs = [Job(i, c, s, b.label, b.budget, b.epochs)
+    jobs = [Job(i, space.configuration(c), s, b.label, b.budget, b.epochs)
             for b in reversed(budgets) for s in b.seeds for i, (_, c) in enumerate(configs)
             if (i, b.label, s) not in done]
     data = space.data.load()
     print(f"proxy fidelity on space {space.name!r} ({space.model_name} {space.spec.model.args}; {data.name} "
           f"{data.num_train} train / {data.num_val} validation images): {len(configs)} configurations "
-          f"({len(space.uniform_points())} uniform, {len(configs) - len(space.uniform_points())} random, "
+          f"({len(space.uniform_configurations())} uniform, {len(configs) - len(space.uniform_configurations())} random, "
           f"sample seed {args.sample_seed})")
     print("budgets: " + "; ".join(f"{b.label} = {epochs[b.label]} epochs x {len(b.seeds)} seeds" for b in budgets)
           + f"; runs stored in {out} ({len(done)} already there, {len(jobs)} to train, "
@@ -166,7 +166,7 @@ def run(args: argparse.Namespace) -> dict[tuple[int, str, int], dict]:
                               should_stop=should_stop)
         if counts.stopped:
             print(f"interrupted: {counts.cancelled} run(s) not trained; rerun the same command to continue")
-    flops = {i: check_config(space, c).flops_paper for i, (_, c) in enumerate(configs)}
+    flops = {i: space.counted(space.configuration(c)).counted.flops_paper for i, (_, c) in enumerate(configs)}
     report(args, space, configs, budgets, epochs, flops, done, time.monotonic() - started)
     return done
 

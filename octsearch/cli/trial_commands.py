@@ -38,26 +38,25 @@ def _trial(args: argparse.Namespace) -> int:
         config = _json_object(args.alphas)
     else:
         config = _config_file_alphas(Path(args.config), space)
-    params = space.config_from(config)  # checked before anything is loaded or trained
-    result = run_trial(space, params, seed=args.seed, budget=args.budget, device=args.device)
+    configuration = space.configuration(config)  # checked before anything is loaded or trained
+    result = run_trial(space, configuration, seed=args.seed, budget=args.budget, device=args.device)
     if args.json:
         row = result.as_dict()
-        # "params" is the parameter count, as in every JSON row of octsearch; the configuration is "config".
-        row["config"], row["params"] = row.pop("params"), row.pop("params_count")
         keys = ("accuracy", "accuracy_stderr", "correct", "n_val", "epoch_accuracies", "flops_paper",
-                "flops_all", "params", "train_seconds", "train_cpu_seconds", "eval_seconds", "latency_ms", "seed", "budget",
-                "epochs", "device", "node", "torch_threads", "config", "alphas")
-        print(to_json({"space": space.name, "space_hash": space.hash, **{k: row[k] for k in keys}}))
+                "flops_all", "param_count", "train_seconds", "train_cpu_seconds", "eval_seconds", "latency_ms", "seed",
+                "budget", "epochs", "device", "node", "torch_threads")
+        print(to_json({"space": space.name, "space_hash": space.hash, **{k: row[k] for k in keys},
+                       "config": configuration.param_dict, "alphas": configuration.alpha_dict}))
         return 0
     pct, err = 100 * result.accuracy, 100 * result.accuracy_stderr
     epochs = ", ".join(f"{100 * a:.2f}%" for a in result.epoch_accuracies)
     print(f"space       {space.name} ({space.model_name} on {space.data.name})")
-    print(f"config      {' '.join(f'{k}={v:g}' for k, v in result.params.items())}")
+    print(f"config      {' '.join(f'{k}={v:g}' for k, v in configuration.params)}")
     print(f"accuracy    {pct:.2f}% ± {err:.2f} (validation split, {result.n_val:,} images; ± binomial standard error)")
     print(f"per epoch   {epochs}")
     print(f"GFLOPs      {gflops(result.flops_paper)} paper convention (conv + linear), "
           f"{gflops(result.flops_all)} all operators  (1 GFLOP = 1e9 multiply-adds, batch 1)")
-    print(f"parameters  {result.params_count:,}")
+    print(f"parameters  {result.param_count:,}")
     print(f"train       {result.train_seconds:.1f} s ({result.epochs} epochs, {args.budget} budget, seed {result.seed}, "
           f"{result.torch_threads} torch thread(s), {result.device}; {result.train_cpu_seconds:.1f} s CPU); "
           f"evaluation {result.eval_seconds:.1f} s")

@@ -220,7 +220,7 @@ class SearchSpace:
                     f"alpha; got {', '.join(_fmt(v) for v in distinct)}"
                 )
             params[p.name] = distinct[0]
-        return self._check_params(params)
+        return params  # checked against the choices by _from_params, once
 
 
 def _fmt(value: float) -> str:

@@ -92,13 +92,13 @@ def prepare(opts: RevalidateOptions) -> tuple[Any, Any, Plan]:
         evals = store.evaluations(opts.name)
         jobs, stored = [], 0
         for t in selected:
-            params = space.config_from(dict(t.config) or dict(t.alphas))
+            configuration = space.configuration(dict(t.alphas))  # the stored alphas, checked by the space
             mine = [e for e in evals if e.trial == t.number]
             at_budget = [e.seed for e in mine if e.budget == choice.label]
             used = {e.seed for e in mine if e.budget in ("proxy", choice.label)}
             stored += min(len(at_budget), seeds)
             for seed in plan_seeds(used, len(at_budget), seeds):
-                jobs.append(Job(t.number, params, seed, choice.label, FULL_BUDGET, choice.epochs))
+                jobs.append(Job(t.number, configuration, seed, choice.label, FULL_BUDGET, choice.epochs))
     except BaseException:
         store.close()
         raise

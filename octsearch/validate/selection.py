@@ -10,10 +10,11 @@ shared seed would share initial weights and batch order) nor at the target budge
 from __future__ import annotations
 
 import re
-from collections.abc import Collection, Mapping, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from octsearch.configuration import Configuration
 from octsearch.errors import ConfigError
 
 FULL_BUDGET = "full"
@@ -34,14 +35,14 @@ class BudgetChoice:
 
 @dataclass(frozen=True)
 class Job:
-    """One training run: configuration (search parameter -> alpha) of trial ``trial``, one seed.
+    """One training run: the configuration of stored trial ``trial``, one seed.
 
     ``budget`` is the space's "proxy" or "full" budget, ``epochs`` overrides its epochs; ``label``
     is what the result is stored (or reported) under.
     """
 
     trial: int
-    params: Mapping[str, float]
+    configuration: Configuration
     seed: int
     label: str
     budget: str = FULL_BUDGET

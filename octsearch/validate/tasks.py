@@ -61,7 +61,7 @@ def train_job(space_text: str, space_name: str, job: Job) -> tuple[Any, str]:
     from octsearch.trial import run_trial
 
     space = with_epochs(space_from_text(space_text, space_name), job.budget, job.epochs)
-    result = run_trial(space, dict(job.params), seed=job.seed, budget=job.budget)
+    result = run_trial(space, job.configuration, seed=job.seed, budget=job.budget)
     return result, node_name()
 
 

@@ -10,9 +10,10 @@ import pytest
 import torch
 
 from octsearch.cli.main import main
+from octsearch.configuration import Cost
 from octsearch.errors import ConfigError
 from octsearch.spaces import load_space
-from octsearch.trial import StopTrial, check_config, flops_of, run_trial
+from octsearch.trial import StopTrial, run_trial
 
 TINY = """\
 description: tiny test space
@@ -54,11 +55,15 @@ def test_result_fields_and_per_epoch_callback(tiny) -> None:
     assert result.accuracy == result.correct / 100 == result.epoch_accuracies[-1]
     assert math.isclose(result.accuracy_stderr, math.sqrt(result.accuracy * (1 - result.accuracy) / 100))
     assert result.accuracy > 0.3  # 10 classes: chance is 0.1; 46 steps of 16 images (0.48-0.66 measured)
-    assert result.params == {"stage1": 0.25, "stage2": 0.25}
-    assert set(result.alphas) == {s.name for s in tiny.slots}  # pinned slots too
-    assert result.alphas["stage2.block3.inner"] == 0.25 and result.alphas["stage3.out"] == 0.0
-    count = flops_of(tiny, result.params)
-    assert (result.flops_paper, result.flops_all, result.params_count) == (count.flops_paper, count.flops_all, count.params)
+    assert result.configuration.param_dict == {"stage1": 0.25, "stage2": 0.25}
+    alphas = result.configuration.alpha_dict
+    assert set(alphas) == set(tiny.free_slots)  # the free slots; pinned ones are the model's business
+    assert alphas["stage2.block3.inner"] == 0.25 and "stage3.out" not in alphas
+    from octsearch.core.flops import count_flops
+    from octsearch.core.registry import create_model
+
+    count = count_flops(create_model(tiny.model_name, alphas=alphas, **tiny.model_args))
+    assert (result.flops_paper, result.flops_all, result.param_count) == (count.flops_paper, count.flops_all, count.params)
     assert 0 < result.flops_paper < result.flops_all
     assert result.torch_threads == 1 and torch.get_num_threads() == threads_before
     assert result.train_seconds > 0 and result.eval_seconds > 0
@@ -68,11 +73,11 @@ def test_result_fields_and_per_epoch_callback(tiny) -> None:
 
 
 def test_same_seed_gives_the_same_accuracy(tiny) -> None:
-    alphas = tiny.expand({"stage1": 0.5, "stage2": 0.125})
+    alphas = tiny.configuration({"stage1": 0.5, "stage2": 0.125}).alpha_dict
     first = run_trial(tiny, alphas, seed=3)
     second = run_trial(tiny, {"stage1": 0.5, "stage2": 0.125}, seed=3)
     assert first.epoch_accuracies == second.epoch_accuracies and first.correct == second.correct
-    assert first.seed == 3 and first.params == second.params
+    assert first.seed == 3 and first.configuration == second.configuration
 
 
 def test_evaluating_the_last_epoch_only_gives_the_same_final_accuracy(tiny) -> None:
@@ -85,15 +90,12 @@ def test_evaluating_the_last_epoch_only_gives_the_same_final_accuracy(tiny) -> N
 
 
 def test_a_cost_counted_by_the_caller_is_used_not_recounted(tiny) -> None:
-    from octsearch.trial.check import Cost
-
-    check = check_config(tiny, 0.25)
-    assert Cost.from_config({"stage1": 0.25, **check.cost.to_config()}) == check.cost
-    assert Cost.from_config({"stage1": 0.25}) is None
-    marked = Cost(check.flops_paper + 1, check.flops_all + 1, check.params_count + 1)
-    result = run_trial(tiny, 0.25, cost=marked, evaluate_every_epoch=False)
-    assert (result.flops_paper, result.flops_all, result.params_count) == (
-        marked.flops_paper, marked.flops_all, marked.params)
+    counted = tiny.counted(tiny.configuration(0.25)).counted
+    marked = Cost(counted.flops_paper + 1, counted.flops_all + 1, counted.param_count + 1)
+    result = run_trial(tiny, tiny.configuration(0.25).with_cost(marked), evaluate_every_epoch=False)
+    assert (result.flops_paper, result.flops_all, result.param_count) == (
+        marked.flops_paper, marked.flops_all, marked.param_count)
+    assert run_trial(tiny, 0.25, evaluate_every_epoch=False).configuration.cost == counted  # counted when absent
 
 
 def test_validation_through_the_inference_path_counts_as_the_reference_does(tiny) -> None:
@@ -103,7 +105,7 @@ def test_validation_through_the_inference_path_counts_as_the_reference_does(tiny
 
     data = tiny.data.load()
     torch.manual_seed(0)
-    model = create_model(tiny.model_name, alphas=tiny.expand(tiny.config_from(0.5)), **tiny.model_args)
+    model = create_model(tiny.model_name, alphas=tiny.configuration(0.5).alpha_dict, **tiny.model_args)
     model.train()
     with torch.no_grad():  # batch-norm statistics away from their initial values
         for start in range(0, 256, 32):
@@ -140,16 +142,17 @@ def test_full_budget_overrides_the_proxy(tiny) -> None:
         run_trial(tiny, 0.75, budget="huge")
 
 
-def test_check_config_against_a_flops_budget(tmp_path: Path, tiny) -> None:
-    cost = {a: flops_of(tiny, a).flops_paper for a in (0.0, 0.25, 0.75)}
+def test_configurations_against_a_flops_budget(tmp_path: Path, tiny) -> None:
+    cost = {a: tiny.flops(tiny.configuration(a)) for a in (0.0, 0.25, 0.75)}
     assert cost[0.0] > cost[0.25] > cost[0.75]
     budget_gflops = (cost[0.25] + cost[0.0]) / 2 / 1e9
     path = tmp_path / "budget.yaml"
     path.write_text(TINY.replace("sampler:", f"flops_budget: {budget_gflops!r}\nsampler:"))
     space = load_space(path)
-    assert not check_config(space, 0.0).feasible
-    ok = check_config(space, {"stage1": 0.25, "stage2": 0.25})
-    assert ok.feasible and ok.flops == cost[0.25] and ok.alphas == space.expand(ok.params)
+    assert space.over_budget(space.configuration(0.0)) > 0
+    ok = space.configuration({"stage1": 0.25, "stage2": 0.25})
+    assert space.over_budget(ok) <= 0 and space.flops(ok) == cost[0.25]
+    assert ok == space.configuration(ok.alpha_dict) == space.configuration(0.25)  # one value, however asked
 
 
 def test_model_arguments_must_match_the_data(tmp_path: Path) -> None:
@@ -165,11 +168,11 @@ def test_model_arguments_must_match_the_data(tmp_path: Path) -> None:
 def test_cli_trial_json(tiny_path: Path, capsys) -> None:
     assert main(["trial", str(tiny_path), "--uniform", "0.5", "--seed", "1", "--json"]) == 0
     row = json.loads(capsys.readouterr().out)
-    for key in ("accuracy", "flops_paper", "flops_all", "params", "train_seconds", "n_val",
+    for key in ("accuracy", "flops_paper", "flops_all", "param_count", "train_seconds", "n_val",
                 "accuracy_stderr", "alphas", "seed", "epoch_accuracies", "config"):
         assert key in row, key
     assert 0 <= row["accuracy"] <= 1 and row["n_val"] == 100 and row["seed"] == 1
-    assert isinstance(row["params"], int) and row["flops_paper"] < row["flops_all"]
+    assert isinstance(row["param_count"], int) and row["flops_paper"] < row["flops_all"]
     assert row["config"] == {"stage1": 0.5, "stage2": 0.5} and row["alphas"]["stage1.out"] == 0.5
 
 
@@ -177,7 +180,7 @@ def test_cli_trial_text_and_config_file(tiny_path: Path, tiny, tmp_path: Path, c
     config = {
         "format": "octsearch-config/1",
         "model": {"name": "oct_resnet20", "args": dict(tiny.model_args)},
-        "alphas": {**tiny.expand({"stage1": 0.125, "stage2": 0.75}), "stage3.out": 0.0},
+        "alphas": {**tiny.configuration({"stage1": 0.125, "stage2": 0.75}).alpha_dict, "stage3.out": 0.0},
     }
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
@@ -202,7 +205,7 @@ def test_cli_bad_configurations_exit_2_one_line_nothing_written(tiny_path: Path,
     work = tmp_path / "cwd"
     work.mkdir()
     monkeypatch.chdir(work)
-    alphas = tiny.expand({"stage1": 0.25, "stage2": 0.25})
+    alphas = tiny.configuration({"stage1": 0.25, "stage2": 0.25}).alpha_dict
     left_out = {k: v for k, v in alphas.items() if k != "stage2.block2.inner"}
     unknown = {**alphas, "stage4.block1.inner": 0.25}
     cases = [
@@ -245,7 +248,7 @@ def test_latency_objective_is_measured_through_the_path_the_space_names(tmp_path
 def test_latency_paths_of_spaces_are_those_measure_latency_accepts(tmp_path: Path) -> None:
     import typing
 
-    from octsearch.core.fast.latency import LATENCY_PATHS
+    from octsearch.fast.latency import LATENCY_PATHS
     from octsearch.spaces.schema import ObjectivesSpec
 
     assert typing.get_args(ObjectivesSpec.model_fields["latency_path"].annotation) == LATENCY_PATHS

@@ -106,17 +106,16 @@ def _seeded_search(db: str, tmp_path, name: str = "api") -> None:
     """A search written through the store API: the tiny space, its three uniform points with one
     proxy evaluation each (as `launch` would record them), no Ray needed."""
     from octsearch.spaces import load_space
-    from octsearch.trial.check import check_config
 
     space = load_space(_space(tmp_path))
     store = open_store(db)
     store.create_search(SearchSpec(name=name, space_text=space.text, model_name=space.model_name,
                                    model_args=dict(space.model_args), reference_accuracy=0.1,
-                                   reference_flops=check_config(space, 0.0).flops_paper))
-    for i, point in enumerate(space.uniform_points()):
-        c = check_config(space, point)
-        n = store.start_trial(name, c.alphas, c.params, flops_paper=c.flops_paper, flops_all=c.flops_all,
-                              params=c.params_count, is_uniform=True, uniform_alpha=point["stage1.out"])
+                                   reference_flops=space.flops(space.configuration(0.0))))
+    for i, c in enumerate(space.uniform_configurations()):
+        cost = space.counted(c).counted
+        n = store.start_trial(name, c.alpha_dict, c.param_dict, flops_paper=cost.flops_paper, flops_all=cost.flops_all,
+                              params=cost.param_count, is_uniform=True, uniform_alpha=c.uniform_alpha)
         store.record_evaluation(name, n, seed=0, accuracy=0.5 + 0.1 * i, n_val=80)
     store.close()
 

@@ -1,0 +1,105 @@
+"""The layout's rules, checked on the source: module size, function size, the walls between parts,
+and no import circle. Read with ``ast``; nothing is imported."""
+
+from __future__ import annotations
+
+import ast
+import statistics
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "octsearch"
+MAX_MODULE_LINES = 400
+ONE_FILE_SOURCES = {"fast/_native_src.py"}  # the C kernel source, one file by design
+MAX_MEDIAN_FUNCTION_LINES = 15
+
+# part -> packages it must never import (module level or lazily)
+WALLS = {
+    "core": ("ray", "optuna", "sqlalchemy", "octsearch.fast", "octsearch.store", "octsearch.search",
+             "octsearch.trial", "octsearch.spaces"),
+    "store": ("ray", "torch", "optuna", "octsearch.core", "octsearch.fast", "octsearch.trial", "octsearch.search"),
+    "trial": ("ray", "sqlalchemy", "octsearch.store", "octsearch.search"),
+    "spaces": ("ray", "sqlalchemy", "octsearch.store", "octsearch.search", "octsearch.trial"),
+    "fast": ("ray", "optuna", "sqlalchemy", "octsearch.store", "octsearch.search", "octsearch.trial"),
+}
+# torch-free modules of the core that any part may use: the one alpha check and channel split
+SHARED = ("octsearch.core.split",)
+
+
+def _modules() -> dict[str, Path]:
+    out = {}
+    for path in PACKAGE.rglob("*.py"):
+        rel = path.relative_to(PACKAGE.parent).with_suffix("")
+        parts = list(rel.parts)
+        if parts[-1] == "__init__":
+            parts.pop()
+        out[".".join(parts)] = path
+    return out
+
+
+def _imports(path: Path, module: str) -> set[str]:
+    """Every module ``module`` imports, at any level of its code (lazy imports included)."""
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = module.split(".")[: -node.level or None]
+                found.add(".".join([*base, node.module] if node.module else base))
+            elif node.module:
+                found.add(node.module)
+                found.update(f"{node.module}.{alias.name}" for alias in node.names)
+    return found
+
+
+def _functions(tree: ast.AST) -> list[int]:
+    return [n.end_lineno - n.lineno + 1 for n in ast.walk(tree)
+            if isinstance(n, (ast.FunctionDef, ast.AsyncFunctionDef))]
+
+
+def test_no_module_is_over_400_lines():
+    sizes = {str(p.relative_to(PACKAGE)): p.read_text().count("\n") for p in PACKAGE.rglob("*.py")}
+    over = {name: n for name, n in sizes.items() if n > MAX_MODULE_LINES and name not in ONE_FILE_SOURCES}
+    assert not over, f"modules over {MAX_MODULE_LINES} lines: {over}"
+
+
+def test_median_function_is_short():
+    lengths = [n for p in PACKAGE.rglob("*.py") for n in _functions(ast.parse(p.read_text()))]
+    assert statistics.median(lengths) <= MAX_MEDIAN_FUNCTION_LINES
+
+
+def test_the_walls_between_parts_hold():
+    broken = []
+    for module, path in _modules().items():
+        part = module.split(".")[1] if "." in module else ""
+        for imported in _imports(path, module):
+            if any(imported == s or imported.startswith(s + ".") for s in SHARED):
+                continue
+            for banned in WALLS.get(part, ()):
+                if imported == banned or imported.startswith(banned + "."):
+                    broken.append(f"{module} imports {imported}")
+    assert not broken, broken
+
+
+def test_no_import_circle_inside_the_package():
+    modules = _modules()
+    graph = {m: {i for i in _imports(p, m) if i in modules and i != m} for m, p in modules.items()}
+    # a package's __init__ re-exporting its own modules is not a circle of design
+    for m in graph:
+        graph[m] = {i for i in graph[m] if not (m.startswith(i + ".") and modules[i].name == "__init__.py")}
+    state: dict[str, int] = {}
+    cycles: list[list[str]] = []
+
+    def visit(node: str, stack: list[str]) -> None:
+        state[node] = 1
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == 1:
+                cycles.append(stack[stack.index(nxt):] + [nxt] if nxt in stack else [node, nxt])
+            elif nxt not in state:
+                visit(nxt, [*stack, nxt])
+        state[node] = 2
+
+    for m in sorted(graph):
+        if m not in state:
+            visit(m, [m])
+    assert not cycles, cycles[:5]
