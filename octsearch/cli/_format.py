@@ -10,9 +10,14 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 
-def gflops(multiply_adds: float) -> str:
-    """Multiply-adds as GFLOPs text (1 GFLOP = 1e9 fused multiply-adds)."""
-    return f"{multiply_adds / 1e9:.4f}"
+def gflops(multiply_adds: float | None) -> str:
+    """Multiply-adds as a number of GFLOPs with 4 decimals ("0.0400"), "-" for None.
+
+    The unit is GFLOPs: 1 GFLOP = 1e9 fused multiply-adds (batch 1). The text is the number
+    only; the caller names the unit and convention once, in a header or right after it. The
+    one GFLOPs formatter of the CLI: tables, sentences and plot ticks all use it.
+    """
+    return "-" if multiply_adds is None else f"{multiply_adds / 1e9:.4f}"
 
 
 def table(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = None) -> str:

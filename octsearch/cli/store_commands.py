@@ -1,8 +1,9 @@
 """Commands that read the store: ``searches``, ``trials``, ``pareto``, ``export`` and ``db``.
 
 Units shown: accuracy on the validation split in % (mean ± standard error), GFLOPs = 1e9
-multiply-adds of convolutions and linear layers (the paper's convention) at batch 1, parameters
-in millions. JSON and CSV carry raw values: accuracy as a fraction, FLOPs as multiply-adds.
+multiply-adds at batch 1 in the search's convention (conv+fc, the paper's, unless the search
+minimises all-operator FLOPs; see :func:`octsearch.cli._format.gflops`), parameters in
+millions. JSON and CSV carry raw values: accuracy as a fraction, FLOPs as multiply-adds.
 """
 
 from __future__ import annotations
@@ -13,11 +14,16 @@ import json
 import re
 import sys
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import yaml
 
+from octsearch.cli._format import gflops
 from octsearch.errors import ConfigError
+
+if TYPE_CHECKING:
+    from octsearch.store import SearchRecord, Store
+    from octsearch.store.export import NothingFits, Selection
 
 FORMATS = ("table", "json", "csv")
 ACC_HEADER = "val acc % (±se)"
@@ -78,7 +84,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 # -- handlers -----------------------------------------------------------------------------------
 
 
-def _open(args: argparse.Namespace):  # -> Store
+def _open(args: argparse.Namespace) -> Store:
     from octsearch.store import open_store
 
     return open_store(args.db, create=False)
@@ -114,7 +120,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
 
 
 def cmd_pareto(args: argparse.Namespace) -> int:
-    from octsearch.store.plot import plot_front
+    from octsearch.cli.plot import plot_front
 
     with _open(args) as store:
         record = store.get_search(args.name)
@@ -127,7 +133,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
             f"complete trials (budget {args.budget}; objectives {', '.join(record.objectives)})\n"
             f"hypervolume {hv:.4f} (accuracy x share of alpha-0 FLOPs saved; reference: "
             f"{record.reference_accuracy:.1%} chance accuracy, alpha-0 network's "
-            f"{record.reference_flops / 1e9:.4f} GFLOPs ({_label(record.flops_key)} MACs))"
+            f"{gflops(record.reference_flops)} GFLOPs ({_label(record.flops_key)} MACs))"
         )
     _emit(args.format, front, record, with_status=False)
     if args.plot:
@@ -139,29 +145,61 @@ def cmd_pareto(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
-    from octsearch.store.export import export_config, select_trial
+    from octsearch.store.export import NothingFits, export_config, select_trial
 
     with _open(args) as store:
         record = store.get_search(args.name)
-        selection = select_trial(
-            store,
-            args.name,
-            max_flops=None if args.max_flops is None else parse_flops(args.max_flops, record.reference_flops),
-            min_accuracy=None if args.min_accuracy is None else parse_accuracy(args.min_accuracy),
-            knee=args.knee,
-            trial=args.trial,
-            budget=args.budget,
-        )
+        try:
+            selection = select_trial(
+                store,
+                args.name,
+                max_flops=None if args.max_flops is None else parse_flops(args.max_flops, record.reference_flops),
+                min_accuracy=None if args.min_accuracy is None else parse_accuracy(args.min_accuracy),
+                knee=args.knee,
+                trial=args.trial,
+                budget=args.budget,
+            )
+        except NothingFits as e:
+            raise ConfigError(_nothing_fits(e, record)) from None
         config = export_config(store, args.name, args.output, selection)
     t, key = selection.trial, record.flops_key
     results = "re-validated (full-budget)" if selection.budget == "full" else f"{selection.budget}-budget"
     print(
-        f"wrote {args.output}: trial {t.number} of {args.name!r} ({selection.rule}, {results} results): "
+        f"wrote {args.output}: trial {t.number} of {args.name!r} ({_rule(selection, record)}, {results} results): "
         f"{_acc(t)} val acc % over {t.n_evals} evaluation(s), "
-        f"{_gflops(getattr(t, key))} GFLOPs ({_label(key)} MACs, {_ratio(getattr(t, key), record.reference_flops)} x alpha 0), "
+        f"{gflops(getattr(t, key))} GFLOPs ({_label(key)} MACs, {_ratio(getattr(t, key), record.reference_flops)} x alpha 0), "
         f"{_mparams(config.params)} M params"
     )
     return 0
+
+
+def _flops_phrase(flops: float, record: SearchRecord) -> str:
+    """A FLOPs bound or cost in words: '0.0250 GFLOPs (conv+fc multiply-adds, 62% of alpha 0)'."""
+    share = flops / record.reference_flops
+    return f"{gflops(flops)} GFLOPs ({_label(record.flops_key)} multiply-adds, {share:.0%} of alpha 0)"
+
+
+def _rule(selection: Selection, record: SearchRecord) -> str:
+    """Why the exported trial was chosen."""
+    bound = selection.bound
+    if selection.rule == "max_flops" and bound is not None:
+        return f"most accurate within {_flops_phrase(bound, record)}"
+    if selection.rule == "min_accuracy" and bound is not None:
+        return f"cheapest reaching {bound:.2%} val accuracy"
+    if selection.rule == "knee":
+        return f"knee of the front of {selection.front_size}"
+    return f"trial {selection.trial.number}"
+
+
+def _nothing_fits(e: NothingFits, record: SearchRecord) -> str:
+    """The unmet bound and the trial closest to it, in GFLOPs and percent."""
+    closest, start = e.closest, f"no complete trial of search {e.search!r}"
+    cost = _flops_phrase(getattr(closest, record.flops_key), record)
+    if e.rule == "max_flops":
+        return (f"{start} has at most {_flops_phrase(e.bound, record)}; the closest is trial {closest.number} "
+                f"with {cost} at {closest.accuracy:.2%} val accuracy")
+    return (f"{start} reaches {e.bound:.2%} val accuracy; the closest is trial {closest.number} "
+            f"with {closest.accuracy:.2%} at {cost}")
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
@@ -238,10 +276,6 @@ def _label(flops_key: str) -> str:
     from octsearch.store.records import FLOPS_LABELS
 
     return FLOPS_LABELS[flops_key]
-
-
-def _gflops(flops: int | None) -> str:
-    return "-" if flops is None else f"{flops / 1e9:.4f}"
 
 
 def _ratio(flops: int | None, reference: int) -> str:
@@ -321,7 +355,7 @@ def _table_row(t: Any, record: Any, with_status: bool) -> dict[str, Any]:
         "trial": t.number,
         ACC_HEADER: _acc(t),
         "n": t.n_evals,
-        f"GFLOPs ({_label(key)} MACs)": _gflops(getattr(t, key)),
+        f"GFLOPs ({_label(key)} MACs)": gflops(getattr(t, key)),
         RATIO_HEADER: _ratio(getattr(t, key), record.reference_flops),
         PARAMS_HEADER: _mparams(t.params),
         ALPHAS_HEADER: compact_alphas(dict(t.alphas)),

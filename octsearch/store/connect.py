@@ -7,7 +7,8 @@ from sqlalchemy.exc import DBAPIError
 
 from octsearch.errors import StoreError
 from octsearch.store import migrate
-from octsearch.store.store import Store, _first_line
+from octsearch.store.session import first_line
+from octsearch.store.store import Store
 from octsearch.store.urls import make_engine, mask_url, resolve_url, sqlite_path
 
 
@@ -33,7 +34,7 @@ def open_engine(url: str | None = None, *, create: bool = True) -> tuple[Engine,
             pass
     except DBAPIError as e:
         engine.dispose()
-        raise StoreError(f"cannot open store {shown}: {_first_line(e)}") from None
+        raise StoreError(f"cannot open store {shown}: {first_line(e)}") from None
     return engine, shown
 
 
@@ -59,7 +60,7 @@ def open_store(url: str | None = None, *, create: bool = True, upgrade: bool = T
             migrate.upgrade(engine)
     except DBAPIError as e:
         engine.dispose()
-        raise StoreError(f"cannot open store {shown}: {_first_line(e)}") from None
+        raise StoreError(f"cannot open store {shown}: {first_line(e)}") from None
     except BaseException:
         engine.dispose()
         raise

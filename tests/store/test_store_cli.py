@@ -125,29 +125,48 @@ def test_trials_limit_and_newest_first(filled, capsys):
 
 
 @pytest.mark.parametrize(
-    "rule, trial",
+    "rule, trial, why, selection",
     [
         # normalised over the front (88-95%, 16-40M): u + v is largest for 94.5% at 24M
-        (["--knee"], 5),
-        (["--max-flops", "0.025"], 5),  # GFLOPs
-        (["--max-flops", "25M"], 5),
-        (["--max-flops", "50%"], 6),  # of the alpha-0 network: 20M multiply-adds
-        (["--min-accuracy", "94%"], 5),
-        (["--min-accuracy", "0.949"], 4),
-        (["--trial", "7"], 7),
+        (["--knee"], 5, "knee of the front of 7", {"rule": "knee"}),
+        (["--max-flops", "0.025"], 5,  # GFLOPs
+         "most accurate within 0.0250 GFLOPs (conv+fc multiply-adds, 62% of alpha 0)",
+         {"rule": "max_flops", "max_flops": 25_000_000}),
+        (["--max-flops", "25M"], 5, "most accurate within 0.0250 GFLOPs", {"rule": "max_flops", "max_flops": 25_000_000}),
+        (["--max-flops", "50%"], 6,  # of the alpha-0 network: 20M multiply-adds
+         "most accurate within 0.0200 GFLOPs (conv+fc multiply-adds, 50% of alpha 0)",
+         {"rule": "max_flops", "max_flops": 20_000_000}),
+        (["--min-accuracy", "94%"], 5, "cheapest reaching 94.00% val accuracy", {"rule": "min_accuracy", "min_accuracy": 0.94}),
+        (["--min-accuracy", "0.949"], 4, "cheapest reaching 94.90% val accuracy",
+         {"rule": "min_accuracy", "min_accuracy": 0.949}),
+        (["--trial", "7"], 7, "trial 7", {"rule": "trial", "trial": 7}),
     ],
 )
-def test_export_rules(filled, capsys, tmp_path, rule, trial):
+def test_export_rules(filled, capsys, tmp_path, rule, trial, why, selection):
     out_file = tmp_path / "cfg.json"
     code, out, err = run(capsys, "export", "demo", *rule, "-o", str(out_file), "--db", filled)
     assert (code, err) == (0, "")
-    assert out.startswith(f"wrote {out_file}: trial {trial} of 'demo' (")
+    assert out.startswith(f"wrote {out_file}: trial {trial} of 'demo' ({why}")
     config = read_config(out_file)
     with open_store(filled) as store:
         t = store.trial("demo", trial)
     assert (config.search, config.trial, config.budget) == ("demo", trial, "proxy")
     assert config.alphas == t.alphas and config.flops_paper == t.flops_paper and config.accuracy == t.accuracy
     assert config.model_name == "oct_resnet20" and config.model_args["num_classes"] == 10
+    assert config.extra["selection"] == selection  # the rule as data, its bound in multiply-adds or a fraction
+
+
+def test_selection_is_typed_and_the_words_are_the_clis(filled):
+    from octsearch.store.export import NothingFits, select_trial
+
+    with open_store(filled) as store:
+        chosen = select_trial(store, "demo", max_flops=25e6)
+        with pytest.raises(NothingFits) as info:
+            select_trial(store, "demo", min_accuracy=0.99)
+    assert (chosen.trial.number, chosen.rule, chosen.bound, chosen.front_size, chosen.budget) == (
+        5, "max_flops", 25e6, 7, "proxy")
+    assert (info.value.rule, info.value.bound, info.value.closest.number) == ("min_accuracy", 0.99, 0)
+    assert "%" not in str(info.value) and "GFLOPs" not in str(info.value)
 
 
 @pytest.mark.parametrize(

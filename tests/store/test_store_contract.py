@@ -168,8 +168,12 @@ def test_bad_evaluations_are_refused(store, spec_factory, add_trial, kwargs, mes
 
 def test_bad_trials_are_refused(store, spec_factory, add_trial):
     store.create_search(spec_factory())
-    with pytest.raises(ConfigError, match="alpha of slot 'a' is 1.0"):
+    with pytest.raises(ConfigError, match=r"alphas\['a'\]=1.0 is outside \[0, 1\)"):
         add_trial(store, "s", {"a": 1.0})
+    with pytest.raises(ConfigError, match=r"alphas\['b'\]=nan is outside"):
+        add_trial(store, "s", {"a": 0.5, "b": math.nan}, flops=10)
+    with pytest.raises(ConfigError, match=r"alphas\['a'\]='0.5' is not a number"):
+        add_trial(store, "s", {"a": "0.5"}, flops=10)
     with pytest.raises(ConfigError, match="flops_paper -3"):
         add_trial(store, "s", {"a": 0.5}, flops=-3)
     with pytest.raises(ConfigError, match="has no trial 7"):

@@ -1,0 +1,75 @@
+"""Input checks of the store's writes: a one-line ConfigError naming the value, before any SQL."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from octsearch.core.split import check_alpha  # pure Python: no torch behind it
+from octsearch.errors import ConfigError
+from octsearch.store.records import OBJECTIVES, SearchSpec
+
+FAILURE_STATUSES = ("failed", "pruned", "infeasible")
+
+
+def check_spec(spec: SearchSpec) -> None:
+    if not isinstance(spec.name, str) or not spec.name.strip() or len(spec.name) > 200:
+        raise ConfigError(f"search name {spec.name!r} must be 1 to 200 characters")
+    bad = [o for o in spec.objectives if o not in OBJECTIVES]
+    if bad or "accuracy" not in spec.objectives or len(spec.objectives) < 2:
+        raise ConfigError(
+            f"objectives {list(spec.objectives)!r} must include 'accuracy' and at least one of: "
+            + ", ".join(o for o in OBJECTIVES if o != "accuracy")
+        )
+    if not 0 <= spec.reference_accuracy < 1:
+        raise ConfigError(
+            f"reference accuracy {spec.reference_accuracy!r} must be a fraction in [0, 1) (chance level)"
+        )
+    if int(spec.reference_flops) <= 0:
+        raise ConfigError(
+            f"reference FLOPs {spec.reference_flops!r} must be the positive multiply-adds of the alpha-0 network"
+        )
+
+
+def check_alphas(alphas: Mapping[str, float]) -> dict[str, float]:
+    """Slot -> alpha as floats, each in [0, 1) (the modelling core's own rule)."""
+    if not isinstance(alphas, Mapping) or not alphas:
+        raise ConfigError(f"alphas {alphas!r} must be a non-empty mapping slot -> alpha")
+    for slot in alphas:
+        if not isinstance(slot, str):
+            raise ConfigError(f"alphas {dict(alphas)!r}: slot {slot!r} must be a slot name")
+    return {slot: check_alpha(alpha, f"alphas[{slot!r}]") for slot, alpha in alphas.items()}
+
+
+def opt_int(name: str, value: int | None) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or int(value) != value or value < 0:
+        raise ConfigError(f"{name} {value!r} must be a non-negative whole number")
+    return int(value)
+
+
+def check_evaluation(
+    seed: int, accuracy: float, n_val: int, budget: str, epochs: Sequence[float] | None
+) -> None:
+    if isinstance(seed, bool) or not isinstance(seed, int):
+        raise ConfigError(f"seed {seed!r} must be an integer")
+    if not isinstance(accuracy, (int, float)) or not 0 <= accuracy <= 1:
+        raise ConfigError(f"accuracy {accuracy!r} must be a fraction in [0, 1] (validation split)")
+    if isinstance(n_val, bool) or not isinstance(n_val, int) or n_val <= 0:
+        raise ConfigError(f"validation size {n_val!r} must be a positive integer")
+    if not isinstance(budget, str) or not budget or len(budget) > 50:
+        raise ConfigError(f"budget {budget!r} must be 'proxy', 'full' or e.g. 'epochs=10'")
+    if epochs is not None and any(not 0 <= a <= 1 for a in epochs):
+        raise ConfigError(f"epoch accuracies {list(epochs)!r} must be fractions in [0, 1]")
+
+
+def check_choice(kind: str, value: str | None, choices: tuple[str, ...]) -> None:
+    """``value`` must be one of ``choices`` (None passes: no filter)."""
+    if value is not None and value not in choices:
+        raise ConfigError(f"{kind} {value!r} is not one of: {', '.join(choices)}")
+
+
+def check_limit(limit: int | None) -> None:
+    if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
+        raise ConfigError(f"limit={limit!r}; accepted: an integer >= 1, or none for every trial")
+
