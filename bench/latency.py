@@ -77,7 +77,7 @@ def bench_family(family: str, args: argparse.Namespace) -> None:
     import torch
 
     import octsearch
-    from octsearch.core.fast import optimize_for_inference
+    from octsearch.fast import optimize_for_inference
 
     side, model_args, batches = FAMILIES[family]
     if args.no_batch32:

@@ -63,7 +63,7 @@ def main(argv: list[str]) -> int:
     import torch.nn.functional as F
 
     import octsearch
-    from octsearch.core.fast import prepare_for_training
+    from octsearch.fast import prepare_for_training
 
     torch.set_num_threads(args.threads)
     t_start = time.perf_counter()
@@ -72,7 +72,7 @@ def main(argv: list[str]) -> int:
     model_args = dict(width_mult=args.width_mult, input_size=args.input_size, in_chans=args.in_chans,
                       num_classes=args.num_classes)
     print(f"model: {args.model} {model_args}")
-    from octsearch.core.fast import native
+    from octsearch.fast import native
 
     kernels = f"C kernels built, {native.lanes()} lanes" if native.available() else "no C kernels"
     print(f"fast path layout (auto): {'batch_last' if native.preferred() else 'channels_last'} ({kernels})")

@@ -24,6 +24,7 @@ import torch
 from torch import nn
 
 from octsearch.core.layers import OctConv2d
+from octsearch.core.registration import check_input_shape
 from octsearch.errors import ConfigError, FlopCountError
 
 # fvcore's names (by_operator keys) of the operators that make the paper's convention.
@@ -87,13 +88,17 @@ def _input_shape(model: nn.Module, input_size: int | tuple[int, ...] | None) -> 
     in_chans = int(args.get("in_chans", 3))
     if input_size is None:
         input_size = args.get("input_size")
+    accepted = "a positive side N or (channels, height, width)"
     if isinstance(input_size, int) and not isinstance(input_size, bool) and input_size > 0:
-        return in_chans, input_size, input_size
-    if isinstance(input_size, (tuple, list)) and len(input_size) == 3 and all(
+        shape = (in_chans, input_size, input_size)
+    elif isinstance(input_size, (tuple, list)) and len(input_size) == 3 and all(
         isinstance(v, int) and v > 0 for v in input_size
     ):
-        return tuple(input_size)  # type: ignore[return-value]
-    raise ConfigError(f"input_size={input_size!r}; accepted: a positive side N or (channels, height, width)")
+        shape = tuple(input_size)
+    else:
+        raise ConfigError(f"input_size={input_size!r}; accepted: {accepted}")
+    check_input_shape(f"input_size={input_size!r}", shape, accepted)  # type: ignore[arg-type]
+    return shape  # type: ignore[return-value]
 
 
 def count_flops(model: nn.Module, input_size: int | tuple[int, int, int] | None = None) -> FlopCount:

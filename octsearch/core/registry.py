@@ -1,65 +1,41 @@
 """Model registry: ``create_model(name, ...)`` is the one door in (timm style).
 
 A family registers an entrypoint ``fn(plan, **model_args) -> nn.Module`` with
-:func:`register_model`. Building happens twice when alphas are given: once on the ``meta`` device
-(no weight storage) to collect the model's alpha slots, then for real with the validated alphas.
+:func:`~octsearch.core.registration.register_model`; this module imports the families, they import
+only the registration module. Building happens twice when alphas are given: once on the ``meta``
+device (no weight storage) to collect the model's alpha slots, then for real with the validated
+alphas.
 """
 
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping
 from typing import Any
 
 from torch import nn
 
+from octsearch.core import models  # noqa: F401  (the families register themselves on import)
 from octsearch.core.layers import OctConv2d
+from octsearch.core.registration import COMMON_ARGS, ModelEntry, register_model, registered
 from octsearch.core.slots import AlphaPlan, Alphas, AlphaSlot, attach_layers, resolve_alphas
 from octsearch.errors import ConfigError, unknown_name
 
-# Arguments every family accepts, with the meaning they have everywhere.
-COMMON_ARGS = ("num_classes", "in_chans", "input_size")
-
-
-@dataclass(frozen=True)
-class ModelEntry:
-    name: str
-    fn: Callable[..., nn.Module]
-    family: str
-    description: str
-    defaults: Mapping[str, Any]
-
-
-_REGISTRY: dict[str, ModelEntry] = {}
-
-
-def register_model(family: str, description: str, **defaults: Any) -> Callable:
-    """Register ``fn(plan, **model_args)`` under its function name with default arguments."""
-
-    def decorate(fn: Callable[..., nn.Module]) -> Callable[..., nn.Module]:
-        _REGISTRY[fn.__name__] = ModelEntry(fn.__name__, fn, family, description, defaults)
-        return fn
-
-    return decorate
-
-
-def _ensure_registered() -> None:
-    # The families register themselves on import.
-    from octsearch.core import models  # noqa: F401
+# register_model and COMMON_ARGS re-exported: a family written elsewhere finds everything here
+__all__ = ["COMMON_ARGS", "ModelEntry", "alpha_slots", "create_model", "list_models", "model_args",
+           "model_entry", "register_model"]
 
 
 def list_models() -> list[str]:
     """Names of every registered model."""
-    _ensure_registered()
-    return sorted(_REGISTRY)
+    return sorted(registered())
 
 
 def model_entry(name: str) -> ModelEntry:
-    _ensure_registered()
-    if name not in _REGISTRY:
-        raise unknown_name("model", name, list(_REGISTRY))
-    return _REGISTRY[name]
+    entries = registered()
+    if name not in entries:
+        raise unknown_name("model", name, list(entries))
+    return entries[name]
 
 
 def model_args(name: str, **overrides: Any) -> dict[str, Any]:
@@ -119,20 +95,3 @@ def create_model(name: str, alphas: Alphas = 0.0, **model_args_: Any) -> nn.Modu
     model.slots = slots
     model.alphas = resolved
     return model
-
-
-def check_common_args(
-    name: str, num_classes: int, in_chans: int, input_size: int, size_rule: Callable[[int], bool], size_text: str
-) -> None:
-    """Validate the arguments every family shares; one-line errors."""
-    if not isinstance(num_classes, int) or num_classes < 2:
-        raise ConfigError(f"{name}: num_classes={num_classes!r}; accepted: an integer >= 2")
-    if not isinstance(in_chans, int) or in_chans < 1:
-        raise ConfigError(f"{name}: in_chans={in_chans!r}; accepted: a positive integer (1 grey, 3 RGB)")
-    if not isinstance(input_size, int) or not size_rule(input_size):
-        raise ConfigError(f"{name}: input_size={input_size!r}; accepted: {size_text}")
-
-
-def check_width(name: str, width_mult: float) -> None:
-    if isinstance(width_mult, bool) or not isinstance(width_mult, (int, float)) or not width_mult > 0:
-        raise ConfigError(f"{name}: width_mult={width_mult!r}; accepted: a number > 0")

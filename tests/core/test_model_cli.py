@@ -56,3 +56,12 @@ def test_console_script_exit_code_and_no_traceback():
                           capture_output=True, text=True, timeout=120)
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "outside [0, 1)" in proc.stderr
+
+
+def test_absurd_input_size_is_one_line_and_exit_2():
+    """Once a 12 TB allocation and a traceback; now refused before anything is allocated."""
+    proc = subprocess.run([sys.executable, "-m", "octsearch.cli.main", "flops", "oct_resnet20",
+                           "--input-size", "1000000"], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and proc.stderr.count("\n") == 1
+    assert "input_size=1000000; accepted:" in proc.stderr and "at most 4096 px" in proc.stderr

@@ -107,3 +107,20 @@ def test_bad_input_size(name, size):
 def test_unknown_model_argument():
     with pytest.raises(ConfigError, match="unknown model argument 'depth'"):
         create_model("oct_resnet20", depth=3)
+
+
+@pytest.mark.parametrize("name", sorted(SMALL))
+def test_absurd_input_size_is_refused_before_allocating(name):
+    # 12 TB of input at 1,000,000 px: refused by the shared argument check, slots and models alike
+    for build in (alpha_slots, create_model):
+        with pytest.raises(ConfigError, match="input_size=1000000; accepted: .*at most 4096 px") as e:
+            build(name, input_size=1_000_000)
+        assert "TB" in str(e.value) and "\n" not in str(e.value)
+
+
+def test_count_flops_refuses_an_absurd_explicit_input():
+    from octsearch.core.flops import count_flops
+
+    model = create_model("oct_resnet20", 0.25, input_size=16)
+    with pytest.raises(ConfigError, match=r"input_size=\(3, 16, 100000\); accepted: .*at most 4096 px"):
+        count_flops(model, (3, 16, 100_000))

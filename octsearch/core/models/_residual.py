@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from torch import nn
 
-from octsearch.core.layers import OctActivation, OctConvBNAct, OctInput, OctPair, as_pair, oct_add
+from octsearch.core.layers import OctActivation, OctConvBNAct
+from octsearch.core.structure import BlockStructure, StructuredBlock
 
 
-class OctResidualBlock(nn.Module):
-    """Subclasses build their convolutions, call :meth:`add_shortcut`, and define :meth:`body`."""
+class OctResidualBlock(StructuredBlock):
+    """Subclasses build their convolutions, call :meth:`add_shortcut`, and list the body's
+    convolutions in order in :meth:`body_layers`."""
 
     def add_shortcut(self, in_ch: int, out_ch: int, stride: int, a_in: float, a_out: float,
                      in_slot: str, out_slot: str) -> None:
@@ -22,10 +24,8 @@ class OctResidualBlock(nn.Module):
                                          act=None, slot_in=in_slot, slot_out=out_slot)
         self.act = OctActivation("relu")
 
-    def body(self, x: OctPair) -> OctPair:
+    def body_layers(self) -> tuple[nn.Module, ...]:
         raise NotImplementedError
 
-    def forward(self, x: OctInput) -> OctPair:
-        x = as_pair(x)
-        shortcut = x if self.shortcut is None else self.shortcut(x)
-        return self.act(oct_add(self.body(x), shortcut))
+    def structure(self) -> BlockStructure:
+        return BlockStructure(self.body_layers(), self.shortcut, self.shortcut is None, self.act)

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 from torch import Tensor, nn
 
-from octsearch.core.layers import OctConvBNAct, OctInput, OctPair, as_pair, oct_add
+from octsearch.core.layers import OctConvBNAct
 from octsearch.core.models._head import ClassifierHead
 from octsearch.core.models._staged import StagedNet
-from octsearch.core.registry import check_common_args, check_width, register_model
+from octsearch.core.registration import check_common_args, check_width, register_model
 from octsearch.core.slots import AlphaPlan
+from octsearch.core.structure import BlockStructure, StructuredBlock
 
 # expansion t, channels c, repeats n, first stride s
 SETTINGS = ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2), (6, 320, 1, 1))
@@ -26,7 +27,7 @@ def make_divisible(value: float, divisor: int = 8) -> int:
     return new + divisor if new < 0.9 * value else new
 
 
-class InvertedResidual(nn.Module):
+class InvertedResidual(StructuredBlock):
     def __init__(
         self, plan: AlphaPlan, prefix: str, in_ch: int, out_ch: int, stride: int, expand: int,
         in_slot: str, out_slot: str, side_in: int,
@@ -51,10 +52,9 @@ class InvertedResidual(nn.Module):
         self.body = nn.Sequential(*layers)
         self.residual = stride == 1 and in_ch == out_ch
 
-    def forward(self, x: OctInput) -> OctPair:
-        x = as_pair(x)
-        y = self.body(x)
-        return oct_add(y, x) if self.residual else y
+    def structure(self) -> BlockStructure:
+        # no activation after the add: the last 1x1 convolution is linear (the paper's design)
+        return BlockStructure(tuple(self.body), identity=self.residual)
 
 
 class OctMobileNetV2(StagedNet):

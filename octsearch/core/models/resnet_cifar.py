@@ -8,13 +8,13 @@ pooling, so it is pinned to 0.
 
 from __future__ import annotations
 
-from torch import Tensor
+from torch import Tensor, nn
 
-from octsearch.core.layers import OctConvBNAct, OctPair
+from octsearch.core.layers import OctConvBNAct
 from octsearch.core.models._head import ClassifierHead
 from octsearch.core.models._residual import OctResidualBlock
 from octsearch.core.models._staged import StagedNet
-from octsearch.core.registry import check_common_args, check_width, register_model
+from octsearch.core.registration import check_common_args, check_width, register_model
 from octsearch.core.slots import AlphaPlan
 
 WIDTHS = (16, 32, 64)
@@ -36,8 +36,8 @@ class BasicBlock(OctResidualBlock):
                                   slot_in=inner, slot_out=out_slot)
         self.add_shortcut(in_ch, out_ch, stride, a_in, a_out, in_slot, out_slot)
 
-    def body(self, x: OctPair) -> OctPair:
-        return self.conv2(self.conv1(x))
+    def body_layers(self) -> tuple[nn.Module, ...]:
+        return (self.conv1, self.conv2)
 
 
 class CifarOctResNet(StagedNet):

@@ -16,7 +16,7 @@ from octsearch.core.layers import OctConvBNAct, OctPair
 from octsearch.core.models._head import ClassifierHead
 from octsearch.core.models._residual import OctResidualBlock
 from octsearch.core.models._staged import StagedNet
-from octsearch.core.registry import check_common_args, check_width, register_model
+from octsearch.core.registration import check_common_args, check_width, register_model
 from octsearch.core.slots import AlphaPlan
 
 EXPANSION = 4
@@ -43,8 +43,8 @@ class Bottleneck(OctResidualBlock):
                                   slot_in=inner2, slot_out=out_slot)
         self.add_shortcut(in_ch, out_ch, stride, a_in, a_out, in_slot, out_slot)
 
-    def body(self, x: OctPair) -> OctPair:
-        return self.conv3(self.conv2(self.conv1(x)))
+    def body_layers(self) -> tuple[nn.Module, ...]:
+        return (self.conv1, self.conv2, self.conv3)
 
 
 class ImageNetOctResNet(StagedNet):

@@ -7,8 +7,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from octsearch.core.fast import batchlast as bl
-from octsearch.core.fast import native
+from octsearch.fast import batchlast as bl
+from octsearch.fast import native
 
 # Skipped only where no C compiler exists, and never under CI: there a kernel build that fails
 # must fail these tests (a silent skip once hid a build broken on AVX2).

@@ -7,10 +7,10 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from octsearch.core.fast.compile import CompiledInference
-from octsearch.core.fast.fused import fuse_model
-from octsearch.core.fast.onnxrt import OnnxRuntimeInference, require
 from octsearch.errors import ConfigError
+from octsearch.fast.compile import CompiledInference
+from octsearch.fast.fused import fuse_model
+from octsearch.fast.onnxrt import OnnxRuntimeInference, require
 
 
 class InferenceModel(nn.Module):
@@ -58,7 +58,7 @@ def optimize_for_inference(
     """Return a module computing ``model.eval()``'s outputs faster on CPU.
 
     Batch norm is folded into the convolution weights, each OctConv is restructured into fewer
-    kernels (see :mod:`octsearch.core.fast.fused`), tensors use channels-last memory if
+    kernels (see :mod:`octsearch.fast.fused`), tensors use channels-last memory if
     ``channels_last``, and with ``compile`` the result runs through ``torch.compile`` (inductor,
     frozen weights; the first call for each input shape compiles, 15-60 s for an ImageNet-size
     model; ``cpp_wrapper`` also compiles the Python wrapper to C++). With ``onnxruntime`` it is

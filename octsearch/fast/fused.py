@@ -28,8 +28,6 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from octsearch.core.fast.fold import fold_conv_bn
-from octsearch.core.fast.ops import mkldnn_usable, pool2, upsample2
 from octsearch.core.layers import (
     OctActivation,
     OctBatchNorm2d,
@@ -39,9 +37,13 @@ from octsearch.core.layers import (
     OctPair,
     as_pair,
 )
+from octsearch.core.structure import StructuredBlock
 from octsearch.errors import ConfigError
+from octsearch.fast.fold import fold_conv_bn
+from octsearch.fast.ops import mkldnn_usable, pool2, upsample2
 
 _ACT_KINDS = {nn.ReLU: "relu", nn.ReLU6: "relu6"}
+_FUSABLE = (OctConvBNAct, OctConv2d)
 # activation kind -> oneDNN post-op (attribute, scalars)
 _ONEDNN_ACT: dict[str | None, tuple[str, list[float]]] = {
     None: ("none", []), "relu": ("relu", []), "relu6": ("hardtanh", [0.0, 6.0]),
@@ -225,31 +227,28 @@ class FusedResidual(nn.Module):
 
 
 def _fuse_block(block: nn.Module, for_compile: bool) -> FusedResidual | None:
-    """The fused form of a known residual block of the model families, else None."""
-    from octsearch.core.models.mobilenetv2 import InvertedResidual
-    from octsearch.core.models.resnet_cifar import BasicBlock
-    from octsearch.core.models.resnet_imagenet import Bottleneck
-
-    def fused(m: nn.Module) -> FusedOctConv:
-        return _fused(m, for_compile)
-
-    if isinstance(block, (BasicBlock, Bottleneck)):
-        convs = [block.conv1, block.conv2] + ([block.conv3] if isinstance(block, Bottleneck) else [])
-        shortcut = None if block.shortcut is None else fused(block.shortcut)
-        return FusedResidual([fused(c) for c in convs], shortcut, block.shortcut is None, _act_kind(block.act))
-    if isinstance(block, InvertedResidual):
-        return FusedResidual([fused(c) for c in block.body], None, block.residual, None)
-    return None
+    """The fused form of a block that describes itself (:mod:`octsearch.core.structure`) with
+    fusable layers only, else None (its children are then fused one by one)."""
+    if not isinstance(block, StructuredBlock):
+        return None
+    s = block.structure()
+    layers = (*s.body, *(() if s.shortcut is None else (s.shortcut,)))
+    if not all(isinstance(m, _FUSABLE) for m in layers):
+        return None
+    shortcut = None if s.shortcut is None else _fused(s.shortcut, for_compile)
+    body = [_fused(m, for_compile) for m in s.body]
+    return FusedResidual(body, shortcut, s.identity, _act_kind(s.act))
 
 
 def fuse_model(model: nn.Module, *, for_compile: bool = False) -> nn.Module:
     """A copy of ``model`` with every OctConvBNAct / OctConv2d replaced by a :class:`FusedOctConv`
-    and every residual block of the registered families by a :class:`FusedResidual`.
+    and every block that describes its structure (:class:`~octsearch.core.structure.StructuredBlock`)
+    by a :class:`FusedResidual`.
 
     The copy is in eval mode; the original is left untouched.
     """
     fused = copy.deepcopy(model).eval()
-    if isinstance(fused, (OctConvBNAct, OctConv2d)):
+    if isinstance(fused, _FUSABLE):
         return _fused(fused, for_compile)
     block = _fuse_block(fused, for_compile)
     if block is not None:
@@ -266,7 +265,7 @@ def _fused(module: nn.Module, for_compile: bool) -> FusedOctConv:
 
 def _swap_children(module: nn.Module, for_compile: bool) -> None:
     for name, child in module.named_children():
-        if isinstance(child, (OctConvBNAct, OctConv2d)):
+        if isinstance(child, _FUSABLE):
             setattr(module, name, _fused(child, for_compile))
             continue
         block = _fuse_block(child, for_compile)

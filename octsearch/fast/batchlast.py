@@ -14,8 +14,8 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from octsearch.core.fast import native
-from octsearch.core.fast.batchnorm import update_running_stats
+from octsearch.fast import native
+from octsearch.fast.batchnorm import update_running_stats
 
 
 def usable(x: Tensor) -> bool:

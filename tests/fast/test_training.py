@@ -19,11 +19,11 @@ import torch.nn.functional as F
 from torch import nn
 
 from octsearch import prepare_for_training
-from octsearch.core.fast import native
-from octsearch.core.fast.batchnorm import batch_norm, lane_kernel_applies
-from octsearch.core.fast.train import TrainOctConvBNAct
 from octsearch.core.registry import create_model
 from octsearch.errors import ConfigError
+from octsearch.fast import native
+from octsearch.fast.batchnorm import batch_norm, lane_kernel_applies
+from octsearch.fast.train import TrainOctConvBNAct
 
 FAMILIES = {
     "oct_resnet20": dict(input_size=16),

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
+from octsearch.core.registration import check_input_shape
 from octsearch.errors import ConfigError
 
 # glibc mallopt parameters (malloc.h) and the values the benchmarks use: keep freed memory in the
@@ -96,8 +97,10 @@ def _input_shape(model: nn.Module, input_size: int | tuple[int, ...]) -> tuple[i
         shape: tuple[int, ...] = (in_chans, input_size, input_size)
     else:
         shape = tuple(input_size)
+    accepted = "an int side or (channels, height, width)"
     if len(shape) != 3 or not all(isinstance(s, int) and s > 0 for s in shape):
-        raise ConfigError(f"input_size={input_size!r}; accepted: an int side or (channels, height, width)")
+        raise ConfigError(f"input_size={input_size!r}; accepted: {accepted}")
+    check_input_shape(f"input_size={input_size!r}", shape, accepted)  # type: ignore[arg-type]
     return shape  # type: ignore[return-value]
 
 
@@ -132,7 +135,7 @@ def measure_latency(
     else 3) or ``(channels, height, width)``. ``tune_allocator`` applies :func:`tune_malloc`.
     The model is not changed.
     """
-    from octsearch.core.fast.inference import optimize_for_inference
+    from octsearch.fast.inference import optimize_for_inference
 
     for name, value, low in (("threads", threads, 1), ("batch", batch, 1), ("repeats", repeats, 1), ("warmup", warmup, 0)):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:

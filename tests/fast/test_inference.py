@@ -8,11 +8,12 @@ import torch
 from torch import nn
 
 from octsearch import optimize_for_inference
-from octsearch.core.fast.fold import fold_conv_bn
-from octsearch.core.fast.fused import FusedOctConv, FusedResidual, fuse_model
-from octsearch.core.layers import OctBatchNorm2d, OctConv2d, OctConvBNAct
+from octsearch.core.layers import OctActivation, OctBatchNorm2d, OctConv2d, OctConvBNAct
 from octsearch.core.registry import create_model
+from octsearch.core.structure import BlockStructure, StructuredBlock
 from octsearch.errors import ConfigError
+from octsearch.fast.fold import fold_conv_bn
+from octsearch.fast.fused import FusedOctConv, FusedResidual, fuse_model
 
 # The brief's tiny configurations of the three families.
 FAMILIES = {
@@ -76,6 +77,34 @@ def test_blocks_and_convolutions_are_replaced(name):
     kinds = {type(m) for m in fused.modules()}
     assert FusedOctConv in kinds and FusedResidual in kinds
     assert not kinds & {OctConvBNAct, OctConv2d, OctBatchNorm2d, nn.BatchNorm2d}
+
+
+class _NewFamilyBlock(StructuredBlock):
+    """A block of a family the fast package never names: ``relu6(conv2(conv1(x)) + x)``."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.conv1 = OctConvBNAct(16, 16, 3, alpha_in=0.5, alpha_out=0.25, act="relu6")
+        self.conv2 = OctConvBNAct(16, 16, 1, alpha_in=0.25, alpha_out=0.5, act=None)
+        self.act = OctActivation("relu6")
+
+    def structure(self) -> BlockStructure:
+        return BlockStructure((self.conv1, self.conv2), identity=True, act=self.act)
+
+
+def test_a_new_family_that_describes_its_blocks_is_fused():
+    torch.manual_seed(3)
+    stem = OctConvBNAct(3, 16, 3, alpha_out=0.5)
+    model = randomise_batch_norm(nn.Sequential(stem, _NewFamilyBlock(), _NewFamilyBlock())).eval()
+    x = torch.randn(2, 3, 8, 8)
+    with torch.no_grad():
+        expected = model(x)
+        fused = fuse_model(model)
+        got = fused(x)
+    assert [type(m) for m in fused] == [FusedOctConv, FusedResidual, FusedResidual]
+    assert fused[1].act_kind == "relu6" and fused[1].identity
+    for e, o in zip(expected, got, strict=True):
+        assert (e - o).abs().max().item() <= 1e-4
 
 
 def test_original_model_is_untouched():
@@ -183,7 +212,7 @@ def test_compiled_path_matches_reference(cpp_wrapper):
 def test_each_compiled_model_gets_its_own_dynamo_cache():
     """Dynamo keys compiled code by code object (8 entries each): models of one family must not
     share one, or a search would fall back to eager after 8 models."""
-    from octsearch.core.fast.compile import _own_code_object
+    from octsearch.fast.compile import _own_code_object
 
     net = nn.Identity()
     first, second = _own_code_object(net), _own_code_object(net)

@@ -4,9 +4,9 @@ import pytest
 import torch
 
 from octsearch import LatencyResult, measure_latency
-from octsearch.core.fast.latency import tune_malloc
 from octsearch.core.registry import create_model
 from octsearch.errors import ConfigError
+from octsearch.fast.latency import tune_malloc
 
 
 @pytest.fixture(scope="module")

@@ -22,7 +22,7 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from octsearch.core.fast._native_src import SOURCE
+from octsearch.fast._native_src import SOURCE
 
 # -std=c99 alone turns off contracting a * b + c into fused multiply-adds (ISO C mode)
 FLAGS = ("-O3", "-march=native", "-ffp-contract=fast", "-fPIC", "-shared", "-std=c99")

@@ -25,11 +25,11 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from octsearch.core.fast import batchlast, native
-from octsearch.core.fast.batchnorm import batch_norm
-from octsearch.core.fast.ops import pool2, upsample2
 from octsearch.core.layers import OctConv2d, OctConvBNAct, OctInput, OctPair, as_pair
 from octsearch.errors import ConfigError
+from octsearch.fast import batchlast, native
+from octsearch.fast.batchnorm import batch_norm
+from octsearch.fast.ops import pool2, upsample2
 
 LAYOUTS = ("auto", "batch_last", "channels_last")
 
