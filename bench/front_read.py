@@ -52,9 +52,10 @@ def build(db: Path, n: int, seed: int) -> float:
     """Create the store and bulk-insert the search; returns seconds taken."""
     from sqlalchemy import insert, select
 
+    from octsearch.configuration import Configuration
     from octsearch.store import SearchSpec, open_store
     from octsearch.store.models import EvaluationRow, SearchRow, TrialRow
-    from octsearch.store.records import binomial_stderr, config_key
+    from octsearch.store.records import binomial_stderr
 
     start = time.perf_counter()
     store = open_store(f"sqlite:///{db}")
@@ -66,7 +67,7 @@ def build(db: Path, n: int, seed: int) -> float:
     with store._engine.begin() as conn:
         search_id = conn.execute(select(SearchRow.id).where(SearchRow.name == "bench")).scalar_one()
         conn.execute(insert(TrialRow), [
-            dict(search_id=search_id, number=i, config_key=config_key(r["alphas"]), alphas=r["alphas"],
+            dict(search_id=search_id, number=i, config_key=Configuration((), tuple((k, float(v)) for k, v in r["alphas"].items())).key, alphas=r["alphas"],
                  config={f"alpha_{k}": v for k, v in r["alphas"].items()}, flops_paper=r["flops"],
                  flops_all=int(r["flops"] * 1.03), params_count=272_474, status="complete",
                  accuracy=r["accuracy"], accuracy_stderr=binomial_stderr(r["accuracy"], 1000), n_evals=1,
@@ -103,12 +104,15 @@ def front_on_read(store) -> list[int]:
 def write_costs(store, front, repeats: int) -> tuple[float, float]:
     """Median ms of start_trial + record_evaluation for a new configuration (front kept
     incrementally), and of a repeat seed of a front member (the box it dominated re-read). Adds rows."""
+    from octsearch.configuration import Configuration
+
     rng = random.Random(1)
     new, repeat = [], []
     for i in range(repeats):
         alphas = {s: rng.random() * 0.99 for s in SLOTS}
         t0 = time.perf_counter()
-        n = store.start_trial("bench", alphas, flops_paper=30_000_000, flops_all=31_000_000, params=272_474)
+        n = store.start_trial("bench", Configuration.from_json({"params": alphas, "alphas": alphas, "cost": {
+            "flops_paper": 30_000_000, "flops_all": 31_000_000, "param_count": 272_474}}))
         store.record_evaluation("bench", n, seed=10**6 + i, accuracy=0.5, n_val=1000)
         new.append((time.perf_counter() - t0) * 1000)
     for i in range(min(repeats, 5)):

@@ -99,11 +99,11 @@ class Configuration:
         return out
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any], where: str = "configuration") -> Configuration:
+    def from_json(cls, data: Mapping[str, Any], where: str = "") -> Configuration:
         """Read back what :meth:`to_json` wrote (a store row, an export file): shapes checked, not
-        the space's choices (that is the space's job, when it matters)."""
-        params = _pairs(data.get("params"), f"{where}: params")
-        alphas = _pairs(data.get("alphas"), f"{where}: alphas")
+        the space's choices (that is the space's job, when it matters). ``where`` prefixes errors."""
+        alphas = _pairs(data.get("alphas"), f"{where}alphas")
+        params = _pairs(data.get("params"), f"{where}params")
         cost = data.get("cost")
         if cost is None:
             return cls(params, alphas)
@@ -111,7 +111,7 @@ class Configuration:
             return cls(params, alphas, Cost(int(cost["flops_paper"]), int(cost["flops_all"]),
                                             int(cost["param_count"])))
         except (KeyError, TypeError, ValueError):
-            raise ConfigError(f"{where}: cost {cost!r}; accepted: flops_paper, flops_all, param_count "
+            raise ConfigError(f"{where}cost {cost!r}; accepted: flops_paper, flops_all, param_count "
                               "as integers") from None
 
 
@@ -120,4 +120,4 @@ def _pairs(value: Any, where: str) -> Pairs:
 
     if not isinstance(value, Mapping):
         raise ConfigError(f"{where} {value!r}; accepted: a mapping of names to alphas")
-    return tuple((str(name), check_alpha(alpha, f"{where}: {name}")) for name, alpha in value.items())
+    return tuple((str(name), check_alpha(alpha, f"{where}[{name!r}]")) for name, alpha in value.items())

@@ -161,14 +161,14 @@ def cmd_export(args: argparse.Namespace) -> int:
             )
         except NothingFits as e:
             raise ConfigError(_nothing_fits(e, record)) from None
-        config = export_config(store, args.name, args.output, selection)
+        export_config(store, args.name, args.output, selection)
     t, key = selection.trial, record.flops_key
     results = "re-validated (full-budget)" if selection.budget == "full" else f"{selection.budget}-budget"
     print(
         f"wrote {args.output}: trial {t.number} of {args.name!r} ({_rule(selection, record)}, {results} results): "
         f"{_acc(t)} val acc % over {t.n_evals} evaluation(s), "
         f"{gflops(getattr(t, key))} GFLOPs ({_label(key)} MACs, {_ratio(getattr(t, key), record.reference_flops)} x alpha 0), "
-        f"{_mparams(config.params)} M params"
+        f"{_mparams(t.param_count)} M params"
     )
     return 0
 
@@ -323,7 +323,7 @@ def _json_row(t: Any, record: Any) -> dict[str, Any]:
         "flops_paper": t.flops_paper,
         "flops_all": t.flops_all,
         "flops_ratio": None if cost is None else cost / record.reference_flops,  # search's convention
-        "params": t.params,
+        "param_count": t.param_count,
         "latency_ms": t.latency_ms,
         "alphas": dict(t.alphas),
         "is_uniform": t.is_uniform,
@@ -357,7 +357,7 @@ def _table_row(t: Any, record: Any, with_status: bool) -> dict[str, Any]:
         "n": t.n_evals,
         f"GFLOPs ({_label(key)} MACs)": gflops(getattr(t, key)),
         RATIO_HEADER: _ratio(getattr(t, key), record.reference_flops),
-        PARAMS_HEADER: _mparams(t.params),
+        PARAMS_HEADER: _mparams(t.param_count),
         ALPHAS_HEADER: compact_alphas(dict(t.alphas)),
     }
     if "latency_ms" in record.objectives:  # measured on the trial's node, batch 1

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from octsearch.configuration import Configuration, Cost
+from octsearch.configuration import Configuration
 from octsearch.errors import ConfigError
 from octsearch.search.events import Event, Progress, TrialEnded, TrialStarted
 from octsearch.search.objectives import Objectives
@@ -35,12 +35,6 @@ def counts_against_budget(trial: TrialRecord) -> bool:
     if trial.status == "failed":
         return not (trial.error or "").startswith(INTERRUPTED)
     return trial.status in ("complete", "pruned", "infeasible")
-
-
-def stored_configuration(trial: TrialRecord) -> Configuration:
-    """The configuration a stored trial holds, with its stored cost."""
-    cost = Cost(trial.flops_paper or 0, trial.flops_all or 0, trial.params or 0)
-    return Configuration(tuple(trial.config.items()), tuple(trial.alphas.items()), cost)
 
 
 class SearchDriver:
@@ -71,7 +65,7 @@ class SearchDriver:
         reconciled = self.store.reconcile_running(self.name)
         self.history = self.store.trials(self.name)
         self.remaining = self.total - self.finished_before
-        self.known = {stored_configuration(t).key: t for t in self.history
+        self.known = {t.configuration.key: t for t in self.history
                       if t.status in ("complete", "infeasible")}
         return reconciled
 
@@ -97,7 +91,7 @@ class SearchDriver:
         """The recorded results, for the sampler of a resumed search."""
         points = []
         for t in self.history:
-            cfg = stored_configuration(t)
+            cfg = t.configuration
             over = self.space.over_budget(cfg)
             if t.status in ("complete", "infeasible") and (t.accuracy is not None or t.status == "infeasible"):
                 points.append(KnownPoint(cfg.param_dict, "complete", self._values(t, cfg), over))
@@ -132,7 +126,7 @@ class SearchDriver:
         return cfg, None
 
     def _record_infeasible(self, cfg: Configuration) -> TrialRecord:
-        number = self._start(cfg, uniform=False)
+        number = self.store.start_trial(self.name, cfg)
         # The status says why; the stored FLOPs and the search's budget say by how much.
         return self.store.record_failure(self.name, number, "", status="infeasible")
 
@@ -154,23 +148,16 @@ class SearchDriver:
         used = [e.seed for e in self.store.evaluations(self.name, number=number)]
         self.counts["repeats dispatched"] += 1
         trial = self.store.trial(self.name, number)
-        return EvaluationRequest(stored_configuration(trial), next_seed(used, self.space.budget().seed + 1), number)
+        return EvaluationRequest(trial.configuration, next_seed(used, self.space.budget().seed + 1), number)
 
     # -- what the recorder reports ---------------------------------------------------------------
 
     def started(self, trial_id: str, request: EvaluationRequest) -> None:
         cfg = request.configuration
-        number = request.repeat_of if request.repeat_of is not None else self._start(cfg, uniform=True)
+        number = request.repeat_of if request.repeat_of is not None else self.store.start_trial(self.name, cfg)
         self.in_flight[trial_id] = (number, request, time.time())
         self.emit(TrialStarted(number, cfg, request.repeat_of is not None))
         self.progress()
-
-    def _start(self, cfg: Configuration, uniform: bool) -> int:
-        """Register a configuration as running; ``uniform``: mark it if it is uniform."""
-        cost, alpha = cfg.counted, cfg.uniform_alpha if uniform else None
-        return self.store.start_trial(self.name, cfg.alpha_dict, cfg.param_dict, flops_paper=cost.flops_paper,
-                                      flops_all=cost.flops_all, params=cost.param_count,
-                                      is_uniform=alpha is not None, uniform_alpha=alpha)
 
     def completed(self, trial_id: str, result: Mapping[str, Any], budget: str) -> None:
         """A trial ended without an error: pruned by the scheduler, cut short by a stopped

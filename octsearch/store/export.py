@@ -138,16 +138,13 @@ def _by_number(store: Store, search: str, number: int, budget: str | None) -> Se
 
 
 def export_config(store: Store, search: str, path: str | Path, selection: Selection) -> ModelConfig:
-    """Write the selected trial as an ``octsearch-config/1`` file and return what was written."""
+    """Write the selected trial as an export file (``config_file.FORMAT``); return what was written."""
     record = store.get_search(search)
     t = selection.trial
     config = ModelConfig(
         model_name=record.model_name,
         model_args=dict(record.model_args),
-        alphas=dict(t.alphas),
-        flops_paper=t.flops_paper,
-        flops_all=t.flops_all,
-        params=t.params,
+        configuration=t.configuration,
         accuracy=t.accuracy,
         accuracy_stderr=t.accuracy_stderr,
         budget=selection.budget,

@@ -29,7 +29,7 @@ def objective_columns(srow: SearchRow) -> tuple[list[InstrumentedAttribute[Any]]
         attr, direction = OBJECTIVES.get(name, (None, None))
         if attr is None:
             raise StoreError(f"corrupted row in search {srow.name!r}: unknown objective {name!r}")
-        cols.append(getattr(TrialRow, "params_count" if attr == "params" else attr))
+        cols.append(getattr(TrialRow, "params_count" if attr == "param_count" else attr))
         dirs.append(direction)
     return cols, dirs  # type: ignore[return-value]
 

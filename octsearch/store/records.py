@@ -12,13 +12,13 @@ the validation split.
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from octsearch.configuration import Configuration, Cost
 from octsearch.errors import StoreError
 from octsearch.store.models import (
     SEARCH_STATUSES,
@@ -36,7 +36,7 @@ OBJECTIVES: dict[str, tuple[str, str]] = {
     "accuracy": ("accuracy", "max"),
     "flops_paper": ("flops_paper", "min"),
     "flops_all": ("flops_all", "min"),
-    "params": ("params", "min"),
+    "params": ("param_count", "min"),  # the objective keeps its stored name
     "latency_ms": ("latency_ms", "min"),
 }
 DEFAULT_OBJECTIVES = ("accuracy", "flops_paper")
@@ -114,7 +114,8 @@ class SearchRecord:
 class TrialRecord:
     """One configuration of a search. ``accuracy`` is the mean over its evaluations at ``budget``;
     ``accuracy_stderr`` combines the binomial error of the validation split with the spread
-    across seeds (see :func:`aggregate`). ``params`` is the number of parameters."""
+    across seeds (see :func:`aggregate`). ``param_count`` is the number of parameters; ``config``
+    (parameter -> alpha) and ``alphas`` (free slot -> alpha) are :attr:`configuration`'s."""
 
     search: str
     number: int
@@ -122,7 +123,7 @@ class TrialRecord:
     config: Mapping[str, Any]
     flops_paper: int | None
     flops_all: int | None
-    params: int | None
+    param_count: int | None
     latency_ms: float | None
     status: str
     error: str | None
@@ -142,6 +143,13 @@ class TrialRecord:
         value = getattr(self, OBJECTIVES[name][0])
         return None if value is None else float(value)
 
+    @property
+    def configuration(self) -> Configuration:
+        """The stored configuration, with its stored cost (None where a count is missing)."""
+        counts = (self.flops_paper, self.flops_all, self.param_count)
+        cost = None if None in counts else Cost(*counts)  # type: ignore[arg-type]
+        return Configuration(tuple(self.config.items()), tuple(self.alphas.items()), cost)
+
 
 @dataclass(frozen=True)
 class EvaluationRecord:
@@ -158,12 +166,6 @@ class EvaluationRecord:
     node: str | None
     created_at: datetime
     epoch_accuracies: tuple[float, ...] | None
-
-
-def config_key(alphas: Mapping[str, float]) -> str:
-    """Identity of a configuration: sha256 of its alphas as canonical JSON (sorted keys)."""
-    canonical = json.dumps({k: float(v) for k, v in alphas.items()}, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def aggregate(accuracies: list[float], n_vals: list[int]) -> tuple[float, float]:
@@ -283,7 +285,7 @@ def trial_record(row: TrialRow, search: str) -> TrialRecord:
         config=check.mapping("config", row.config),
         flops_paper=check.count("flops_paper", row.flops_paper),
         flops_all=check.count("flops_all", row.flops_all),
-        params=check.count("params_count", row.params_count),
+        param_count=check.count("params_count", row.params_count),
         latency_ms=row.latency_ms,
         status=check.choice("status", row.status, TRIAL_STATUSES),
         error=row.error,

@@ -21,11 +21,12 @@ Names and values reach SQL only as bound parameters.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import TYPE_CHECKING, Any
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
 
+from octsearch.configuration import Configuration
 from octsearch.store import reads, writes
 from octsearch.store.records import (
     PROXY_BUDGET,
@@ -84,29 +85,16 @@ class Store:
 
     # -- trials: writes ---------------------------------------------------------------------
 
-    def start_trial(
-        self,
-        search: str,
-        alphas: Mapping[str, float],
-        config: Mapping[str, Any] | None = None,
-        *,
-        flops_paper: int | None,
-        flops_all: int | None,
-        params: int | None,
-        latency_ms: float | None = None,
-        is_uniform: bool = False,
-        uniform_alpha: float | None = None,
-        node: str | None = None,
-    ) -> int:
+    def start_trial(self, search: str, configuration: Configuration, *, latency_ms: float | None = None,
+                    node: str | None = None) -> int:
         """Register a configuration as running and return its trial number.
 
-        A configuration seen before keeps its number: a complete or infeasible one is left as it
-        is (a new evaluation adds a seed), a failed, pruned or running one is set running again.
-        ``flops_*`` are multiply-adds, ``params`` the parameter count.
+        A configuration seen before (the same :attr:`Configuration.key`) keeps its number: a
+        complete or infeasible one is left as it is (a new evaluation adds a seed), a failed,
+        pruned or running one is set running again. Its cost (multiply-adds, parameter count) is
+        stored when counted; a uniform configuration is marked as such.
         """
-        trial = writes.NewTrial(alphas, config or {}, flops_paper, flops_all, params, latency_ms,
-                                is_uniform, uniform_alpha, node)
-        return writes.start_trial(self._db, search, trial)
+        return writes.start_trial(self._db, search, writes.NewTrial(configuration, latency_ms, node))
 
     def record_evaluation(
         self,

@@ -6,19 +6,18 @@ update the ``on_front`` flags in the same transaction as the accuracy they depen
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
-from typing import Any
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from octsearch.configuration import Configuration
 from octsearch.errors import ConfigError, StoreError
 from octsearch.stats import binomial_stderr
 from octsearch.store.checks import (
     FAILURE_STATUSES,
-    check_alphas,
     check_choice,
     check_evaluation,
     check_spec,
@@ -32,7 +31,6 @@ from octsearch.store.records import (
     SearchSpec,
     TrialRecord,
     aggregate,
-    config_key,
     now,
     search_record,
     trial_record,
@@ -45,16 +43,10 @@ _RETRIES = 3  # concurrent writers of one search can race for a trial number
 
 @dataclass(frozen=True)
 class NewTrial:
-    """A configuration to register: FLOPs in multiply-adds, ``params`` the parameter count."""
+    """A configuration to register, with its cost if counted (multiply-adds, parameter count)."""
 
-    alphas: Mapping[str, float]
-    config: Mapping[str, Any]
-    flops_paper: int | None
-    flops_all: int | None
-    params: int | None
+    configuration: Configuration
     latency_ms: float | None = None
-    is_uniform: bool = False
-    uniform_alpha: float | None = None
     node: str | None = None
 
 
@@ -143,8 +135,8 @@ def set_search_status(db: Sessions, name: str, status: str) -> None:
 
 
 def start_trial(db: Sessions, search: str, trial: NewTrial) -> int:
-    trial = _checked(trial)
-    key = config_key(trial.alphas)
+    _check_new(trial)
+    key = trial.configuration.key
     for attempt in range(_RETRIES):
         try:
             with db.write() as session:
@@ -157,16 +149,16 @@ def start_trial(db: Sessions, search: str, trial: NewTrial) -> int:
     raise AssertionError("unreachable")
 
 
-def _checked(trial: NewTrial) -> NewTrial:
-    return replace(
-        trial,
-        alphas=check_alphas(trial.alphas),
-        config=dict(trial.config or {}),
-        flops_paper=opt_int("flops_paper", trial.flops_paper),
-        flops_all=opt_int("flops_all", trial.flops_all),
-        params=opt_int("params", trial.params),
-        is_uniform=bool(trial.is_uniform),
-    )
+def _check_new(trial: NewTrial) -> None:
+    """A Configuration was validated where it was built (its space, or a file); the store checks
+    only that it is one, with at least one slot."""
+    cfg = trial.configuration
+    if not isinstance(cfg, Configuration) or not cfg.alphas:
+        raise ConfigError(f"configuration {cfg!r}; accepted: a Configuration (space.configuration(...)) "
+                          "with at least one slot")
+    if cfg.cost is not None:
+        for name in ("flops_paper", "flops_all", "param_count"):
+            opt_int(name, getattr(cfg.cost, name))
 
 
 def _register(session: Session, srow: SearchRow, key: str, trial: NewTrial) -> int:
@@ -188,20 +180,22 @@ def _register(session: Session, srow: SearchRow, key: str, trial: NewTrial) -> i
 
 
 def _new_trial_row(srow: SearchRow, number: int, key: str, trial: NewTrial) -> TrialRow:
+    cfg = trial.configuration
+    cost = cfg.cost
     return TrialRow(
         search_id=srow.id,
         number=number,
         config_key=key,
-        alphas=dict(trial.alphas),
-        config=dict(trial.config),
-        flops_paper=trial.flops_paper,
-        flops_all=trial.flops_all,
-        params_count=trial.params,
+        alphas=cfg.alpha_dict,
+        config=cfg.param_dict,
+        flops_paper=None if cost is None else cost.flops_paper,
+        flops_all=None if cost is None else cost.flops_all,
+        params_count=None if cost is None else cost.param_count,
         latency_ms=trial.latency_ms,
         status="running",
         n_evals=0,
-        is_uniform=trial.is_uniform,
-        uniform_alpha=trial.uniform_alpha,
+        is_uniform=cfg.uniform_alpha is not None,
+        uniform_alpha=cfg.uniform_alpha,
         node=trial.node,
         started_at=now(),
         on_front=False,
@@ -265,7 +259,7 @@ def record_failure(db: Sessions, search: str, number: int, error: str, status: s
     with db.write() as session:
         srow = search_row(session, search, lock=True)
         row = trial_row(session, srow, number)
-        row.error = (error or status)[:_MAX_ERROR_CHARS]
+        row.error = error[:_MAX_ERROR_CHARS] if error else None  # the status says why, not a sentence
         if row.status != "complete":  # a failed repeat seed leaves the trial's result standing
             row.status, row.finished_at = status, now()
         return trial_record(row, srow.name)

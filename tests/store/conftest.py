@@ -9,6 +9,7 @@ the tests instead of skipping them.
 from __future__ import annotations
 
 import pytest
+from configs import configuration
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -49,10 +50,8 @@ def add_trial():
     def add(store, search, alphas, accuracy=None, seed=0, flops=None, **kw):
         if flops is None:
             flops = int(40_000_000 * (1 - 0.5 * sum(alphas.values()) / len(alphas)))
-        number = store.start_trial(
-            search, alphas, {"sampled": True}, flops_paper=flops, flops_all=flops + 1000,
-            params=kw.pop("params", 270_000), **kw,
-        )
+        number = store.start_trial(search, configuration(
+            alphas, flops_paper=flops, flops_all=flops + 1000, param_count=kw.pop("params", 270_000)), **kw)
         if accuracy is not None:
             store.record_evaluation(search, number, seed=seed, accuracy=accuracy, n_val=1000)
         return number

@@ -9,6 +9,7 @@ import subprocess
 import sys
 
 import pytest
+from configs import configuration
 
 from octsearch.cli.main import main
 from octsearch.config_file import read_config
@@ -27,15 +28,17 @@ def filled(store_url, spec_factory):
         store.create_search(spec_factory("demo"))
         store.create_search(spec_factory("other"))
         for alpha, acc, flops in UNIFORM:
-            n = store.start_trial("demo", {"a": alpha, "b": alpha}, flops_paper=flops, flops_all=flops + 5000,
-                                  params=270_000, is_uniform=True, uniform_alpha=alpha)
+            n = store.start_trial("demo", configuration({"a": alpha, "b": alpha}, flops_paper=flops,
+                                                        flops_all=flops + 5000, param_count=270_000))
             store.record_evaluation("demo", n, seed=n, accuracy=acc, n_val=1000)
         for alphas, acc, flops in MIXED:
-            n = store.start_trial("demo", alphas, flops_paper=flops, flops_all=flops + 5000, params=270_000)
+            n = store.start_trial("demo", configuration(alphas, flops_paper=flops, flops_all=flops + 5000,
+                                                        param_count=270_000))
             store.record_evaluation("demo", n, seed=n, accuracy=acc, n_val=1000)
-        n = store.start_trial("demo", {"a": 0.125, "b": 0.125}, flops_paper=35_000_000, flops_all=1, params=1)
+        n = store.start_trial("demo", configuration({"a": 0.125, "b": 0.125}, flops_paper=35_000_000, flops_all=1, param_count=1))
         store.record_failure("demo", n, "RuntimeError: boom\n  at line 3")
-        store.start_trial("demo", {"a": 0.125, "b": 0.0}, flops_paper=37_000_000, flops_all=1, params=1)
+        store.start_trial("demo", configuration({"a": 0.125, "b": 0.0}, flops_paper=37_000_000, flops_all=1,
+                                                param_count=1))
     return store_url
 
 
@@ -86,7 +89,7 @@ def test_pareto_table_json_and_csv(filled, capsys):
     assert [r["trial"] for r in rows] == FRONT
     assert rows[0]["accuracy"] == pytest.approx(0.88) and rows[0]["flops_paper"] == 16_000_000
     assert rows[0]["alphas"] == {"a": 0.75, "b": 0.75} and rows[0]["accuracy_stderr"] > 0
-    assert {"flops_all", "params", "flops_ratio", "is_uniform"} <= set(rows[0])
+    assert {"flops_all", "param_count", "flops_ratio", "is_uniform"} <= set(rows[0])
     code, out, _ = run(capsys, "pareto", "demo", "--db", filled, "--format", "csv")
     table = list(csv.DictReader(io.StringIO(out)))
     assert [int(r["trial"]) for r in table] == FRONT and float(table[-1]["accuracy"]) == pytest.approx(0.95)
@@ -241,7 +244,8 @@ def test_a_search_that_minimises_all_operator_flops(tmp_path, spec_factory, caps
         store.create_search(spec_factory("all", objectives=("accuracy", "flops_all"), reference_flops=100))
         # (accuracy, paper FLOPs, all-operator FLOPs): by paper FLOPs trial 1 would dominate 0
         for n, (acc, paper, every) in enumerate([(0.90, 50, 60), (0.90, 40, 80), (0.95, 70, 90)]):
-            number = store.start_trial("all", {"a": n / 4}, flops_paper=paper, flops_all=every, params=1)
+            number = store.start_trial("all", configuration({"a": n / 4}, flops_paper=paper, flops_all=every,
+                                                             param_count=1))
             store.record_evaluation("all", number, seed=0, accuracy=acc, n_val=100)
         assert [t.number for t in store.front("all")] == [0, 2]
         assert store.hypervolume("all") == pytest.approx(0.8 * 0.4 + 0.05 * 0.1)

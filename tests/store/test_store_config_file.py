@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pytest
+from configs import configuration
 
 from octsearch.cli.main import main
 from octsearch.config_file import (
@@ -14,17 +15,19 @@ from octsearch.config_file import (
     read_config,
     write_config,
 )
+from octsearch.configuration import Cost
 from octsearch.errors import ConfigError
 from octsearch.store import SearchSpec, open_store
 
-KEYS = ["format", "model", "alphas", "flops_paper", "flops_all", "params", "accuracy", "accuracy_stderr",
-        "budget", "search", "trial", "octsearch_version", "exported_at"]
+KEYS = ["format", "model", "configuration", "accuracy", "accuracy_stderr", "budget", "search", "trial",
+        "octsearch_version", "exported_at"]
 
 
 def sample() -> ModelConfig:
     return ModelConfig(model_name="oct_resnet20", model_args={"num_classes": 10, "in_chans": 1, "input_size": 16},
-                       alphas={"s1": 0.25, "s2": 0.0}, flops_paper=123, flops_all=130, params=7, accuracy=0.9,
-                       accuracy_stderr=0.01, budget="proxy", search="x", trial=3)
+                       configuration=configuration({"s1": 0.25, "s2": 0.0}, {"p": 0.25}, flops_paper=123,
+                                                   flops_all=130, param_count=7),
+                       accuracy=0.9, accuracy_stderr=0.01, budget="proxy", search="x", trial=3)
 
 
 def test_round_trip_and_self_description(tmp_path):
@@ -32,18 +35,32 @@ def test_round_trip_and_self_description(tmp_path):
     data = json.loads(path.read_text())
     assert list(data)[: len(KEYS)] == KEYS
     assert data["format"] == FORMAT and data["model"] == {"name": "oct_resnet20", "args": sample().model_args}
+    assert data["configuration"] == {"params": {"p": 0.25}, "alphas": {"s1": 0.25, "s2": 0.0},
+                                     "cost": {"flops_paper": 123, "flops_all": 130, "param_count": 7}}
     assert "multiply-adds" in data["units"]["flops_paper"]
     back = read_config(path)
     assert back.octsearch_version and back.exported_at  # filled in on writing
-    assert (back.alphas, back.flops_paper, back.trial, back.model_args) == (
-        sample().alphas, 123, 3, sample().model_args)
+    assert (back.configuration, back.trial, back.model_args) == (sample().configuration, 3, sample().model_args)
 
 
 def test_a_minimal_hand_written_file_is_accepted(tmp_path):
     path = tmp_path / "m.json"
-    path.write_text(json.dumps({"format": FORMAT, "model": {"name": "oct_resnet20"}, "alphas": {"a": 0.5}}))
+    path.write_text(json.dumps({"format": FORMAT, "model": {"name": "oct_resnet20"},
+                                "configuration": {"alphas": {"a": 0.5}}}))
     config = read_config(path)
     assert config.model_args == {} and config.flops_paper is None and config.accuracy is None
+    assert config.alphas == {"a": 0.5} and config.configuration.params == ()
+
+
+def test_a_file_of_the_first_format_is_still_read(tmp_path):
+    path = tmp_path / "v1.json"
+    path.write_text(json.dumps({"format": "octsearch-config/1", "model": {"name": "oct_resnet20"},
+                                "alphas": {"a": 0.5}, "flops_paper": 10, "flops_all": 12, "params": 3}))
+    config = read_config(path)
+    assert config.alphas == {"a": 0.5} and config.configuration.cost == Cost(10, 12, 3)
+
+
+V2 = f'"format": "{FORMAT}", "model": {{"name": "m"}}'
 
 
 @pytest.mark.parametrize(
@@ -51,14 +68,17 @@ def test_a_minimal_hand_written_file_is_accepted(tmp_path):
     [
         (None, "does not exist"),
         ("{not json", "is not JSON"),
-        ('{"format": "octsearch-config/9"}', "key 'format' is 'octsearch-config/9'; expected 'octsearch-config/1'"),
+        ('{"format": "octsearch-config/9"}', "key 'format' is 'octsearch-config/9'; expected 'octsearch-config/2'"),
         ('["a"]', "key '(top level)' is ['a']; expected a JSON object"),
-        (f'{{"format": "{FORMAT}", "alphas": {{"a": 0.5}}}}', "key 'model' is missing"),
-        (f'{{"format": "{FORMAT}", "model": {{"name": "m"}}, "alphas": {{"a": 1.5}}}}',
-         "key 'alphas.a' is 1.5; expected a number with 0 <= alpha < 1"),
-        (f'{{"format": "{FORMAT}", "model": {{"name": "m"}}, "alphas": {{"a": 0.5}}, "accuracy": 96.1}}',
+        (f'{{"format": "{FORMAT}", "configuration": {{"alphas": {{"a": 0.5}}}}}}', "key 'model' is missing"),
+        (f'{{{V2}}}', "key 'configuration' is missing"),
+        (f'{{{V2}, "configuration": {{"alphas": {{}}}}}}', "key 'alphas' is {}; expected an object slot -> alpha"),
+        (f'{{{V2}, "configuration": {{"alphas": {{"a": 1.5}}}}}}', "alphas['a']=1.5 is outside [0, 1)"),
+        (f'{{{V2}, "configuration": {{"alphas": {{"a": 0.5}}}}, "accuracy": 96.1}}',
          "key 'accuracy' is 96.1; expected a fraction in [0, 1]"),
-        (f'{{"format": "{FORMAT}", "model": {{"name": "m"}}, "alphas": {{"a": 0.5}}, "flops_paper": "4M"}}',
+        (f'{{{V2}, "configuration": {{"alphas": {{"a": 0.5}}, "cost": {{"flops_paper": "4M"}}}}}}',
+         "cost {'flops_paper': '4M'}; accepted: flops_paper, flops_all, param_count"),
+        ('{"format": "octsearch-config/1", "model": {"name": "m"}, "alphas": {"a": 0.5}, "flops_paper": "4M"}',
          "key 'flops_paper' is '4M'; expected multiply-adds"),
     ],
 )
@@ -89,8 +109,8 @@ def test_export_rebuilds_the_same_network_with_the_same_flops(tmp_path, capsys):
         store.create_search(SearchSpec(name="real", space_text="t", model_name="oct_resnet20",
                                        model_args=dict(model.model_args), reference_accuracy=0.1,
                                        reference_flops=alpha0))
-        n = store.start_trial("real", model.alphas, flops_paper=counted.flops_paper, flops_all=counted.flops_all,
-                              params=counted.params)
+        n = store.start_trial("real", configuration(model.alphas, flops_paper=counted.flops_paper,
+                                                    flops_all=counted.flops_all, param_count=counted.params))
         store.record_evaluation("real", n, seed=0, accuracy=0.93, n_val=500)
     out = tmp_path / "best.json"
     assert main(["export", "real", "--trial", str(n), "-o", str(out), "--db", url]) == 0
@@ -103,7 +123,7 @@ def test_export_rebuilds_the_same_network_with_the_same_flops(tmp_path, capsys):
 
     # a file whose FLOPs no longer match what the code builds is refused when verified
     data = json.loads(out.read_text())
-    data["flops_paper"] += 1
+    data["configuration"]["cost"]["flops_paper"] += 1
     out.write_text(json.dumps(data))
     with pytest.raises(ConfigError, match="rebuilt network has .* multiply-adds"):
         create_model_from_config(out, verify_flops=True)

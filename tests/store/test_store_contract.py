@@ -8,6 +8,7 @@ import random
 import threading
 
 import pytest
+from configs import configuration
 from sqlalchemy import text
 
 from octsearch.errors import ConfigError, StoreError, UnknownNameError
@@ -107,8 +108,8 @@ def test_trial_lifecycle_and_reuse_of_a_configuration(store, spec_factory, add_t
     n1 = add_trial(store, "s", {"a": 0.25, "b": 0.5})
     assert (n0, n1) == (0, 1)
     t = store.trial("s", n0)
-    assert t.status == "running" and t.alphas == {"a": 0.0, "b": 0.5} and t.config == {"sampled": True}
-    assert t.flops_paper == 35_000_000 and t.params == 270_000
+    assert t.status == "running" and t.alphas == {"a": 0.0, "b": 0.5} and t.config == {"a": 0.0, "b": 0.5}
+    assert t.flops_paper == 35_000_000 and t.param_count == 270_000
     # the same configuration (same alphas, in another order) keeps its number
     store.record_failure("s", n0, "Traceback ...\nRuntimeError: boom")
     assert store.trial("s", n0).status == "failed"
@@ -304,8 +305,9 @@ def test_two_searches_write_at_once_without_losing_a_row(store_url, spec_factory
         try:
             with open_store(store_url) as s:
                 for i in range(n_trials):
-                    number = s.start_trial(name, {"a": (i % 4) / 4, "b": ((i // 4) % 4) / 4, "i": 0.0, "k": i / 100},
-                                           flops_paper=1000 + i, flops_all=2000, params=10)
+                    alphas = {"a": (i % 4) / 4, "b": ((i // 4) % 4) / 4, "i": 0.0, "k": i / 100}
+                    number = s.start_trial(name, configuration(alphas, flops_paper=1000 + i, flops_all=2000,
+                                                               param_count=10))
                     s.record_evaluation(name, number, seed=offset + i, accuracy=0.5 + i / 100, n_val=100)
         except BaseException as e:  # noqa: BLE001 - reported below
             errors.append(e)
@@ -344,8 +346,8 @@ def test_two_writers_on_one_search_share_the_numbers(store_url, spec_factory):
         try:
             with open_store(store_url) as s:
                 for i in range(20):
-                    s.start_trial("shared", {"a": 0.0, "w": offset / 100, "i": i / 100},
-                                  flops_paper=10, flops_all=10, params=1)
+                    s.start_trial("shared", configuration({"a": 0.0, "w": offset / 100, "i": i / 100},
+                                                          flops_paper=10, flops_all=10, param_count=1))
         except BaseException as e:  # noqa: BLE001
             errors.append(e)
 

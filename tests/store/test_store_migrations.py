@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
+from configs import configuration
 from sqlalchemy import inspect, text
 
 from octsearch.cli.main import main
@@ -67,7 +68,7 @@ def test_an_old_database_upgrades_on_open_and_keeps_its_rows(store_url):
         expected = {i for i in non_dominated(POINTS, ["max", "min"])}  # the backfill
         assert {t.number for t in store.front("old")} == expected == {0, 1, 3, 4}
         # and the flags are maintained from then on
-        n = store.start_trial("old", {"a": 0.99 - 0.01}, flops_paper=10, flops_all=10, params=5)
+        n = store.start_trial("old", configuration({"a": 0.99 - 0.01}, flops_paper=10, flops_all=10, param_count=5))
         store.record_evaluation("old", n, seed=0, accuracy=0.97, n_val=100)
         assert [t.number for t in store.front("old")] == [n]
         with store._engine.connect() as conn:
