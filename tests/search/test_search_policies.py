@@ -6,12 +6,13 @@ from types import SimpleNamespace
 
 import pytest
 from ray.tune.schedulers import TrialScheduler
+from search_helpers import write_space
 
 from octsearch.errors import ConfigError, UnknownNameError
 from octsearch.search.repeats import RepeatPolicy, near_front, next_seed, pick_repeat
 from octsearch.search.samplers import make_sampler, population_for
 from octsearch.search.scheduler import ParetoHalvingScheduler, dominated_by
-from octsearch.search.state import SearchState
+from octsearch.search.state import SearchState, Verdict
 
 
 def _t(number, accuracy, flops, se=0.01, n=1, status="complete"):
@@ -93,31 +94,42 @@ def test_samplers_fit_the_budget():
         make_sampler("tpe", 10, seed=0, args={"no_such_option": 1})
 
 
-def test_a_prefetched_draw_is_screened_once_and_handed_to_the_next_trial():
+class _Screening:
+    """The driver's side that the searcher calls (screen, next_repeat, state), over a real space:
+    alpha .5 anywhere is answered as over budget, never dispatched."""
+
+    def __init__(self, space):
+        self.space, self.state, self.screened = space, SearchState(), []
+
+    def next_repeat(self):
+        return None
+
+    def screen(self, params):
+        self.screened.append(dict(params))
+        verdict = Verdict((0.1, 1.0), over_budget=1.0) if 0.5 in params.values() else None
+        return self.space.configuration(params), verdict
+
+
+def test_a_prefetched_draw_is_screened_once_and_handed_to_the_next_trial(tmp_path):
     import optuna
 
-    from octsearch.search.searcher import OctOptunaSearch, Verdict
+    from octsearch.search.request import request_of
+    from octsearch.search.searcher import OctOptunaSearch
+    from octsearch.spaces import load_space
 
-    screened: list[dict] = []
-
-    def screen(config):
-        screened.append(dict(config))
-        # over budget: alpha .75 anywhere is answered, never dispatched
-        return Verdict((0.1, 1.0), over_budget=1.0) if 0.75 in config.values() else None
-
-    searcher = OctOptunaSearch({"a": [0.0, 0.25, 0.75], "b": [0.0, 0.75]}, optuna.samplers.RandomSampler(seed=0),
-                               points_to_evaluate=[], screen=screen, state=SearchState(),
-                               annotate=lambda config: {"__cost": 1})
+    driver = _Screening(load_space(str(write_space(tmp_path))))
+    searcher = OctOptunaSearch({"stage1.out": [0.0, 0.25, 0.5], "rest": [0.0, 0.5]},
+                               optuna.samplers.RandomSampler(seed=0), driver)
     searcher.prefetch()
     searcher.prefetch()  # one draw ahead at most
-    drawn = len(screened)
-    first = searcher.suggest("t1")
-    assert len(screened) == drawn  # handed over, not drawn again
-    assert first["__cost"] == 1 and 0.75 not in (first["a"], first["b"])
+    drawn = len(driver.screened)
+    first = request_of(searcher.suggest("t1")).configuration.param_dict
+    assert len(driver.screened) == drawn  # handed over, not drawn again
+    assert 0.5 not in first.values()
     assert set(searcher._ot_trials) == {"t1"}
     searcher.on_trial_complete("t1", {"accuracy": 0.5, "flops": 2.0, "final": 1})
     study = searcher._ot_study
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
-    assert [t.params for t in complete if t.values == [0.5, 2.0]] == [{"a": first["a"], "b": first["b"]}]
-    second = searcher.suggest("t2")  # nothing prefetched: drawn now
-    assert len(screened) > drawn and 0.75 not in (second["a"], second["b"])
+    assert [t.params for t in complete if t.values == [0.5, 2.0]] == [first]
+    second = request_of(searcher.suggest("t2")).configuration.param_dict  # nothing prefetched: drawn now
+    assert len(driver.screened) > drawn and 0.5 not in second.values()
