@@ -29,6 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--noise-margin", type=float, metavar="Z",
                    help="a candidate is within Z standard errors of the front (default: the space's, else 1)")
     p.add_argument("--results-dir", metavar="DIR", help="Ray Tune's experiment directory")
+    p.add_argument("--replay", metavar="TABLE",
+                   help="answer every evaluation from a table (`octsearch tabulate`) in simulated time; no Ray")
     p.set_defaults(func=cmd_launch)
 
 
@@ -40,7 +42,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
         space=args.space, name=args.name, trials=args.trials, concurrency=args.concurrency,
         sampler=args.sampler, seed=args.seed, address=args.address, db=args.db, seed_from=args.seed_from,
         early_stop=args.early_stop, results_dir=args.results_dir, repeats=args.repeats,
-        noise_margin=args.noise_margin,
+        noise_margin=args.noise_margin, replay=args.replay,
     )
 
     def write(text: str) -> None:
@@ -53,7 +55,8 @@ def cmd_launch(args: argparse.Namespace) -> int:
     finally:
         view.close()
     counts = ", ".join(f"{k} {v}" for k, v in sorted(result.counts.items())) or "none"
-    print(f"search {result.name!r} {result.status} after {result.elapsed_seconds:.0f} s wall "
+    clock = f"simulated (replay of table {result.replay!r})" if result.replay else "wall"
+    print(f"search {result.name!r} {result.status} after {result.elapsed_seconds:.0f} s {clock} "
           f"({result.train_seconds:.0f} s of training summed over trials); this run: {counts}")
     if result.ray_log:
         print(f"Ray's logs: {result.ray_log}")
@@ -61,4 +64,7 @@ def cmd_launch(args: argparse.Namespace) -> int:
 
     print()
     main(["pareto", result.name, *(["--db", args.db] if args.db else [])])
+    from octsearch.cli.verdict_view import verdict_line
+
+    print(verdict_line(args.db, result.name))
     return 130 if result.status == "interrupted" else 0

@@ -21,6 +21,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "octsearch.cli.space_commands",
     "octsearch.cli.trial_commands",
     "octsearch.cli.launch_commands",
+    "octsearch.cli.tabulate_commands",
     "octsearch.cli.store_commands",
     "octsearch.cli.validate_commands",
 )
@@ -30,7 +31,7 @@ class _Parser(argparse.ArgumentParser):
     """argparse with a one-line error and exit code 2 (its default code, kept explicit)."""
 
     def error(self, message: str) -> None:  # type: ignore[override]
-        self.exit(2, f"octsearch: error: {message}\n")
+        self.exit(2, f"octsearch: error: {_escape_breaks(message)}\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -44,6 +45,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def one_line(error: BaseException) -> str:
+    """The error's message on one line: a value that carries a line break (a path, a name) is
+    shown with it escaped, so the message stays one line whatever the user typed."""
+    return _escape_breaks(str(error).strip() or type(error).__name__)
+
+
+def _escape_breaks(text: str) -> str:
+    return text.replace("\r", "\\r").replace("\n", "\\n")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -53,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return int(args.func(args) or 0)
     except OctsearchError as e:
-        print(f"octsearch: error: {e}", file=sys.stderr)
+        print(f"octsearch: error: {one_line(e)}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("octsearch: interrupted", file=sys.stderr)

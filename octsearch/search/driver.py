@@ -55,7 +55,8 @@ class SearchDriver:
         self.remaining = 0
         self.seconds: Counter[str] = Counter()  # train, eval and worker seconds summed over evaluations
         self.timeline: list[tuple[int, float, float, float, float]] = []  # see completed()
-        self.started_at = time.monotonic()
+        self.clock = time.monotonic  # a replay sets its simulated clock
+        self.started_at = self.clock()
 
     # -- before the first draw -----------------------------------------------------------------
 
@@ -211,7 +212,7 @@ class SearchDriver:
             done=c["complete"] + c["repeat"], running=len(self.in_flight), failed=c["failed"] + c["interrupted"],
             pruned=c["pruned"], infeasible=c["infeasible"], skipped=c["already known"], repeats=c["repeat"],
             total=self.remaining, front_size=len(self.store.front(self.name)),
-            hypervolume=self.store.hypervolume(self.name), elapsed=time.monotonic() - self.started_at))
+            hypervolume=self.store.hypervolume(self.name), elapsed=self.clock() - self.started_at))
 
     @property
     def run_counts(self) -> dict[str, int]:

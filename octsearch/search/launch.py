@@ -11,15 +11,16 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 from octsearch.errors import ConfigError, UnknownNameError
 from octsearch.search.cluster import check_address
 from octsearch.search.driver import SearchDriver
 from octsearch.search.events import Event, NothingLeft, Resumed
-from octsearch.search.objectives import Objectives
+from octsearch.search.register import register_search
 from octsearch.search.repeats import RepeatPolicy
 from octsearch.search.samplers import check_sampler, make_sampler
-from octsearch.search.tuner import TuneSettings
+from octsearch.search.tuner import TuneRun, TuneSettings
 from octsearch.spaces.space import SearchSpace
 from octsearch.store import SearchRecord, Store
 
@@ -39,6 +40,7 @@ class LaunchOptions:
     results_dir: str | None = None
     repeats: int | None = None  # further seeds for front candidates (default: the space's)
     noise_margin: float | None = None  # in standard errors (default: the space's)
+    replay: str | None = None  # answer every evaluation from this table, in simulated time (no Ray)
 
 
 @dataclass(frozen=True)
@@ -56,6 +58,7 @@ class LaunchResult:
     startup_seconds: float = 0.0  # from launch to Ray ready
     eval_seconds: float = 0.0  # summed validation time inside trials
     timeline: list[tuple[int, float, float, float, float]] | None = None  # see SearchDriver.timeline
+    replay: str | None = None  # the table it was answered from; elapsed_seconds are then simulated
 
 
 def _positive(name: str, value: int | None) -> int | None:
@@ -93,36 +96,35 @@ def _prepare(opts: LaunchOptions) -> tuple[SearchSpace, Store, str, int, int, in
             f"given {space.hash[:12]} from {space.path}); use another --name or the same space file")
     if opts.seed_from is not None:
         store.get_search(opts.seed_from)  # unknown name: lists the names
+    if opts.replay is not None:
+        _check_table(store, opts, space, existing)
+    elif existing is not None and existing.kind != "search":
+        again = f", or --replay {existing.source}" if existing.kind == "replay" else ""
+        raise ConfigError(f"{opts.name!r} is a {existing.kind}, not a search; accepted: another --name{again}")
     return space, store, sampler, trials, concurrency, seed
 
 
-def _reference(space: SearchSpace) -> tuple[float, int]:
-    """Chance-level accuracy and the FLOPs (objective convention) of the alpha-0 network."""
-    from octsearch.spaces.cost import count_cost
-
-    # Alpha 0 need not be a choice of the space's grid: counted directly, not as a configuration.
-    cost = count_cost(space.model_name, space.model_args, tuple((slot, 0.0) for slot in space.free_slots))
-    return 1.0 / int(space.model_args["num_classes"]), cost.flops(space.objectives.flops)
-
-
-def _register(store: Store, opts: LaunchOptions, space: SearchSpace, sampler: str, seed: int) -> SearchRecord:
-    from octsearch.store import SearchSpec
-
-    ref_acc, ref_flops = _reference(space)
-    objectives = Objectives.of(space).store_names
-    return store.create_search(SearchSpec(
-        name=opts.name, space_text=space.text, space_hash=space.hash, model_name=space.model_name,
-        model_args=dict(space.model_args), reference_accuracy=ref_acc, reference_flops=ref_flops,
-        objectives=objectives, sampler=sampler, sampler_args=dict(space.sampler.args), seed=seed,
-        flops_budget=None if space.flops_budget is None else int(space.flops_budget),
-    ), exist_ok=True)
+def _check_table(store: Store, opts: LaunchOptions, space: SearchSpace, existing: SearchRecord | None) -> None:
+    """A replay needs a table of the same space file; it runs no Ray."""
+    table = store.get_search(opts.replay)  # unknown name: lists the names
+    if table.kind != "table":
+        raise ConfigError(f"--replay {opts.replay!r} is a {table.kind}, not a table; accepted: a table made "
+                          "by `octsearch tabulate`")
+    if table.space_hash != space.hash:
+        raise ConfigError(f"--replay {opts.replay!r} tabulates another space file (stored {table.space_hash[:12]}, "
+                          f"given {space.hash[:12]} from {space.path}); accepted: the space file it was built from")
+    if opts.address is not None:
+        raise ConfigError(f"--address {opts.address} with --replay: a replay runs no Ray; accepted: no --address")
+    if existing is not None and (existing.kind, existing.source) != ("replay", opts.replay):
+        raise ConfigError(f"{opts.name!r} exists and is not a replay of {opts.replay!r}; accepted: another --name")
 
 
 def launch(opts: LaunchOptions, emit: Callable[[Event], None] | None = None) -> LaunchResult:
     """Run the search described by ``opts``; what happens goes to ``emit`` as events."""
     emit = emit or (lambda event: None)
     space, store, sampler_name, trials, concurrency, seed = _prepare(opts)
-    record = _register(store, opts, space, sampler_name, seed)
+    kind = ("replay", opts.replay) if opts.replay else ("search", None)
+    record = register_search(store, space, opts.name, sampler_name, seed, *kind)
     driver = SearchDriver(space, store, record, _repeat_policy(opts, space), trials, emit)
     reconciled = driver.resume()
     if reconciled:
@@ -133,17 +135,27 @@ def launch(opts: LaunchOptions, emit: Callable[[Event], None] | None = None) -> 
         return LaunchResult(opts.name, "finished", 0, {}, 0.0, 0.0, store.url, None)
     sampler = make_sampler(sampler_name, trials, seed + driver.finished_before, space.sampler.args,
                            constrained=space.flops_budget is not None)
-    from octsearch.search.tuner import run_search  # imports Ray
-
-    run = run_search(driver, sampler, TuneSettings(sampler_name, concurrency, opts.address, opts.early_stop,
-                                                   opts.seed_from, opts.results_dir))
+    settings = TuneSettings(sampler_name, concurrency, opts.address, opts.early_stop, opts.seed_from,
+                            opts.results_dir)
+    run = _run(driver, sampler, settings, opts.replay)
     return LaunchResult(opts.name, run.status, sum(driver.counts[k] for k in _RUN_OUTCOMES), driver.run_counts,
                         run.elapsed, driver.seconds["train_seconds"], store.url, run.ray_log,
                         driver.seconds["worker_seconds"], dict(driver.state.timings.seconds), run.startup,
-                        driver.seconds["eval_seconds"], list(driver.timeline))
+                        driver.seconds["eval_seconds"], list(driver.timeline), opts.replay)
 
 
 _RUN_OUTCOMES = ("complete", "repeat", "pruned", "interrupted", "failed")
+
+
+def _run(driver: SearchDriver, sampler: Any, settings: TuneSettings, replay: str | None) -> TuneRun:
+    if replay is not None:
+        from octsearch.search.replay import run_replay
+        from octsearch.tables.lookup import Table
+
+        return run_replay(driver, sampler, settings, Table(driver.store, replay))
+    from octsearch.search.tuner import run_search  # imports Ray
+
+    return run_search(driver, sampler, settings)
 
 
 def _repeat_policy(opts: LaunchOptions, space: SearchSpace) -> RepeatPolicy:

@@ -43,7 +43,7 @@ def run_search(driver: SearchDriver, sampler: Any, settings: TuneSettings) -> Tu
     from octsearch.search.cluster import check_address, ray_session
     from octsearch.search.interrupt import stop_on_sigint
 
-    searcher = _searcher(driver, sampler, settings.seed_from)
+    searcher = searcher_for(driver, sampler, settings.seed_from)
     started = time.monotonic()
     store, name = driver.store, driver.name
     with ray_session(check_address(settings.address)) as session, stop_on_sigint() as should_stop:
@@ -61,7 +61,7 @@ def run_search(driver: SearchDriver, sampler: Any, settings: TuneSettings) -> Tu
     return TuneRun(status, time.monotonic() - started, ray_ready - started, session.log_file)
 
 
-def _searcher(driver: SearchDriver, sampler: Any, seed_from: str | None) -> OctOptunaSearch:
+def searcher_for(driver: SearchDriver, sampler: Any, seed_from: str | None) -> OctOptunaSearch:
     import optuna
 
     from octsearch.search.searcher import OctOptunaSearch

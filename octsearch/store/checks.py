@@ -6,6 +6,7 @@ from collections.abc import Mapping, Sequence
 
 from octsearch.core.split import check_alpha  # pure Python: no torch behind it
 from octsearch.errors import ConfigError
+from octsearch.store.models import SEARCH_KINDS
 from octsearch.store.records import OBJECTIVES, SearchSpec
 
 FAILURE_STATUSES = ("failed", "pruned", "infeasible")
@@ -24,6 +25,9 @@ def check_spec(spec: SearchSpec) -> None:
         raise ConfigError(
             f"reference accuracy {spec.reference_accuracy!r} must be a fraction in [0, 1) (chance level)"
         )
+    if spec.kind not in SEARCH_KINDS or (spec.kind == "replay") != bool(spec.source):
+        raise ConfigError(f"search kind {spec.kind!r} with source {spec.source!r}; accepted: one of "
+                          f"{', '.join(SEARCH_KINDS)}, a source table exactly for a replay")
     if int(spec.reference_flops) <= 0:
         raise ConfigError(
             f"reference FLOPs {spec.reference_flops!r} must be the positive multiply-adds of the alpha-0 network"

@@ -39,6 +39,8 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 from octsearch.store.types import JSONField
 
 SEARCH_STATUSES = ("running", "finished", "interrupted", "failed")
+# a search; a table (every configuration of a space evaluated); a search replayed on a table
+SEARCH_KINDS = ("search", "table", "replay")
 TRIAL_STATUSES = ("complete", "pruned", "infeasible", "failed", "running")
 
 NAMING = {
@@ -79,6 +81,8 @@ class SearchRow(Base):
     reference_accuracy: Mapped[float] = mapped_column(Float)
     reference_flops: Mapped[int] = mapped_column(BigInteger)
     flops_budget: Mapped[int | None] = mapped_column(BigInteger)
+    kind: Mapped[str] = mapped_column(String(20), default="search", server_default="search")
+    source: Mapped[str | None] = mapped_column(String(200))  # the table a replay is answered from
 
     trials: Mapped[list[TrialRow]] = relationship(back_populates="search", passive_deletes=True)
 

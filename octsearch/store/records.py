@@ -21,6 +21,7 @@ from typing import Any
 from octsearch.configuration import Configuration, Cost
 from octsearch.errors import StoreError
 from octsearch.store.models import (
+    SEARCH_KINDS,
     SEARCH_STATUSES,
     TRIAL_STATUSES,
     EvaluationRow,
@@ -72,6 +73,8 @@ class SearchSpec:
     flops_budget: int | None = None
     space_hash: str | None = None  # sha256 of space_text when not given
     octsearch_version: str | None = None  # the running version when not given
+    kind: str = "search"  # search | table | replay (of the table ``source``)
+    source: str | None = None
 
     def resolved_hash(self) -> str:
         return self.space_hash or hashlib.sha256(self.space_text.encode()).hexdigest()
@@ -99,6 +102,8 @@ class SearchRecord:
     reference_flops: int
     flops_budget: int | None
     trial_counts: Mapping[str, int] = field(default_factory=dict)
+    kind: str = "search"  # search | table | replay (answered from the table ``source``)
+    source: str | None = None
 
     @property
     def n_trials(self) -> int:
@@ -270,6 +275,8 @@ def search_record(row: SearchRow, counts: Mapping[str, int] | None = None) -> Se
         reference_flops=check.count("reference_flops", row.reference_flops),  # type: ignore[arg-type]
         flops_budget=check.count("flops_budget", row.flops_budget),
         trial_counts=dict(counts or {}),
+        kind=check.choice("kind", row.kind, SEARCH_KINDS),
+        source=row.source,
     )
 
 

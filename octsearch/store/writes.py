@@ -103,6 +103,8 @@ def _new_search_row(spec: SearchSpec) -> SearchRow:
         reference_accuracy=float(spec.reference_accuracy),
         reference_flops=int(spec.reference_flops),
         flops_budget=spec.flops_budget,
+        kind=spec.kind,
+        source=spec.source,
     )
 
 
@@ -115,12 +117,19 @@ def _existing(session: Session, row: SearchRow, spec: SearchSpec, exist_ok: bool
             f"search {spec.name!r} exists with a different space file (sha256 "
             f"{row.space_hash[:12]} vs {spec.resolved_hash()[:12]}); choose another name"
         )
+    if (row.kind, row.source) != (spec.kind, spec.source):
+        raise ConfigError(f"search {spec.name!r} exists as a {_kind(row.kind, row.source)}, not a "
+                          f"{_kind(spec.kind, spec.source)}; choose another name")
     if row.model_name != spec.model_name or row.model_args != dict(spec.model_args):
         raise ConfigError(
             f"search {spec.name!r} exists with model {row.model_name} {row.model_args}, "
             f"not {spec.model_name} {dict(spec.model_args)}; choose another name"
         )
     return search_record(row, status_counts(session, [row.id])[row.id])
+
+
+def _kind(kind: str, source: str | None) -> str:
+    return f"replay of table {source!r}" if kind == "replay" else kind
 
 
 def set_search_status(db: Sessions, name: str, status: str) -> None:

@@ -56,12 +56,12 @@ def make_old_database(url: str) -> None:
 
 def test_head_constant_matches_the_migration_scripts():
     assert migrate.HEAD == migrate.script_head()
-    assert migrate.known_revisions() == ["0002", "0001"]
+    assert migrate.known_revisions() == ["0003", "0002", "0001"]
 
 
 def test_an_old_database_upgrades_on_open_and_keeps_its_rows(store_url):
     make_old_database(store_url)
-    with pytest.raises(StoreError, match="at schema revision 0001, not 0002; run `octsearch db upgrade"):
+    with pytest.raises(StoreError, match="at schema revision 0001, not 0003; run `octsearch db upgrade"):
         open_store(store_url, upgrade=False)
     with open_store(store_url) as store:
         assert [t.number for t in store.trials("old")] == list(range(len(POINTS)))
@@ -80,13 +80,13 @@ def test_an_old_database_upgrades_on_open_and_keeps_its_rows(store_url):
 def test_db_commands_upgrade_and_report_the_revision(store_url, capsys):
     make_old_database(store_url)
     assert main(["db", "current", "--db", store_url]) == 0
-    assert "schema revision 0001 (newest is 0002: run `octsearch db upgrade`)" in capsys.readouterr().out
+    assert "schema revision 0001 (newest is 0003: run `octsearch db upgrade`)" in capsys.readouterr().out
     assert main(["db", "upgrade", "--db", store_url]) == 0
-    assert "upgraded schema from revision 0001 to 0002" in capsys.readouterr().out
+    assert "upgraded schema from revision 0001 to 0003" in capsys.readouterr().out
     assert main(["db", "upgrade", "--db", store_url]) == 0
-    assert "already at the newest schema revision 0002" in capsys.readouterr().out
+    assert "already at the newest schema revision 0003" in capsys.readouterr().out
     assert main(["db", "current", "--db", store_url]) == 0
-    assert "schema revision 0002 (newest)" in capsys.readouterr().out
+    assert "schema revision 0003 (newest)" in capsys.readouterr().out
 
 
 def test_downgrade_and_upgrade_again(store_url):

@@ -1,0 +1,30 @@
+"""A space's search record in the store: its objectives and the fixed reference point of its
+hypervolume (chance-level accuracy, the alpha-0 network's FLOPs in the objective convention)."""
+
+from __future__ import annotations
+
+from octsearch.search.objectives import Objectives
+from octsearch.spaces.space import SearchSpace
+from octsearch.store import SearchRecord, SearchSpec, Store
+
+
+def reference_point(space: SearchSpace) -> tuple[float, int]:
+    """Chance-level accuracy and the FLOPs (objective convention) of the alpha-0 network."""
+    from octsearch.spaces.cost import count_cost
+
+    # Alpha 0 need not be a choice of the space's grid: counted directly, not as a configuration.
+    cost = count_cost(space.model_name, space.model_args, tuple((slot, 0.0) for slot in space.free_slots))
+    return 1.0 / int(space.model_args["num_classes"]), cost.flops(space.objectives.flops)
+
+
+def register_search(store: Store, space: SearchSpace, name: str, sampler: str, seed: int,
+                    kind: str = "search", source: str | None = None) -> SearchRecord:
+    """Create the search, or return the stored one if it is the same (space, kind, source)."""
+    ref_acc, ref_flops = reference_point(space)
+    return store.create_search(SearchSpec(
+        name=name, space_text=space.text, space_hash=space.hash, model_name=space.model_name,
+        model_args=dict(space.model_args), reference_accuracy=ref_acc, reference_flops=ref_flops,
+        objectives=Objectives.of(space).store_names, sampler=sampler, sampler_args=dict(space.sampler.args),
+        seed=seed, flops_budget=None if space.flops_budget is None else int(space.flops_budget),
+        kind=kind, source=source,
+    ), exist_ok=True)
