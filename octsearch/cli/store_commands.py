@@ -4,32 +4,37 @@ Units shown: accuracy on the validation split in % (mean ± standard error), GFL
 multiply-adds at batch 1 in the search's convention (conv+fc, the paper's, unless the search
 minimises all-operator FLOPs; see :func:`octsearch.cli._format.gflops`), parameters in
 millions. JSON and CSV carry raw values: accuracy as a fraction, FLOPs as multiply-adds.
+``pareto --versus-uniform`` and ``export`` also state the verdict against uniform alpha
+(:mod:`octsearch.store.versus_uniform`, worded by :mod:`octsearch.cli.verdict_view`).
 """
 
 from __future__ import annotations
 
 import argparse
-import functools
-import json
 import re
 import sys
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
-
-import yaml
+from typing import TYPE_CHECKING
 
 from octsearch.cli._format import gflops
-from octsearch.errors import ConfigError
+from octsearch.cli.store_view import (
+    acc_text,
+    emit,
+    flops_label,
+    json_row,
+    mparams,
+    ratio,
+    search_row,
+)
+from octsearch.errors import ConfigError, OctsearchError
 
 if TYPE_CHECKING:
-    from octsearch.store import SearchRecord, Store
+    from octsearch.config_file import ModelConfig
+    from octsearch.store import SearchRecord, Store, TrialRecord
     from octsearch.store.export import NothingFits, Selection
+    from octsearch.store.versus_uniform import Verdict
 
 FORMATS = ("table", "json", "csv")
-ACC_HEADER = "val acc % (±se)"
-RATIO_HEADER = "x alpha-0"
-PARAMS_HEADER = "params (M)"
-ALPHAS_HEADER = "alphas (slot order)"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -54,6 +59,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--format", choices=FORMATS, default="table")
     p.add_argument("--plot", metavar="FILE.png", help="also draw the front, all trials and the uniform-alpha curve")
     p.add_argument("--budget", default="proxy", help="which evaluations: proxy (default), full (re-validated), ...")
+    p.add_argument("--versus-uniform", action="store_true",
+                   help="also test each front member against the best uniform-alpha point with no more FLOPs "
+                        "(one-sided z-test, Holm-corrected, 5%%) and say what would settle the open ones")
     p.add_argument("--db", metavar="URL", help=db_help)
     p.set_defaults(func=cmd_pareto)
 
@@ -103,7 +111,7 @@ def cmd_searches(args: argparse.Namespace) -> int:
         with _open(args) as store:
             records = store.list_searches()
         print(f"store: {store.url}", file=sys.stderr)
-    rows = [_search_row(r) for r in records]
+    rows = [search_row(r) for r in records]
     if args.format == "json":
         print(to_json(rows))
     else:
@@ -115,27 +123,32 @@ def cmd_trials(args: argparse.Namespace) -> int:
     with _open(args) as store:
         record = store.get_search(args.name)
         trials = store.trials(args.name, args.status, limit=args.limit, newest=args.newest)
-    _emit(args.format, trials, record, with_status=True)
+    emit(args.format, trials, record, with_status=True)
     return 0
 
 
 def cmd_pareto(args: argparse.Namespace) -> int:
     from octsearch.cli.plot import plot_front
+    from octsearch.store.versus_uniform import versus_uniform
 
     with _open(args) as store:
         record = store.get_search(args.name)
         front = store.front(args.name, args.budget)
         hv = store.hypervolume(args.name, args.budget)
         everything = store.scored_trials(args.name, args.budget) if args.plot else []
+        verdict = versus_uniform(store, args.name, args.budget) if args.versus_uniform else None
     if args.format == "table":
         print(
             f"search {record.name!r}: {len(front)} on the front of {record.trial_counts.get('complete', 0)} "
             f"complete trials (budget {args.budget}; objectives {', '.join(record.objectives)})\n"
             f"hypervolume {hv:.4f} (accuracy x share of alpha-0 FLOPs saved; reference: "
             f"{record.reference_accuracy:.1%} chance accuracy, alpha-0 network's "
-            f"{gflops(record.reference_flops)} GFLOPs ({_label(record.flops_key)} MACs))"
+            f"{gflops(record.reference_flops)} GFLOPs ({flops_label(record.flops_key)} MACs))"
         )
-    _emit(args.format, front, record, with_status=False)
+    if verdict is None:
+        emit(args.format, front, record, with_status=False)
+    else:
+        _emit_versus(args.format, front, record, verdict, args.db)
     if args.plot:
         path = plot_front(args.plot, everything, front, reference_flops=record.reference_flops,
                           flops_key=record.flops_key,
@@ -161,22 +174,64 @@ def cmd_export(args: argparse.Namespace) -> int:
             )
         except NothingFits as e:
             raise ConfigError(_nothing_fits(e, record)) from None
-        export_config(store, args.name, args.output, selection)
+        config = export_config(store, args.name, args.output, selection)
+        verdict = _export_verdict(store, args.name, selection)
     t, key = selection.trial, record.flops_key
     results = "re-validated (full-budget)" if selection.budget == "full" else f"{selection.budget}-budget"
     print(
         f"wrote {args.output}: trial {t.number} of {args.name!r} ({_rule(selection, record)}, {results} results): "
-        f"{_acc(t)} val acc % over {t.n_evals} evaluation(s), "
-        f"{gflops(getattr(t, key))} GFLOPs ({_label(key)} MACs, {_ratio(getattr(t, key), record.reference_flops)} x alpha 0), "
-        f"{_mparams(t.param_count)} M params"
+        f"{acc_text(t)} val acc % over {t.n_evals} evaluation(s), "
+        f"{gflops(getattr(t, key))} GFLOPs ({flops_label(key)} MACs, {ratio(getattr(t, key), record.reference_flops)} x alpha 0), "
+        f"{mparams(t.param_count)} M params"
     )
+    _state_verdict(args.output, config, verdict, t.number)
     return 0
+
+
+def _emit_versus(fmt: str, front: Sequence[TrialRecord], record: SearchRecord, verdict: Verdict,
+                 db: str | None) -> None:
+    """The front and the verdict against uniform alpha: JSON as one object, CSV the comparisons."""
+    from octsearch.cli._format import to_csv, to_json
+    from octsearch.cli.verdict_view import comparison_json, verdict_json, verdict_text
+
+    if fmt == "json":
+        print(to_json({"front": [json_row(t, record) for t in front], "versus_uniform": verdict_json(verdict)}))
+    elif fmt == "csv":
+        print(to_csv([comparison_json(c) for c in verdict.comparisons]), end="")
+    else:
+        emit(fmt, front, record, with_status=False)
+        print(f"\n{verdict_text(verdict, db)}")
+
+
+def _export_verdict(store: Store, name: str, selection: Selection) -> Verdict | str:
+    """The exported trial judged with the front (at the selection's budget), or why it cannot be."""
+    from octsearch.store.versus_uniform import versus_uniform
+
+    try:
+        return versus_uniform(store, name, selection.budget, also=(selection.trial.number,))
+    except OctsearchError as e:  # no uniform point: the export itself still stands
+        return str(e)
+
+
+def _state_verdict(path: str, config: ModelConfig, verdict: Verdict | str, trial: int) -> None:
+    """Print the verdict and add its numbers to the export file (as its ``versus_uniform`` key)."""
+    from dataclasses import replace
+
+    from octsearch.cli.verdict_view import export_json, export_line
+    from octsearch.config_file import write_config
+
+    if isinstance(verdict, str):
+        print(f"versus uniform alpha: not judged ({verdict})")
+        return
+    print(export_line(verdict, trial))
+    # export.py writes the file; the verdict joins it through the format's own extra keys
+    write_config(path, replace(config, extra={**config.extra, "versus_uniform": export_json(verdict, trial)}))
 
 
 def _flops_phrase(flops: float, record: SearchRecord) -> str:
     """A FLOPs bound or cost in words: '0.0250 GFLOPs (conv+fc multiply-adds, 62% of alpha 0)'."""
     share = flops / record.reference_flops
-    return f"{gflops(flops)} GFLOPs ({_label(record.flops_key)} multiply-adds, {share:.0%} of alpha 0)"
+    return f"{gflops(flops)} GFLOPs ({flops_label(record.flops_key)} multiply-adds, {share:.0%} of alpha 0)"
 
 
 def _rule(selection: Selection, record: SearchRecord) -> str:
@@ -266,123 +321,3 @@ def parse_accuracy(text: str) -> float:
     if not 0 <= value <= 1:
         raise ConfigError(f"--min-accuracy {text!r}: give a fraction (0.95) or a percentage (95%)")
     return value
-
-
-# -- output -------------------------------------------------------------------------------------
-
-
-def _label(flops_key: str) -> str:
-    """What a FLOPs convention counts ("conv+fc" or "all ops"); sqlalchemy loads only here."""
-    from octsearch.store.records import FLOPS_LABELS
-
-    return FLOPS_LABELS[flops_key]
-
-
-def _ratio(flops: int | None, reference: int) -> str:
-    return "-" if flops is None or not reference else f"{flops / reference:.3f}"
-
-
-def _mparams(params: int | None) -> str:
-    return "-" if params is None else f"{params / 1e6:.3f}"
-
-
-def _acc(t: Any) -> str:
-    if t.accuracy is None:
-        return "-"
-    se = "" if t.accuracy_stderr is None else f" ± {100 * t.accuracy_stderr:.2f}"
-    return f"{100 * t.accuracy:.2f}{se}"
-
-
-def compact_alphas(alphas: dict[str, float]) -> str:
-    """Alphas in slot order, e.g. '.25 .5 0 .125'."""
-    return " ".join("0" if a == 0 else f"{a:g}".removeprefix("0") for a in alphas.values())
-
-
-def _search_row(r: Any) -> dict[str, Any]:
-    c = r.trial_counts
-    return {
-        "name": r.name,
-        "status": r.status,
-        "model": r.model_name,
-        "sampler": r.sampler,
-        "trials": r.n_trials,
-        **{s: c.get(s, 0) for s in ("complete", "running", "failed", "pruned", "infeasible")},
-        "created (UTC)": r.created_at.strftime("%Y-%m-%d %H:%M"),
-    }
-
-
-def _json_row(t: Any, record: Any) -> dict[str, Any]:
-    cost = getattr(t, record.flops_key)
-    return {
-        "trial": t.number,
-        "status": t.status,
-        "accuracy": t.accuracy,
-        "accuracy_stderr": t.accuracy_stderr,
-        "n_evals": t.n_evals,
-        "budget": t.budget,
-        "flops_paper": t.flops_paper,
-        "flops_all": t.flops_all,
-        "flops_ratio": None if cost is None else cost / record.reference_flops,  # search's convention
-        "param_count": t.param_count,
-        "latency_ms": t.latency_ms,
-        "alphas": dict(t.alphas),
-        "is_uniform": t.is_uniform,
-        "uniform_alpha": t.uniform_alpha,
-        "on_front": t.on_front,
-        "node": t.node,
-        "train_seconds": t.train_seconds,
-        "error": t.error,
-    }
-
-
-def _latency(ms: float | None) -> str:
-    return "-" if ms is None else f"{ms:.2f}"
-
-
-@functools.lru_cache(maxsize=8)
-def _latency_header(space_text: str) -> str:
-    """The latency column's name, with the inference path the search's space measured it through."""
-    from octsearch.spaces.schema import ObjectivesSpec
-
-    objectives = (yaml.safe_load(space_text) or {}).get("objectives") or {}
-    path = objectives.get("latency_path", ObjectivesSpec.model_fields["latency_path"].default)
-    return f"latency ms (batch 1, {path} path)"
-
-
-def _table_row(t: Any, record: Any, with_status: bool) -> dict[str, Any]:
-    key = record.flops_key
-    row = {
-        "trial": t.number,
-        ACC_HEADER: _acc(t),
-        "n": t.n_evals,
-        f"GFLOPs ({_label(key)} MACs)": gflops(getattr(t, key)),
-        RATIO_HEADER: _ratio(getattr(t, key), record.reference_flops),
-        PARAMS_HEADER: _mparams(t.param_count),
-        ALPHAS_HEADER: compact_alphas(dict(t.alphas)),
-    }
-    if "latency_ms" in record.objectives:  # measured on the trial's node, batch 1
-        row = {**dict(list(row.items())[:5]), _latency_header(record.space_text): _latency(t.latency_ms),
-               **dict(list(row.items())[5:])}
-    if with_status:
-        row["status"] = t.status + (" *" if t.on_front else "")
-        if t.error:
-            row["error"] = t.error.splitlines()[0][:60]
-    return row
-
-
-def _emit(fmt: str, trials: Sequence[Any], record: Any, with_status: bool) -> None:
-    from octsearch.cli._format import table, to_csv, to_json
-
-    if fmt == "json":
-        print(to_json([_json_row(t, record) for t in trials]))
-    elif fmt == "csv":  # alphas as JSON text in slot order
-        rows = [_json_row(t, record) for t in trials]
-        print(to_csv([{**r, "alphas": json.dumps(r["alphas"])} for r in rows]), end="")
-    else:
-        rows = [_table_row(t, record, with_status) for t in trials]
-        columns = list(rows[0]) if rows else None
-        if rows and with_status and any("error" in r for r in rows):
-            columns = [*rows[0].keys(), *(["error"] if "error" not in rows[0] else [])]
-        print(table(rows, columns))
-        if with_status and rows:
-            print("(* on the front)")

@@ -20,14 +20,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "revalidate", help="train a search's front and uniform-alpha points at the full budget with several seeds")
     p.add_argument("name", metavar="NAME", help="the search (see `octsearch searches`)")
-    p.add_argument("--top", type=int, metavar="K",
-                   help="only the K front members most accurate at the proxy budget (default: all)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--top", type=int, metavar="K",
+                       help="only the K front members most accurate at the proxy budget (default: all)")
+    which.add_argument("--versus-uniform", action="store_true",
+                       help="only the front members whose gain over uniform alpha is not yet significant (see "
+                            "`octsearch pareto NAME --versus-uniform`) and their uniform rivals, with the seeds "
+                            "the power calculation asks for (at most --seeds, default 10)")
     p.add_argument("--budget", default="full", metavar="full|EPOCHS",
                    help="full: the space's budget.full (default); a number: the full budget with that many "
                         "epochs (stored as epochs=N)")
-    p.add_argument("--seeds", type=int, default=2, metavar="S",
-                   help="evaluations each configuration should have at that budget (default 2); "
-                        "seeds already stored count")
+    p.add_argument("--seeds", type=int, metavar="S",
+                   help="evaluations each configuration should have at that budget (default 2; with "
+                        "--versus-uniform the most it may ask for); seeds already stored count")
     p.add_argument("--concurrency", type=int, metavar="C", help="runs at a time (default: the space's)")
     p.add_argument("--address", metavar="ADDRESS",
                    help="join a Ray cluster: HOST:PORT, ray://HOST:PORT or auto; default: a local Ray")
@@ -41,13 +46,16 @@ def cmd_revalidate(args: argparse.Namespace) -> int:
     from octsearch.validate import RevalidateOptions, revalidate
 
     opts = RevalidateOptions(name=args.name, top=args.top, budget=args.budget, seeds=args.seeds,
-                             concurrency=args.concurrency, address=args.address, db=args.db)
+                             concurrency=args.concurrency, address=args.address, db=args.db,
+                             versus_uniform=args.versus_uniform)
     progress = {"n": 0, "total": 0}
     out = sys.stderr if args.format == "json" else sys.stdout
 
     def on_plan(plan: Any) -> None:
         progress["total"] = len(plan.jobs)
-        print(_plan_line(plan, args.seeds), file=out, flush=True)
+        if plan.verdict is not None:
+            print(_verdict_plan(plan.verdict), file=out, flush=True)
+        print(_plan_line(plan), file=out, flush=True)
 
     def on_outcome(o: Any) -> None:
         progress["n"] += 1
@@ -64,6 +72,10 @@ def cmd_revalidate(args: argparse.Namespace) -> int:
         print(_to_json(result.report))
     else:
         print(_report_text(result.report, args.db))
+    if args.versus_uniform and args.format == "table":
+        from octsearch.cli.verdict_view import verdict_line
+
+        print(verdict_line(args.db, args.name, result.plan.label))
     c = result.counts
     if c.stopped:
         print(f"interrupted: {c.done} run(s) stored, {c.cancelled} not run; the same command continues",
@@ -79,12 +91,26 @@ def cmd_revalidate(args: argparse.Namespace) -> int:
 # -- text ---------------------------------------------------------------------------------------
 
 
-def _plan_line(plan: Any, seeds: int) -> str:
+def _verdict_plan(verdict: Any) -> str:
+    """Why these configurations: the verdict that chose them."""
+    from octsearch.cli.verdict_view import method_text, summary
+
+    return (f"versus uniform alpha at budget {verdict.budget}: {summary(verdict)}; {method_text(verdict)}; "
+            "re-validating the open members and their uniform rivals with the seeds the power calculation asks for")
+
+
+def _seeds_text(seeds: tuple[int, ...]) -> str:
+    low, high = min(seeds, default=0), max(seeds, default=0)
+    return f"{high} seed(s) each" if low == high else f"{low} to {high} seeds each"
+
+
+def _plan_line(plan: Any) -> str:
     members = len(plan.front_members)
     where = plan.address or "a local Ray"
+    front = "front member(s) still open against uniform alpha" if plan.verdict is not None else "proxy-front member(s)"
     head = (f"revalidate {plan.search!r} at budget {plan.label} ({plan.epochs} epochs; the proxy trains "
-            f"{plan.proxy_epochs}): {len(plan.selected)} configuration(s) ({members} proxy-front member(s), "
-            f"{len(plan.uniform)} uniform-alpha point(s)), {seeds} seed(s) each")
+            f"{plan.proxy_epochs}): {len(plan.selected)} configuration(s) ({members} {front}, "
+            f"{len(plan.uniform)} uniform-alpha point(s)), {_seeds_text(plan.seeds)}")
     if not plan.jobs:
         return f"{head}: all {plan.stored} evaluation(s) already stored, nothing to train"
     return (f"{head}: {len(plan.jobs)} run(s) to train, {plan.stored} already stored; "

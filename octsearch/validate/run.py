@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from octsearch.errors import ConfigError
 from octsearch.search.interrupt import stop_on_sigint
@@ -20,9 +20,9 @@ from octsearch.validate.selection import (
     FULL_BUDGET,
     Job,
     check_count,
+    choose_trials,
     parse_budget,
     plan_seeds,
-    select_trials,
 )
 from octsearch.validate.tasks import (
     JobOutcome,
@@ -31,22 +31,26 @@ from octsearch.validate.tasks import (
     with_epochs,
 )
 
-DEFAULT_SEEDS = 2
+if TYPE_CHECKING:
+    from octsearch.store.versus_uniform import Verdict
 
 
 @dataclass(frozen=True)
 class RevalidateOptions:
     """``top``: how many front members (most accurate at the proxy budget first; None: all).
     ``budget``: "full" or a number of epochs. ``seeds``: evaluations each configuration should have
-    at that budget. ``concurrency``: tasks at a time (default: the space's sampler concurrency)."""
+    at that budget (None: ``selection.DEFAULT_SEEDS``; with ``versus_uniform`` the cap on the power
+    calculation's ask, see :mod:`~octsearch.validate.selection`). ``concurrency``: tasks at a time
+    (default: the space's sampler concurrency)."""
 
     name: str
     top: int | None = None
     budget: str = FULL_BUDGET
-    seeds: int = DEFAULT_SEEDS
+    seeds: int | None = None
     concurrency: int | None = None
     address: str | None = None
     db: str | None = None
+    versus_uniform: bool = False
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,8 @@ class Plan:
     stored: int
     concurrency: int
     address: str | None
+    seeds: tuple[int, ...] = ()  # evaluations wanted at the budget, per selected trial
+    verdict: Verdict | None = None  # the verdict against uniform alpha that chose them, if one did
 
 
 def prepare(opts: RevalidateOptions) -> tuple[Any, Any, Plan]:
@@ -85,10 +91,12 @@ def prepare(opts: RevalidateOptions) -> tuple[Any, Any, Plan]:
         space = space_from_text(record.space_text, opts.name)
         trials = store.trials(opts.name)
         front = store.front(opts.name)
-        selected = select_trials(front, trials, top)
+        chosen = choose_trials(store, opts.name, front, trials, label=choice.label, top=top, seeds=seeds,
+                               versus_uniform=opts.versus_uniform)
+        selected = list(chosen.trials)
         if not selected:
             raise ConfigError(f"search {opts.name!r} has no complete trials to re-validate; run `octsearch launch` first")
-        members = {t.number for t in select_trials(front, [], top)}
+        members = chosen.members
         evals = store.evaluations(opts.name)
         jobs, stored = [], 0
         for t in selected:
@@ -96,8 +104,8 @@ def prepare(opts: RevalidateOptions) -> tuple[Any, Any, Plan]:
             mine = [e for e in evals if e.trial == t.number]
             at_budget = [e.seed for e in mine if e.budget == choice.label]
             used = {e.seed for e in mine if e.budget in ("proxy", choice.label)}
-            stored += min(len(at_budget), seeds)
-            for seed in plan_seeds(used, len(at_budget), seeds):
+            stored += min(len(at_budget), chosen.wants[t.number])
+            for seed in plan_seeds(used, len(at_budget), chosen.wants[t.number]):
                 jobs.append(Job(t.number, configuration, seed, choice.label, FULL_BUDGET, choice.epochs))
     except BaseException:
         store.close()
@@ -108,6 +116,7 @@ def prepare(opts: RevalidateOptions) -> tuple[Any, Any, Plan]:
         proxy_epochs=space.budget("proxy").epochs, selected=tuple(t.number for t in selected),
         front_members=tuple(sorted(members)), uniform=tuple(t.number for t in selected if t.is_uniform),
         jobs=tuple(jobs), stored=stored, concurrency=concurrency or space.sampler.concurrency, address=address,
+        seeds=tuple(chosen.wants[t.number] for t in selected), verdict=chosen.verdict,
     )
     return store, trained, plan
 
