@@ -79,6 +79,8 @@ def _prepare(opts: LaunchOptions) -> tuple[SearchSpace, Store, str, int, int, in
     seed = opts.seed if opts.seed is not None else space.budget().seed
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"--seed {seed!r}; accepted: an integer >= 0")
+    if opts.replay is not None and opts.address is not None:
+        raise ConfigError(f"--address {opts.address} with --replay: a replay runs no Ray; accepted: no --address")
     check_address(opts.address)
     if space.objectives.latency and space.objectives.latency_path == "fast+onnxruntime":
         from octsearch.fast.onnxrt import require
@@ -113,8 +115,6 @@ def _check_table(store: Store, opts: LaunchOptions, space: SearchSpace, existing
     if table.space_hash != space.hash:
         raise ConfigError(f"--replay {opts.replay!r} tabulates another space file (stored {table.space_hash[:12]}, "
                           f"given {space.hash[:12]} from {space.path}); accepted: the space file it was built from")
-    if opts.address is not None:
-        raise ConfigError(f"--address {opts.address} with --replay: a replay runs no Ray; accepted: no --address")
     if existing is not None and (existing.kind, existing.source) != ("replay", opts.replay):
         raise ConfigError(f"{opts.name!r} exists and is not a replay of {opts.replay!r}; accepted: another --name")
 
