@@ -17,7 +17,7 @@ from octsearch.errors import ConfigError, UnknownNameError
 from octsearch.search.cluster import check_address
 from octsearch.search.driver import SearchDriver
 from octsearch.search.events import Event, NothingLeft, Resumed
-from octsearch.search.register import register_search
+from octsearch.search.register import register_search, sampler_args
 from octsearch.search.repeats import RepeatPolicy
 from octsearch.search.samplers import check_sampler, make_sampler
 from octsearch.search.tuner import TuneRun, TuneSettings
@@ -133,7 +133,7 @@ def launch(opts: LaunchOptions, emit: Callable[[Event], None] | None = None) -> 
         store.set_search_status(opts.name, "finished")
         emit(NothingLeft(opts.name, driver.finished_before, trials))
         return LaunchResult(opts.name, "finished", 0, {}, 0.0, 0.0, store.url, None)
-    sampler = make_sampler(sampler_name, trials, seed + driver.finished_before, space.sampler.args,
+    sampler = make_sampler(sampler_name, trials, seed + driver.finished_before, sampler_args(space, sampler_name),
                            constrained=space.flops_budget is not None)
     settings = TuneSettings(sampler_name, concurrency, opts.address, opts.early_stop, opts.seed_from,
                             opts.results_dir)

@@ -8,6 +8,12 @@ from octsearch.spaces.space import SearchSpace
 from octsearch.store import SearchRecord, SearchSpec, Store
 
 
+def sampler_args(space: SearchSpace, sampler: str) -> dict:
+    """The space's sampler arguments when the search uses the space's sampler; none for another
+    (``--sampler tpe`` on a space tuned for NSGA-II must not get its ``population_size``)."""
+    return dict(space.sampler.args) if sampler == space.sampler.name else {}
+
+
 def reference_point(space: SearchSpace) -> tuple[float, int]:
     """Chance-level accuracy and the FLOPs (objective convention) of the alpha-0 network."""
     from octsearch.spaces.cost import count_cost
@@ -24,7 +30,7 @@ def register_search(store: Store, space: SearchSpace, name: str, sampler: str, s
     return store.create_search(SearchSpec(
         name=name, space_text=space.text, space_hash=space.hash, model_name=space.model_name,
         model_args=dict(space.model_args), reference_accuracy=ref_acc, reference_flops=ref_flops,
-        objectives=Objectives.of(space).store_names, sampler=sampler, sampler_args=dict(space.sampler.args),
+        objectives=Objectives.of(space).store_names, sampler=sampler, sampler_args=sampler_args(space, sampler),
         seed=seed, flops_budget=None if space.flops_budget is None else int(space.flops_budget),
         kind=kind, source=source,
     ), exist_ok=True)
