@@ -22,6 +22,7 @@ from octsearch.cli.store_view import (
     emit,
     flops_label,
     json_row,
+    kind_label,
     mparams,
     ratio,
     search_row,
@@ -123,6 +124,8 @@ def cmd_trials(args: argparse.Namespace) -> int:
     with _open(args) as store:
         record = store.get_search(args.name)
         trials = store.trials(args.name, args.status, limit=args.limit, newest=args.newest)
+    if record.kind != "search":
+        print(f"search {record.name!r}{kind_label(record)}", file=sys.stderr)
     emit(args.format, trials, record, with_status=True)
     return 0
 
@@ -139,7 +142,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
         verdict = versus_uniform(store, args.name, args.budget) if args.versus_uniform else None
     if args.format == "table":
         print(
-            f"search {record.name!r}: {len(front)} on the front of {record.trial_counts.get('complete', 0)} "
+            f"search {record.name!r}{kind_label(record)}: {len(front)} on the front of {record.trial_counts.get('complete', 0)} "
             f"complete trials (budget {args.budget}; objectives {', '.join(record.objectives)})\n"
             f"hypervolume {hv:.4f} (accuracy x share of alpha-0 FLOPs saved; reference: "
             f"{record.reference_accuracy:.1%} chance accuracy, alpha-0 network's "

@@ -50,10 +50,20 @@ def compact_alphas(alphas: dict[str, float]) -> str:
     return " ".join("0" if a == 0 else f"{a:g}".removeprefix("0") for a in alphas.values())
 
 
+def kind_label(r: Any) -> str:
+    """What a stored search is, for people: nothing for a search, else a parenthesis."""
+    if r.kind == "table":
+        return " (a table: every configuration tabulated)"
+    if r.kind == "replay":
+        return f" (a replay of table {r.source!r}: evaluations answered from the table, in simulated time)"
+    return ""
+
+
 def search_row(r: Any) -> dict[str, Any]:
     c = r.trial_counts
     return {
         "name": r.name,
+        "kind": f"replay of {r.source}" if r.kind == "replay" else r.kind,
         "status": r.status,
         "model": r.model_name,
         "sampler": r.sampler,
@@ -67,6 +77,7 @@ def json_row(t: Any, record: Any) -> dict[str, Any]:
     cost = getattr(t, record.flops_key)
     return {
         "trial": t.number,
+        **({"replay_of": record.source} if record.kind == "replay" else {}),
         "status": t.status,
         "accuracy": t.accuracy,
         "accuracy_stderr": t.accuracy_stderr,

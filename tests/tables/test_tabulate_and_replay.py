@@ -69,6 +69,10 @@ def test_a_replay_answers_from_the_table_is_stored_marked_and_reproducible(table
     # every replayed evaluation is one of the table's runs of that configuration, seed included
     assert replayed and all(table_runs[(numbers[keys[e.trial]], e.seed)] == e.accuracy for e in replayed)
     assert all(e.node == "replay of t9" for e in replayed)
+    # marked as replayed wherever it is shown
+    assert "(a replay of table 't9'" in run_cli("pareto", "r1", "--db", db).stdout
+    assert "replay of t9" in run_cli("searches", "--db", db).stdout
+    assert json.loads(run_cli("pareto", "r1", "--db", db, "--format", "json").stdout)[0]["replay_of"] == "t9"
 
 
 @pytest.mark.slow
