@@ -19,7 +19,8 @@ from datetime import datetime, timezone
 from typing import Any
 
 from octsearch.configuration import Configuration, Cost
-from octsearch.errors import StoreError
+from octsearch.core.split import check_alpha
+from octsearch.errors import ConfigError, StoreError
 from octsearch.store.models import (
     SEARCH_KINDS,
     SEARCH_STATUSES,
@@ -226,10 +227,10 @@ class _Checker:
         expected = "a JSON object slot -> alpha with 0 <= alpha < 1"
         if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
             raise self.fail("alphas", value, expected)
-        for alpha in value.values():
-            if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha < 1:
-                raise self.fail("alphas", value, expected)
-        return {k: float(v) for k, v in value.items()}
+        try:
+            return {k: check_alpha(v) for k, v in value.items()}
+        except ConfigError:
+            raise self.fail("alphas", value, expected) from None
 
     def fraction(self, name: str, value: Any, nullable: bool = True) -> float | None:
         if value is None and nullable:
