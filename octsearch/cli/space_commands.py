@@ -49,7 +49,7 @@ def _show(args: argparse.Namespace) -> int:
     print(f"\nconfigurations: {space.num_configurations:,}")
     print(f"\nFLOPs over the grid ({FLOPS_NOTE})")
     print(table([{"point": label, "GFLOPs (paper)": gflops(c.flops_paper), "GFLOPs (all)": gflops(c.flops_all),
-                  "parameters": f"{c.params:,}"} for label, _, c in points]))
+                  "parameters": f"{c.param_count:,}"} for label, _, c in points]))
     return 0
 
 
@@ -108,13 +108,12 @@ def _slot_rows(space: Any) -> list[dict[str, Any]]:
 
 
 def _flops_points(space: Any) -> list[tuple[str, dict[str, float], Any]]:
-    from octsearch.trial import flops_of
-
-    most, least = space.extreme_points()
+    """(label, parameter -> alpha, cost) of the grid's extremes and its uniform-alpha points."""
+    most, least = space.extreme_configurations()
     points = [("max: every parameter at its smallest choice", most)]
-    points += [(f"uniform {next(iter(p.values())):g}", p) for p in space.uniform_points()]
+    points += [(f"uniform {c.uniform_alpha:g}", c) for c in space.uniform_configurations()]
     points.append(("min: every parameter at its largest choice", least))
-    return [(label, p, flops_of(space, p)) for label, p in points]
+    return [(label, c.param_dict, space.counted(c).counted) for label, c in points]
 
 
 def _as_json(space: Any, points: list[tuple[str, dict[str, float], Any]]) -> dict[str, Any]:
@@ -129,7 +128,7 @@ def _as_json(space: Any, points: list[tuple[str, dict[str, float], Any]]) -> dic
         "num_configurations": space.num_configurations,
         "flops_unit": "multiply-adds at batch 1 (1 fused multiply-add = 1 FLOP)",
         "flops": [{"point": label, "config": p, "flops_paper": c.flops_paper, "flops_all": c.flops_all,
-                   "params": c.params} for label, p, c in points],
+                   "params": c.param_count} for label, p, c in points],
     }
 
 

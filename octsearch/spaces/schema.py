@@ -2,7 +2,8 @@
 
 A space file is YAML read with ``yaml.safe_load``. Every section and key is listed below; unknown
 keys are errors. Units: learning rates are per step, ``flops_budget`` is in GFLOPs (1e9 fused
-multiply-adds) in the convention named by ``objectives.flops``.
+multiply-adds) in the convention named by ``objectives.flops``. Numbers are finite, model arguments
+are scalars, and lists and mappings nest at most 64 levels (:mod:`octsearch.spaces._yaml`).
 
 .. code-block:: yaml
 
@@ -36,16 +37,20 @@ multiply-adds) in the convention named by ``objectives.flops``.
 from __future__ import annotations
 
 import math
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+
+from octsearch.spaces._errors import short
 
 DEFAULT_GRID: tuple[float, ...] = (0.0, 0.125, 0.25, 0.5, 0.75)
 SAMPLERS: tuple[str, ...] = ("nsga2", "nsga3", "tpe", "random", "qmc", "gp")
+MAX_IMAGE_SIZE = 4096  # px: the largest model input octsearch builds (core's input-size limit)
 
 
 class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True)
+    # finite numbers only: an infinite budget or rate would fail later, where a file is not named
+    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
 
 
 def check_choices(values: Any) -> tuple[float, ...]:
@@ -55,18 +60,38 @@ def check_choices(values: Any) -> tuple[float, ...]:
     out = []
     for v in values:
         if isinstance(v, bool) or not isinstance(v, (int, float)) or math.isnan(v) or not 0 <= v < 1:
-            raise ValueError(f"alpha {v!r} is outside [0, 1); accepted: alphas 0 <= alpha < 1")
+            raise ValueError(f"alpha {short(v)} is outside [0, 1); accepted: alphas 0 <= alpha < 1")
         out.append(float(v))
     if len(set(out)) != len(out):
         raise ValueError("accepted: distinct alphas (a value is listed twice)")
     return tuple(sorted(out))
 
 
+def _model_arg(value: Any) -> Any:
+    # Model arguments are numbers, flags or names; a list or mapping would reach the model's
+    # constructor and the caches keyed by the arguments, an infinite width the layer sizes.
+    if value is not None and not isinstance(value, (bool, int, float, str)):
+        raise ValueError("a number, true/false or a string")
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ValueError("a finite number")
+    return value
+
+
+ModelArg = Annotated[Any, AfterValidator(_model_arg)]
+
+
 class ModelSpec(_Section):
     """The model family (a name from ``octsearch models``) and its arguments."""
 
     name: str
-    args: dict[str, Any] = Field(default_factory=dict)
+    args: dict[str, ModelArg] = Field(default_factory=dict)
+
+    @field_validator("args")
+    @classmethod
+    def _no_name(cls, v: dict[str, Any]) -> dict[str, Any]:
+        if "name" in v:
+            raise ValueError("key 'name' is reserved; accepted: the model's name under model.name")
+        return v
 
 
 class DataSpecFile(_Section):
@@ -80,7 +105,7 @@ class DataSpecFile(_Section):
     seed: int = Field(0, ge=0)
     val_fraction: float = Field(0.2, gt=0, lt=1)
     limit: int | None = Field(None, ge=1)
-    image_size: int | None = Field(None, ge=1)
+    image_size: int | None = Field(None, ge=1, le=MAX_IMAGE_SIZE)
     root: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
 
@@ -178,7 +203,7 @@ class BudgetSpec(_Section):
     seed: int = Field(0, ge=0)
     threads: int = Field(1, ge=1)
     channels_last: bool = True  # memory layout of weights and batches while training
-    fast_training: bool = True  # train through octsearch.core.fast.prepare_for_training (CPU)
+    fast_training: bool = True  # train through octsearch.fast.prepare_for_training (CPU)
     full: FullBudgetSpec = FullBudgetSpec()
 
     def resolve(self, which: str) -> BudgetSpec:

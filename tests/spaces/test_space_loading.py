@@ -53,8 +53,8 @@ def test_shipped_space_loads_and_validates(name: str) -> None:
     searched = [s for p in space.params for s in p.slots]
     assert len(searched) == len(set(searched))
     assert set(searched) | set(space.fixed) == set(space.free_slots)
-    uniform = space.uniform_points()
-    assert [next(iter(p.values())) for p in uniform] == [0.0, 0.125, 0.25, 0.5, 0.75]
+    uniform = space.uniform_configurations()
+    assert [c.uniform_alpha for c in uniform] == [0.0, 0.125, 0.25, 0.5, 0.75]
     assert space.budget("full").epochs > space.budget("proxy").epochs
 
 
@@ -99,12 +99,13 @@ def test_expand_and_inverse_round_trip_over_the_default_grid() -> None:
     choices = [p.choices for p in space.params]
     for values in itertools.islice(itertools.product(*choices), 0, None, 7):
         params = dict(zip(space.param_names, values, strict=True))
-        alphas = space.expand(params)
+        config = space.configuration(params)
+        alphas = config.alpha_dict
         assert set(alphas) == set(space.free_slots)
-        assert space.params_from_alphas(alphas) == params
+        assert space.configuration(alphas) == config and config.param_dict == params
         with_pinned = {**alphas, **{s.name: 0.0 for s in space.slots if not s.free}}
-        assert space.params_from_alphas(with_pinned) == params
-        assert space.config_from(alphas) == params == space.config_from(params)
+        assert space.configuration(with_pinned) == config
+        assert space.configuration(config) == config
 
 
 def test_expand_sets_tied_slots_and_fixed_slots(tmp_path: Path) -> None:
@@ -114,11 +115,11 @@ def test_expand_sets_tied_slots_and_fixed_slots(tmp_path: Path) -> None:
     space = load_space(write(tmp_path, text))
     assert space.param_names == ("stage1.out", "stage1.inner")
     assert space.fixed == {s: 0.25 for s in space.free_slots if s.startswith("stage2")}
-    alphas = space.expand({"stage1.out": 0.5, "stage1.inner": 0.125})
+    alphas = space.configuration({"stage1.out": 0.5, "stage1.inner": 0.125}).alpha_dict
     assert alphas["stage1.out"] == 0.5 and alphas["stage1.block3.inner"] == 0.125
     assert alphas["stage2.out"] == 0.25
     with pytest.raises(ConfigError, match=r"stage2.out alpha=0.5 .* fixed to 0.25"):
-        space.params_from_alphas({**alphas, "stage2.out": 0.5})
+        space.configuration({**alphas, "stage2.out": 0.5})
 
 
 def test_automatic_parameters_per_stage_and_per_slot(tmp_path: Path) -> None:
@@ -133,26 +134,27 @@ def test_automatic_parameters_per_stage_and_per_slot(tmp_path: Path) -> None:
     assert space.param_names == ("stem", "stage2", "stage1")
     assert space.params[1].choices == (0.0, 0.25) and "stage2.out" in space.params[1].slots
     assert "stage1.out" not in space.params[2].slots
-    assert [p["stem"] for p in space.uniform_points()] == [0.0]  # 0 is the only alpha all offer
+    assert [c.param_dict["stem"] for c in space.uniform_configurations()] == [0.0]  # 0 is the only alpha all offer
 
 
 def test_configuration_errors() -> None:
     space = load_space("default")
-    alphas = space.expand(space.uniform_points()[1])
+    alphas = space.uniform_configurations()[1].alpha_dict
     with pytest.raises(ConfigError, match=r"leaves out searched slot\(s\) stage2.out"):
-        space.params_from_alphas({k: v for k, v in alphas.items() if k != "stage2.out"})
+        space.configuration({k: v for k, v in alphas.items() if k != "stage2.out"})
     with pytest.raises(UnknownNameError, match=r"unknown slot 'stage4.out'"):
-        space.params_from_alphas({**alphas, "stage4.out": 0.0})
+        space.configuration({**alphas, "stage4.out": 0.0})
     with pytest.raises(ConfigError, match=r"pinned"):
-        space.params_from_alphas({**alphas, "stage3.out": 0.5})
+        space.configuration({**alphas, "stage3.out": 0.5})
     with pytest.raises(ConfigError, match=r"tied by parameter stage1.inner"):
-        space.params_from_alphas({**alphas, "stage1.block2.inner": 0.5})
+        space.configuration({**alphas, "stage1.block2.inner": 0.5})
     with pytest.raises(ConfigError, match=r"not one of its choices; accepted: 0, 0.125"):
-        space.config_from(0.3)
+        space.configuration(0.3)
     with pytest.raises(ConfigError, match=r"outside \[0, 1\)"):
-        space.params_from_alphas({k: 1.0 for k in alphas})
-    with pytest.raises(ConfigError, match=r"leaves out search parameter\(s\) stage2.inner"):
-        space.expand({"stage1.out": 0, "stage1.inner": 0, "stage2.out": 0})
+        space.configuration({k: 1.0 for k in alphas})
+    # a parameter mapping that leaves one out reads as a slot mapping (names a slot-less key)
+    with pytest.raises(ConfigError, match=r"'stage1.inner'"):
+        space.configuration({"stage1.out": 0, "stage1.inner": 0, "stage2.out": 0})
 
 
 # -- errors in files: one line naming file, key path, value, what is accepted -------------------
@@ -265,4 +267,4 @@ def test_space_pickles_for_ray_workers() -> None:
     space = load_space("default")
     copy = pickle.loads(pickle.dumps(space))
     assert copy.hash == space.hash and copy.params == space.params
-    assert copy.expand(copy.uniform_points()[2]) == space.expand(space.uniform_points()[2])
+    assert copy.uniform_configurations()[2] == space.uniform_configurations()[2]
