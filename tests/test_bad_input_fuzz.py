@@ -448,11 +448,8 @@ CRASH_CASES = [
     pytest.param(["launch", "default", "--name", "x", "--trials", "0"], id="launch-trials-0"),
     pytest.param(["launch", "default", "--name", "x", "--sampler", "nope"], id="launch-sampler"),
     pytest.param(["launch", "default", "--name", "x", "--address", "127.0.0.1:1"], id="launch-address"),
-    pytest.param(["launch", "default", "--name", "x", "--repeats", "-1"], id="launch-repeats", marks=_xfail(
-        "exit 2, but the store is created and search 'x' registered (running) first: octsearch/search/launch.py "
-        "checks --repeats (RepeatPolicy) after register_search")),
-    pytest.param(["launch", "default", "--name", "x", "--noise-margin", "nan"], id="launch-margin", marks=_xfail(
-        "exit 2 after the store is created and the search registered (octsearch/search/launch.py)")),
+    pytest.param(["launch", "default", "--name", "x", "--repeats", "-1"], id="launch-repeats"),
+    pytest.param(["launch", "default", "--name", "x", "--noise-margin", "nan"], id="launch-margin"),
     pytest.param(["trials", "demo", "--db", "EMPTY"], id="trials-empty-file", marks=_xfail(
         "an empty file given as --db gets octsearch's tables written into it by a read-only command "
         "(octsearch/cli/store_commands.py _open: open_store upgrades an empty database)")),

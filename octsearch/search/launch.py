@@ -20,6 +20,8 @@ from octsearch.search.events import Event, NothingLeft, Resumed
 from octsearch.search.register import register_search, sampler_args
 from octsearch.search.repeats import RepeatPolicy
 from octsearch.search.samplers import check_sampler, make_sampler
+from octsearch.search.study import refuse_foreign_study
+from octsearch.search.study_lock import hold_search
 from octsearch.search.tuner import TuneRun, TuneSettings
 from octsearch.spaces.space import SearchSpace
 from octsearch.store import SearchRecord, Store
@@ -67,7 +69,7 @@ def _positive(name: str, value: int | None) -> int | None:
     return value
 
 
-def _prepare(opts: LaunchOptions) -> tuple[SearchSpace, Store, str, int, int, int]:
+def _prepare(opts: LaunchOptions) -> tuple[SearchSpace, Store, str, int, int, int, RepeatPolicy]:
     """Every check that can fail on user input, with nothing written and no Ray started."""
     from octsearch.spaces import load_space
     from octsearch.store import open_store
@@ -81,12 +83,14 @@ def _prepare(opts: LaunchOptions) -> tuple[SearchSpace, Store, str, int, int, in
         raise ConfigError(f"--seed {seed!r}; accepted: an integer >= 0")
     if opts.replay is not None and opts.address is not None:
         raise ConfigError(f"--address {opts.address} with --replay: a replay runs no Ray; accepted: no --address")
+    policy = _repeat_policy(opts, space)  # checked before anything is written
     check_address(opts.address)
     if space.objectives.latency and space.objectives.latency_path == "fast+onnxruntime":
         from octsearch.fast.onnxrt import require
 
         # else every trial would fail on its worker
         require(f"{space.path}: objectives.latency_path fast+onnxruntime", instead="latency_path fast")
+    refuse_foreign_study(opts.db, opts.name)  # an Optuna study of this name that octsearch did not create
     store = open_store(opts.db)
     try:
         existing = store.get_search(opts.name)
@@ -103,7 +107,7 @@ def _prepare(opts: LaunchOptions) -> tuple[SearchSpace, Store, str, int, int, in
     elif existing is not None and existing.kind != "search":
         again = f", or --replay {existing.source}" if existing.kind == "replay" else ""
         raise ConfigError(f"{opts.name!r} is a {existing.kind}, not a search; accepted: another --name{again}")
-    return space, store, sampler, trials, concurrency, seed
+    return space, store, sampler, trials, concurrency, seed, policy
 
 
 def _check_table(store: Store, opts: LaunchOptions, space: SearchSpace, existing: SearchRecord | None) -> None:
@@ -122,26 +126,27 @@ def _check_table(store: Store, opts: LaunchOptions, space: SearchSpace, existing
 def launch(opts: LaunchOptions, emit: Callable[[Event], None] | None = None) -> LaunchResult:
     """Run the search described by ``opts``; what happens goes to ``emit`` as events."""
     emit = emit or (lambda event: None)
-    space, store, sampler_name, trials, concurrency, seed = _prepare(opts)
-    kind = ("replay", opts.replay) if opts.replay else ("search", None)
-    record = register_search(store, space, opts.name, sampler_name, seed, *kind)
-    driver = SearchDriver(space, store, record, _repeat_policy(opts, space), trials, emit)
-    reconciled = driver.resume()
-    if reconciled:
-        emit(Resumed(len(reconciled)))
-    if driver.remaining <= 0:
-        store.set_search_status(opts.name, "finished")
-        emit(NothingLeft(opts.name, driver.finished_before, trials))
-        return LaunchResult(opts.name, "finished", 0, {}, 0.0, 0.0, store.url, None)
-    sampler = make_sampler(sampler_name, trials, seed + driver.finished_before, sampler_args(space, sampler_name),
-                           constrained=space.flops_budget is not None)
-    settings = TuneSettings(sampler_name, concurrency, opts.address, opts.early_stop, opts.seed_from,
-                            opts.results_dir)
-    run = _run(driver, sampler, settings, opts.replay)
-    return LaunchResult(opts.name, run.status, sum(driver.counts[k] for k in _RUN_OUTCOMES), driver.run_counts,
-                        run.elapsed, driver.seconds["train_seconds"], store.url, run.ray_log,
-                        driver.seconds["worker_seconds"], dict(driver.state.timings.seconds), run.startup,
-                        driver.seconds["eval_seconds"], list(driver.timeline), opts.replay)
+    space, store, sampler_name, trials, concurrency, seed, policy = _prepare(opts)
+    with hold_search(store, opts.name):  # one driver per search: a second launch of it is refused
+        kind = ("replay", opts.replay) if opts.replay else ("search", None)
+        record = register_search(store, space, opts.name, sampler_name, seed, *kind)
+        driver = SearchDriver(space, store, record, policy, trials, emit)
+        reconciled = driver.resume()
+        if reconciled:
+            emit(Resumed(len(reconciled)))
+        if driver.remaining <= 0:
+            store.set_search_status(opts.name, "finished")
+            emit(NothingLeft(opts.name, driver.finished_before, trials))
+            return LaunchResult(opts.name, "finished", 0, {}, 0.0, 0.0, store.url, None)
+        sampler = make_sampler(sampler_name, trials, seed + driver.finished_before, sampler_args(space, sampler_name),
+                               constrained=space.flops_budget is not None)
+        settings = TuneSettings(sampler_name, concurrency, opts.address, opts.early_stop, opts.seed_from,
+                                opts.results_dir)
+        run = _run(driver, sampler, settings, opts.replay)
+        return LaunchResult(opts.name, run.status, sum(driver.counts[k] for k in _RUN_OUTCOMES), driver.run_counts,
+                            run.elapsed, driver.seconds["train_seconds"], store.url, run.ray_log,
+                            driver.seconds["worker_seconds"], dict(driver.state.timings.seconds), run.startup,
+                            driver.seconds["eval_seconds"], list(driver.timeline), opts.replay)
 
 
 _RUN_OUTCOMES = ("complete", "repeat", "pruned", "interrupted", "failed")
