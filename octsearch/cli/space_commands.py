@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from octsearch.cli._format import table, to_json
+from octsearch.cli._format import gflops, table, to_json
 
 FLOPS_NOTE = ("GFLOPs = 1e9 multiply-adds of one forward pass at batch 1; "
               "paper = convolutions + fully connected layers, all = every operator")
@@ -128,10 +128,5 @@ def _as_json(space: Any, points: list[tuple[str, dict[str, float], Any]]) -> dic
         "num_configurations": space.num_configurations,
         "flops_unit": "multiply-adds at batch 1 (1 fused multiply-add = 1 FLOP)",
         "flops": [{"point": label, "config": p, "flops_paper": c.flops_paper, "flops_all": c.flops_all,
-                   "params": c.param_count} for label, p, c in points],
+                   "param_count": c.param_count} for label, p, c in points],
     }
-
-
-def gflops(multiply_adds: float) -> str:
-    """GFLOPs (1e9 multiply-adds) to 4 significant digits: small proxy models stay readable."""
-    return f"{multiply_adds / 1e9:.4g}"

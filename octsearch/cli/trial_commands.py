@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from octsearch.cli._format import to_json
-from octsearch.cli.space_commands import gflops
+from octsearch.cli._format import gflops, to_json
 from octsearch.errors import ConfigError
 
 
