@@ -7,7 +7,14 @@ driver knows (pruned trials, the recorded history of a resumed search).
   budget) and asked again.
 - A trial the scheduler stopped is told to the sampler as PRUNED, never with its truncated
   accuracy (plain OptunaSearch would record it as COMPLETE).
-- A resumed search hands every recorded result to the sampler before the first suggestion.
+- The study is kept in the store's database (:mod:`octsearch.search.study`): a resumed search
+  reloads it, so the sampler goes on with its own state and nothing is re-injected; without a
+  kept study (``study=None``: in memory) a resumed search hands every recorded result to the
+  sampler before the first suggestion.
+- Every trial carries the configuration's FLOPs, parameter count and slot alphas as attributes;
+  the FLOPs budget is an Optuna constraint (``Trial.set_constraint``); every finished evaluation,
+  a repeat seed too, is a trial of the search's evaluations study
+  (:mod:`octsearch.search.study_history`).
 - The next configuration is drawn and screened while trials run (``prefetch``). A dispatched
   trial's Tune config is one :class:`~octsearch.search.request.EvaluationRequest`, counted by the
   driver, so workers never count again.
@@ -15,7 +22,9 @@ driver knows (pruned trials, the recorded history of a resumed search).
 
 from __future__ import annotations
 
+import atexit
 import logging
+import weakref
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
@@ -24,11 +33,18 @@ from ray.tune.search.optuna import OptunaSearch
 
 from octsearch.search.objectives import METRIC_MODES
 from octsearch.search.request import EvaluationRequest
-from octsearch.search.samplers import CONSTRAINT_ATTR
 from octsearch.search.state import KnownPoint, Verdict
+from octsearch.search.study_history import (
+    CONSTRAINT,
+    configuration_attrs,
+    constraint_attrs,
+    record_evaluation,
+)
 
 if TYPE_CHECKING:
+    from octsearch.configuration import Configuration
     from octsearch.search.driver import SearchDriver
+    from octsearch.search.study import SearchStudy
 
 log = logging.getLogger(__name__)
 
@@ -46,19 +62,30 @@ class OctOptunaSearch(OptunaSearch):
         points_to_evaluate: Sequence[Mapping[str, float]] = (),
         history: Sequence[KnownPoint] = (),
         metrics: Sequence[str] = ("accuracy", "flops"),
+        study: SearchStudy | None = None,
+        evaluations: Any = None,
     ) -> None:
         import optuna
 
         self._distributions = {k: optuna.distributions.CategoricalDistribution(list(v))
                                for k, v in distributions.items()}
         super().__init__(space=self._distributions, metric=list(metrics), mode=[METRIC_MODES[m] for m in metrics],
-                         points_to_evaluate=[dict(p) for p in points_to_evaluate] or None, sampler=sampler)
+                         points_to_evaluate=[dict(p) for p in points_to_evaluate] or None, sampler=sampler,
+                         study_name=None if study is None else study.name,
+                         storage=None if study is None else study.storage)
         self._driver: SearchDriver | None = driver
         self._state = driver.state
+        # With a FLOPs budget every trial the sampler is told carries its constraint.
+        self._constrained = getattr(driver.space, "flops_budget", None) is not None
+        self._evaluations = evaluations  # the evaluations study, or None
         self.screened = 0
         self._ready: list[tuple[Any, dict | str | None]] = []  # prefetched (Optuna trial, config)
-        for point in history:
-            self._add_known(point)
+        self._drawn: dict[str, Configuration] = {}  # trial id -> its configuration, until told
+        if study is None or not study.resumed:
+            for point in history:
+                self._add_known(point)
+        if study is not None:  # a draw never dispatched (prefetched at the end) is not left RUNNING
+            atexit.register(_fail_untold, weakref.ref(self))
 
     def __getstate__(self) -> dict[str, Any]:
         # Tune pickles its configuration (for Tuner.restore, which octsearch does not use: a
@@ -66,6 +93,7 @@ class OctOptunaSearch(OptunaSearch):
         state = self.__dict__.copy()
         state["_driver"] = None
         state["_state"] = None
+        state["_evaluations"] = None
         return state
 
     def save(self, checkpoint_path: str) -> None:
@@ -90,17 +118,29 @@ class OctOptunaSearch(OptunaSearch):
             values=list(point.values) if complete else None,
             params=dict(point.params),
             distributions=self._distributions,
-            user_attrs={CONSTRAINT_ATTR: point.over_budget},
-            system_attrs={"constraints": (point.over_budget,)} if complete else {},
+            system_attrs=constraint_attrs(point.over_budget) if complete and self._constrained else {},
         ))
+
+    def _describe(self, ot_trial: Any, cfg: Configuration) -> None:
+        for key, value in configuration_attrs(cfg).items():
+            ot_trial.set_user_attr(key, value)
+
+    def _constrain(self, ot_trial: Any, over_budget: float) -> None:
+        """The FLOPs budget as Optuna's constraint, on every COMPLETE and PRUNED trial."""
+        if self._constrained:
+            ot_trial.set_constraint(CONSTRAINT, float(over_budget))
 
     def _tell(self, ot_trial: Any, verdict: Verdict) -> None:
         if verdict.values is None:
             from optuna.trial import TrialState
 
+            ot_trial.set_user_attr("outcome", "running already: not trained twice")
             self._ot_study.tell(ot_trial, None, state=TrialState.FAIL)
             return
-        ot_trial.set_user_attr(CONSTRAINT_ATTR, float(verdict.over_budget))
+        over = verdict.over_budget > 0
+        ot_trial.set_user_attr("outcome", "over the FLOPs budget: not trained" if over else
+                               "evaluated before: answered from the store")
+        self._constrain(ot_trial, verdict.over_budget)
         self._ot_study.tell(ot_trial, list(verdict.values))
 
     def suggest(self, trial_id: str) -> dict | None:
@@ -137,7 +177,10 @@ class OctOptunaSearch(OptunaSearch):
             ot_trial = self._ot_trials.pop(key)
             with self._state.timings.timed("screen (FLOPs count, budget)"):
                 configuration, verdict = self._driver.screen(config)
+            with self._state.timings.timed("sampler (study attributes)"):
+                self._describe(ot_trial, configuration)
             if verdict is None:
+                self._drawn[str(ot_trial.number)] = configuration
                 return ot_trial, EvaluationRequest(configuration).as_config()
             self.screened += 1
             self._tell(ot_trial, verdict)
@@ -147,17 +190,59 @@ class OctOptunaSearch(OptunaSearch):
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         from optuna.trial import TrialState
 
-        if self._state.extra.pop(trial_id, None) is not None:
+        final = bool(result and result.get("final")) and not error
+        repeat = self._state.extra.pop(trial_id, None)
+        if repeat is not None:  # a further seed: an evaluation, not a sampler trial
+            if final:
+                self._record(repeat.configuration, result, {"repeat of octsearch trial": repeat.repeat_of})
             return
         if trial_id in self._completed_trials or trial_id not in self._ot_trials:
             return
         ot_trial = self._ot_trials[trial_id]
-        final = bool(result and result.get("final"))
-        if error or not final:
-            state = TrialState.PRUNED if trial_id in self._state.pruned else TrialState.FAIL
-            self._ot_study.tell(ot_trial, None, state=state)
+        cfg = self._drawn.pop(str(ot_trial.number), None)
+        if not final:
+            pruned = trial_id in self._state.pruned
+            if pruned:
+                self._constrain(ot_trial, 0.0)
+            self._ot_study.tell(ot_trial, None, state=TrialState.PRUNED if pruned else TrialState.FAIL)
             self._completed_trials.add(trial_id)
             return
-        ot_trial.set_user_attr(CONSTRAINT_ATTR, 0.0)
+        self._measured(ot_trial, result)
+        self._constrain(ot_trial, 0.0)
         with self._state.timings.timed("sampler (tell)"):
             super().on_trial_complete(trial_id, result, error)
+        if cfg is not None:
+            self._record(cfg, result, {})
+
+    def _measured(self, ot_trial: Any, result: dict) -> None:
+        ot_trial.set_user_attr("outcome", "trained")
+        for key in ("seed", "latency_ms"):
+            if result.get(key) is not None:
+                ot_trial.set_user_attr(key, result[key])
+
+    def _record(self, cfg: Configuration, result: dict, attrs: dict[str, Any]) -> None:
+        if self._evaluations is None:
+            return
+        with self._state.timings.timed("sampler (evaluations study)"):
+            record_evaluation(self._evaluations, cfg, self._distributions, [result[m] for m in self.metric],
+                              {"seed": result.get("seed"), **attrs})
+
+    def fail_untold(self) -> None:
+        """Draws this searcher made and never dispatched (one prefetched when the search ended)
+        become FAIL, so the kept study shows nothing running."""
+        from optuna.trial import TrialState
+
+        for ot_trial, _config in self._ready:
+            if ot_trial is not None:
+                self._ot_study.tell(ot_trial, None, state=TrialState.FAIL)
+        self._ready.clear()
+
+
+def _fail_untold(ref: weakref.ref) -> None:
+    searcher = ref()
+    if searcher is None:
+        return
+    try:
+        searcher.fail_untold()
+    except Exception:  # noqa: BLE001 (at exit: the next launch fails what is left running)
+        log.debug("could not fail the untold draws", exc_info=True)

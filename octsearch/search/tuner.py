@@ -62,15 +62,22 @@ def run_search(driver: SearchDriver, sampler: Any, settings: TuneSettings) -> Tu
 
 
 def searcher_for(driver: SearchDriver, sampler: Any, seed_from: str | None) -> OctOptunaSearch:
+    """The searcher of the driver's search, its study kept in the store's database: a new search's
+    study is created, a resumed one's reloaded (its warm-start points still waiting are not
+    enqueued again, the history is not re-injected), a search from before the study existed gets
+    one built from its stored results. Replays get theirs too (a replay is a search)."""
     import optuna
 
     from octsearch.search.searcher import OctOptunaSearch
+    from octsearch.search.study_history import open_studies
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    points = [c.param_dict for c in driver.warm_start(seed_from)]
-    return OctOptunaSearch({p.name: p.choices for p in driver.space.params}, sampler, driver,
-                           points_to_evaluate=points, history=driver.known_points(),
-                           metrics=driver.objectives.metrics)
+    choices = {p.name: p.choices for p in driver.space.params}
+    distributions = {k: optuna.distributions.CategoricalDistribution(list(v)) for k, v in choices.items()}
+    study, evaluations = open_studies(driver, distributions, driver.space.flops_budget is not None)
+    points = [c.param_dict for c in driver.warm_start(seed_from) if c.param_dict not in study.waiting]
+    return OctOptunaSearch(choices, sampler, driver, points_to_evaluate=points, metrics=driver.objectives.metrics,
+                           study=study, evaluations=evaluations)
 
 
 def _fit(driver: SearchDriver, searcher: OctOptunaSearch, settings: TuneSettings, should_stop: Any) -> None:

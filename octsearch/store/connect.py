@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine
+from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 from octsearch.errors import StoreError
@@ -65,3 +66,14 @@ def open_store(url: str | None = None, *, create: bool = True, upgrade: bool = T
         engine.dispose()
         raise
     return Store(engine)
+
+
+def store_engine(store: Store) -> Engine:
+    """The engine a store was opened on (for code beside the store on the same database: Optuna's
+    storage, locks between processes)."""
+    return store._engine  # noqa: SLF001 (the store package's own)
+
+
+def store_url(store: Store) -> URL:
+    """The store's URL with its password (to open another connection to the same database)."""
+    return store_engine(store).url

@@ -1,0 +1,190 @@
+"""The sampler's Optuna study, kept in the store's database (Optuna's ``RDBStorage``).
+
+Lifecycle: :func:`refuse_foreign_study` (before anything is written: a study of the search's
+name that octsearch did not create is refused) -> :func:`open_search_study` in the driver, the one
+writer: a new search creates its study (marked as octsearch's, directions and metric names set);
+a resumed search reloads it, so the sampler goes on with the state it had (NSGA-II's generations
+and parents are in the study), after the trials a killed driver left RUNNING are failed; a search
+from before the study existed gets one built from its stored results
+(:mod:`octsearch.search.study_history`).
+
+Naming: the study of search ``NAME`` is ``octsearch:NAME``; every evaluation (a repeat seed too)
+is a trial of ``octsearch:NAME:evaluations``. Optuna's tables live beside the store's in the same
+database and, on PostgreSQL, in the same schema (the URL's ``search_path``): the store's tables are
+prefixed ``octsearch_`` and its Alembic history is kept in ``octsearch_alembic_version``, so
+nothing collides, and ``optuna-dashboard URL`` (or ``octsearch dashboard``) reads the store's URL.
+"""
+
+from __future__ import annotations
+
+import json
+import warnings
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine, inspect, text
+
+from octsearch.errors import ConfigError
+from octsearch.search.study_lock import storage_lock
+from octsearch.store.connect import open_engine, store_engine, store_url
+from octsearch.store.urls import SQLITE_BUSY_TIMEOUT_MS, resolve_url, sqlite_path
+
+if TYPE_CHECKING:
+    from optuna.storages import RDBStorage
+    from optuna.study import Study
+
+    from octsearch.store import Store
+
+PREFIX = "octsearch:"
+EVALUATIONS = ":evaluations"
+MARKER = "octsearch"  # study system attr: {"search": NAME, "role": "sampler" | "evaluations"}
+ROLES = ("sampler", "evaluations")
+
+
+def study_name(search: str, role: str = "sampler") -> str:
+    """``octsearch:NAME`` (the sampler's study) or ``octsearch:NAME:evaluations``."""
+    return f"{PREFIX}{search}{EVALUATIONS if role == 'evaluations' else ''}"
+
+
+@dataclass(frozen=True)
+class SearchStudy:
+    """The sampler's study of one search and where it is kept. ``resumed``: it holds the search's
+    history already (reloaded, or built from the stored results), so nothing is re-injected;
+    ``waiting``: warm-start points enqueued by an earlier launch and not drawn yet."""
+
+    storage: Any  # optuna.storages.RDBStorage
+    name: str
+    resumed: bool
+    waiting: tuple[dict[str, float], ...] = ()
+
+
+# -- reads without Optuna (nothing is written, no Optuna table is created) ---------------------
+
+
+def marker_of(engine: Engine, name: str) -> dict | None | bool:
+    """False: no study ``name`` in the database; None: one without octsearch's marker; else the
+    marker. Plain SQL on Optuna's ``studies`` tables, so a check never creates them."""
+    with engine.connect() as conn:
+        if not inspect(conn).has_table("studies"):
+            return False
+        study_id = conn.execute(text("SELECT study_id FROM studies WHERE study_name = :n"), {"n": name}).scalar()
+        if study_id is None:
+            return False
+        value = conn.execute(text("SELECT value_json FROM study_system_attributes "
+                                  "WHERE study_id = :i AND key = :k"), {"i": study_id, "k": MARKER}).scalar()
+    return None if value is None else json.loads(value)
+
+
+def check_marker(marker: dict | None | bool, search: str, role: str, shown: str) -> bool:
+    """True if the study exists and is octsearch's study of ``search``; ConfigError if it is not."""
+    if marker is False:
+        return False
+    if not isinstance(marker, dict) or marker.get("search") != search or marker.get("role") != role:
+        raise ConfigError(
+            f"the database {shown} holds an Optuna study {study_name(search, role)!r} that octsearch did not "
+            f"create; accepted: another --name, or another database (--db)")
+    return True
+
+
+def refuse_foreign_study(url: str | None, search: str) -> None:
+    """ConfigError if the database at ``url`` holds a study named like the search's that octsearch
+    did not create. Reads only; a database that does not exist yet passes."""
+    path = sqlite_path(resolve_url(url))
+    if path is not None and not path.exists():
+        return
+    engine, shown = open_engine(url, create=False)
+    try:
+        for role in ROLES:
+            check_marker(marker_of(engine, study_name(search, role)), search, role, shown)
+    finally:
+        engine.dispose()
+
+
+# -- Optuna's storage on the store's database ---------------------------------------------------
+
+
+def open_storage(store: Store, writer: bool = True) -> RDBStorage:
+    """Optuna's RDB storage on the store's database. Creating its tables is serialised between
+    processes; on SQLite a writer's transactions start with ``BEGIN IMMEDIATE`` and wait for
+    the lock (30 s), so two searches in one file queue instead of failing with "database is
+    locked"."""
+    from optuna.storages import RDBStorage
+    from sqlalchemy import event
+
+    url = store_url(store)
+    sqlite = url.get_backend_name() == "sqlite"
+    kwargs: dict[str, Any] = ({"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}} if sqlite
+                              else {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}})
+    with storage_lock(store), warnings.catch_warnings():
+        _quiet_optuna_warnings()
+        storage = RDBStorage(url.render_as_string(hide_password=False), engine_kwargs=kwargs)
+    if sqlite and writer:
+        event.listen(storage.engine, "connect", _sqlite_connect)
+        event.listen(storage.engine, "begin", _sqlite_begin_immediate)
+        storage.engine.dispose()  # connections made so far lack the listeners
+    return storage
+
+
+def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+    dbapi_connection.isolation_level = None  # BEGIN is ours (see _sqlite_begin_immediate)
+    dbapi_connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+
+
+def _sqlite_begin_immediate(connection: Any) -> None:
+    # Optuna reads then writes in one transaction; a deferred one fails at once with SQLITE_BUSY
+    # when another process wrote in between, an immediate one waits for the write lock.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _quiet_optuna_warnings() -> None:
+    """Inside ``warnings.catch_warnings()`` around octsearch's own call of Optuna's experimental
+    API (the study's metric names): that warning is for people writing the call, not running it."""
+    from optuna.exceptions import ExperimentalWarning
+
+    warnings.simplefilter("ignore", category=ExperimentalWarning)
+
+
+# -- the study of a search ------------------------------------------------------------------------
+
+
+def open_search_study(store: Store, search: str, directions: list[str], metric_names: list[str],
+                      role: str = "sampler") -> tuple[Study, bool]:
+    """(the study, True if it existed). A new one is marked as octsearch's study of ``search``; an
+    existing one must be octsearch's, with the same directions."""
+    import optuna
+
+    storage = open_storage(store)
+    name = study_name(search, role)
+    existed = check_marker(marker_of(store_engine(store), name), search, role, store.url)
+    if existed:
+        study = optuna.load_study(study_name=name, storage=storage)
+        stored = [d.name.lower() for d in study.directions]
+        if stored != directions:
+            raise ConfigError(f"study {name!r} in {store.url} optimises {stored}, this search {directions}; "
+                              "accepted: the space file the search was made with")
+        return study, True
+    study = optuna.create_study(storage=storage, study_name=name, directions=directions)
+    study._storage.set_study_system_attr(study._study_id, MARKER, {"search": search, "role": role})
+    with warnings.catch_warnings():
+        _quiet_optuna_warnings()
+        study.set_metric_names(metric_names)
+    study.set_user_attr("octsearch search", search)
+    return study, False
+
+
+def fail_left_running(study: Study) -> int:
+    """Trials a killed (or stopped) driver left RUNNING become FAIL; returns how many."""
+    from optuna.trial import TrialState
+
+    left = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+    for trial in left:
+        study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+    return len(left)
+
+
+def waiting_points(study: Study) -> tuple[dict[str, float], ...]:
+    """Warm-start points an earlier launch enqueued and the sampler has not drawn yet."""
+    from optuna.trial import TrialState
+
+    return tuple(dict(t.system_attrs.get("fixed_params", {}))
+                 for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
