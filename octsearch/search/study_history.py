@@ -17,6 +17,7 @@ from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from octsearch.configuration import Configuration
+from octsearch.errors import ConfigError
 from octsearch.search.study import (
     SearchStudy,
     fail_left_running,
@@ -137,3 +138,34 @@ def record_evaluation(study: Study, cfg: Configuration, distributions: Mapping[s
             user_attrs={**configuration_attrs(cfg), **attrs}))
     except Exception:  # noqa: BLE001
         log.exception("octsearch could not record an evaluation in study %s", study.study_name)
+
+
+def dashboard_study(store: Any, search: str) -> int:
+    """The Optuna study id of search ``search`` for a dashboard. A search made before octsearch
+    kept a study gets one built from its stored results (as its next launch would), unless it is
+    running now; a study octsearch did not create is refused. Writes only such a migration."""
+    from octsearch.search.study import check_marker, marker_of, open_storage, study_name
+    from octsearch.store.connect import store_engine
+
+    record = store.get_search(search)  # unknown name: lists the names
+    if not check_marker(marker_of(store_engine(store), study_name(search)), search, "sampler", store.url):
+        if record.status == "running":
+            raise ConfigError(f"search {search!r} has no Optuna study yet and is running (an octsearch from "
+                              "before studies were kept); accepted: its dashboard once it has ended")
+        _migrate(store, record)
+    return open_storage(store, writer=False).get_study_id_from_name(study_name(search))
+
+
+def _migrate(store: Any, record: Any) -> None:
+    """Build the studies of a stored search that has none, from what the store holds."""
+    import optuna
+
+    from octsearch.search.driver import SearchDriver
+    from octsearch.search.repeats import RepeatPolicy
+    from octsearch.spaces.load import space_from_text
+
+    space = space_from_text(record.space_text, record.name)
+    driver = SearchDriver(space, store, record, RepeatPolicy(seeds=0), 0, lambda event: None)
+    driver.history = store.trials(record.name)  # read only: nothing is reconciled
+    distributions = {p.name: optuna.distributions.CategoricalDistribution(list(p.choices)) for p in space.params}
+    open_studies(driver, distributions, space.flops_budget is not None)
