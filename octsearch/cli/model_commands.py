@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
-from octsearch.cli._format import gflops, table, to_json
-from octsearch.errors import ConfigError
+from octsearch.cli._format import gflops, json_object, table, to_json
 
 FLOPS_CONVENTION = "1 FLOP = 1 fused multiply-add; batch 1"
 
@@ -50,13 +48,7 @@ def _args_of(args: argparse.Namespace) -> dict[str, Any]:
 
 def parse_alphas_json(text: str) -> dict[str, float]:
     """Parse ``--alphas`` JSON into slot -> alpha; a one-line error otherwise."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"--alphas {text!r} is not JSON ({e.msg}); accepted: an object slot -> alpha") from e
-    if not isinstance(value, dict):
-        raise ConfigError(f"--alphas {text!r} is not a JSON object; accepted: an object slot -> alpha")
-    return value
+    return json_object("--alphas", text, 'an object slot -> alpha, e.g. \'{"stage1.out": 0.5, ...}\'')
 
 
 def cmd_models(args: argparse.Namespace) -> int:
@@ -100,7 +92,7 @@ def cmd_flops(args: argparse.Namespace) -> int:
     if args.json:
         print(to_json({
             "model": args.model, "input_shape": [c, h, w], "flops_paper": count.flops_paper,
-            "flops_all": count.flops_all, "params": count.params, "alphas": model.alphas,
+            "flops_all": count.flops_all, "param_count": count.param_count, "alphas": model.alphas,
             "by_operator": dict(count.by_operator), "per_slot": dict(count.per_slot),
             "convention": FLOPS_CONVENTION,
         }))
@@ -108,7 +100,7 @@ def cmd_flops(args: argparse.Namespace) -> int:
     print(f"{args.model} at {c}x{h}x{w} ({FLOPS_CONVENTION})")
     print(f"  GFLOPs, paper convention (conv + fc):  {gflops(count.flops_paper)}")
     print(f"  GFLOPs, all operators:                 {gflops(count.flops_all)}")
-    print(f"  parameters:                            {count.params:,}")
+    print(f"  parameters:                            {count.param_count:,}")
     rows = [{"operator": k, "MFLOPs": v / 1e6} for k, v in sorted(count.by_operator.items(), key=lambda kv: -kv[1])]
     print(table(rows))
     rows = [{"slot": k, "alpha": model.alphas.get(k, 0.0), "MFLOPs (conv+fc)": v / 1e6}

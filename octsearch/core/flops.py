@@ -66,7 +66,7 @@ class FlopCount:
     Attributes:
         flops_paper: convolutions and fully connected layers (the paper's convention).
         flops_all: every operator (see the module docstring for each operator's count).
-        params: trainable parameters.
+        param_count: trainable parameters (their number of elements).
         input_shape: (channels, height, width) of the counted input.
         by_operator: ``flops_all`` split by fvcore operator name.
         per_layer: paper-convention multiply-adds of each convolution / linear layer.
@@ -76,7 +76,7 @@ class FlopCount:
 
     flops_paper: int
     flops_all: int
-    params: int
+    param_count: int
     input_shape: tuple[int, int, int]
     by_operator: Mapping[str, int] = field(default_factory=dict)
     per_layer: Mapping[str, int] = field(default_factory=dict)
@@ -127,7 +127,7 @@ def count_flops(model: nn.Module, input_size: int | tuple[int, int, int] | None 
     return FlopCount(
         flops_paper=int(sum(v for k, v in by_operator.items() if k in PAPER_OPERATORS)),
         flops_all=int(sum(by_operator.values())),
-        params=sum(p.numel() for p in model.parameters()),
+        param_count=sum(p.numel() for p in model.parameters()),
         input_shape=shape,
         by_operator={k: int(v) for k, v in by_operator.items()},
         per_layer=per_layer,

@@ -25,4 +25,4 @@ def _count(model: str, args: tuple[tuple[str, Any], ...], alphas: Pairs) -> Cost
     from octsearch.core.registry import create_model
 
     count = count_flops(create_model(model, alphas=dict(alphas), **dict(args)))
-    return Cost(count.flops_paper, count.flops_all, count.params)
+    return Cost(count.flops_paper, count.flops_all, count.param_count)

@@ -63,7 +63,7 @@ def test_resnet50_reproduces_paper_table2(alpha, paper):
     assert round(count.flops_paper / 1e9, 1) == paper
     # agrees with the independent count to the third decimal of GFLOPs (here: exactly)
     assert count.flops_paper == _resnet50_macs(alpha)
-    assert count.params == 25_557_032  # torchvision's ResNet-50, at every alpha
+    assert count.param_count == 25_557_032  # torchvision's ResNet-50, at every alpha
 
 
 @pytest.mark.parametrize("alpha", GRID)
@@ -109,7 +109,7 @@ def test_flops_fall_strictly_with_alpha_and_params_stay(name):
     counts = [count_flops(create_model(name, a, **SMALL[name])) for a in GRID]
     paper = [c.flops_paper for c in counts]
     assert all(a > b for a, b in zip(paper, paper[1:], strict=False)), paper
-    assert len({c.params for c in counts}) == 1
+    assert len({c.param_count for c in counts}) == 1
     assert all(c.flops_all > c.flops_paper for c in counts)
 
 

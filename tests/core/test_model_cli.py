@@ -26,7 +26,7 @@ def test_flops_json_has_plain_numbers(capsys):
     result = json.loads(capsys.readouterr().out)
     assert result["flops_paper"] == 2_367_143_936
     assert isinstance(result["flops_all"], int) and result["flops_all"] > result["flops_paper"]
-    assert result["params"] == 25_557_032
+    assert result["param_count"] == 25_557_032
 
 
 def test_flops_table_states_units(capsys):

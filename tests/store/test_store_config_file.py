@@ -110,16 +110,16 @@ def test_export_rebuilds_the_same_network_with_the_same_flops(tmp_path, capsys):
                                        model_args=dict(model.model_args), reference_accuracy=0.1,
                                        reference_flops=alpha0))
         n = store.start_trial("real", configuration(model.alphas, flops_paper=counted.flops_paper,
-                                                    flops_all=counted.flops_all, param_count=counted.params))
+                                                    flops_all=counted.flops_all, param_count=counted.param_count))
         store.record_evaluation("real", n, seed=0, accuracy=0.93, n_val=500)
     out = tmp_path / "best.json"
     assert main(["export", "real", "--trial", str(n), "-o", str(out), "--db", url]) == 0
     capsys.readouterr()
     rebuilt = octsearch.create_model_from_config(out, verify_flops=True)
     again = count_flops(rebuilt)
-    assert (again.flops_paper, again.flops_all, again.params) == (counted.flops_paper, counted.flops_all, counted.params)
+    assert (again.flops_paper, again.flops_all, again.param_count) == (counted.flops_paper, counted.flops_all, counted.param_count)
     assert rebuilt.alphas == model.alphas and rebuilt.model_args == model.model_args
-    assert sum(p.numel() for p in rebuilt.parameters()) == counted.params
+    assert sum(p.numel() for p in rebuilt.parameters()) == counted.param_count
 
     # a file whose FLOPs no longer match what the code builds is refused when verified
     data = json.loads(out.read_text())

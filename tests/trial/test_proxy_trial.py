@@ -63,7 +63,7 @@ def test_result_fields_and_per_epoch_callback(tiny) -> None:
     from octsearch.core.registry import create_model
 
     count = count_flops(create_model(tiny.model_name, alphas=alphas, **tiny.model_args))
-    assert (result.flops_paper, result.flops_all, result.param_count) == (count.flops_paper, count.flops_all, count.params)
+    assert (result.flops_paper, result.flops_all, result.param_count) == (count.flops_paper, count.flops_all, count.param_count)
     assert 0 < result.flops_paper < result.flops_all
     assert result.torch_threads == 1 and torch.get_num_threads() == threads_before
     assert result.train_seconds > 0 and result.eval_seconds > 0
