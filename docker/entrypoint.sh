@@ -2,8 +2,10 @@
 # Entrypoint of the octsearch image; tini (PID 1) reaps Ray's processes and forwards signals.
 #
 # A Ray driver needs a Ray node on its own machine. With OCTSEARCH_JOIN_RAY=HOST:PORT set,
-# `octsearch launch ...` first joins that cluster as a zero-CPU node (no trial runs there), and
-# stops that node when the search ends. Every other command runs as it is.
+# `octsearch launch ...` first joins that cluster as a zero-CPU node (no trial runs there), checks
+# that every node runs this image's octsearch and torch (octsearch-cluster-check: one line and
+# exit 1 otherwise, before the search writes anything), and stops that node when the search ends.
+# Every other command runs as it is.
 set -euo pipefail
 
 if [[ -z "${OCTSEARCH_JOIN_RAY:-}" || "${1:-}" != "octsearch" || "${2:-}" != "launch" ]]; then
@@ -32,6 +34,10 @@ log=/tmp/octsearch-ray-join.log
 if ! timeout "$((wait_s + 60))" ray start --address="${address}" --num-cpus=0 --disable-usage-stats >"$log" 2>&1; then
   cat "$log" >&2
   echo "octsearch-entrypoint: could not join the Ray cluster at ${address} (log above)" >&2
+  ray stop >/dev/null 2>&1 || true
+  exit 1
+fi
+if ! octsearch-cluster-check; then
   ray stop >/dev/null 2>&1 || true
   exit 1
 fi

@@ -8,8 +8,11 @@ click command) and ``octsearch`` (its argparse parser) reject.
 from __future__ import annotations
 
 import argparse
+import os
 import re
 import shlex
+import shutil
+import subprocess
 from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any
@@ -190,6 +193,17 @@ def dockerfile_instructions(name: str) -> list[str]:
     return [i["value"] for i in dockerfile().structure if i["instruction"] == name.upper()]
 
 
+def dockerfile_args() -> dict[str, str]:
+    """Every build argument of the Dockerfile with its default, over all stages (dockerfile-parse's
+    ``args`` knows only the last stage's); an argument without a default maps to ""."""
+    out: dict[str, str] = {}
+    for value in dockerfile_instructions("ARG"):
+        name, _, default = value.strip().partition("=")
+        if default or name not in out:
+            out[name] = default.strip('"')
+    return out
+
+
 def dockerignore_patterns() -> list[str]:
     lines = (REPO / ".dockerignore").read_text(encoding="utf-8").splitlines()
     return [line.strip() for line in lines if line.strip() and not line.lstrip().startswith("#")]
@@ -232,3 +246,115 @@ def dockerignored(path: str) -> bool:
         if any(regex.fullmatch(c) for c in candidates):
             excluded = not negate
     return excluded
+
+
+# -- running Docker for real (tests/docker/test_compose_cluster.py) ----------------------------
+
+OFFICIAL_BASE = "python:3.11-slim-bookworm"
+LOCAL_POSTGRES_IMAGE = "octsearch-local/postgres:15-bookworm"  # docker/build-local.sh makes it
+_HOST_ENV_PREFIXES = ("RAY_", "POSTGRES_", "OCTSEARCH_", "COMPOSE_")
+
+
+def docker_problem() -> str | None:
+    """Why the Docker tests cannot run here (no client, no daemon, no Compose v2), else None."""
+    if shutil.which("docker") is None:
+        return "no docker client on PATH"
+    info = subprocess.run(["docker", "info", "--format", "{{.ServerVersion}}"], capture_output=True, text=True,
+                          timeout=60)
+    if info.returncode != 0:
+        return f"no Docker daemon answers: {(info.stderr.strip().splitlines() or ['docker info failed'])[-1]}"
+    compose = subprocess.run(["docker", "compose", "version"], capture_output=True, text=True, timeout=60)
+    if compose.returncode != 0:
+        return "the docker CLI has no Compose v2 plugin (`docker compose version` failed)"
+    return None
+
+
+def clean_host_env() -> dict[str, str]:
+    """This process's environment without the variables compose would read instead of its env file."""
+    return {k: v for k, v in os.environ.items() if not k.startswith(_HOST_ENV_PREFIXES)}
+
+
+def docker(*args: str, timeout: float = 120, check: bool = True) -> subprocess.CompletedProcess[str]:
+    """Run one ``docker`` command; with ``check`` a failure raises with its output."""
+
+    run = subprocess.run(["docker", *args], capture_output=True, text=True, timeout=timeout)
+    if check and run.returncode != 0:
+        raise AssertionError(f"docker {' '.join(args)} failed ({run.returncode}):\n{run.stdout}\n{run.stderr}")
+    return run
+
+
+def image_build_mode() -> str:
+    """``local`` (docker/build-local.sh: no registry needed) or ``registry`` (the official bases):
+    $OCTSEARCH_TEST_DOCKER_BUILD if set, else ``registry`` where the official base image is here
+    or can be pulled, ``local`` otherwise."""
+    mode = os.environ.get("OCTSEARCH_TEST_DOCKER_BUILD", "auto")
+    if mode in ("local", "registry"):
+        return mode
+    if docker("image", "inspect", OFFICIAL_BASE, check=False).returncode == 0:
+        return "registry"
+    return "registry" if docker("pull", OFFICIAL_BASE, check=False, timeout=300).returncode == 0 else "local"
+
+
+def build_images(image: str, log: Path) -> tuple[str, str]:
+    """Build the octsearch image ``image`` the way :func:`image_build_mode` says (output to
+    ``log``); return (``local`` | ``registry``, the PostgreSQL image compose should run)."""
+    mode = image_build_mode()
+    if mode == "local":
+        command = ["bash", str(DOCKER / "build-local.sh"), "--tag", image]
+        postgres = LOCAL_POSTGRES_IMAGE
+    else:
+        command = ["docker", "build", "--network", "host", "-f", str(DOCKERFILE), "-t", image, str(REPO)]
+        postgres = "postgres:16-bookworm"
+    with log.open("w") as out:
+        run = subprocess.run(command, stdout=out, stderr=subprocess.STDOUT, timeout=3600, env=clean_host_env())
+    if run.returncode != 0:
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-40:])
+        raise AssertionError(f"building {image} ({mode}) failed:\n{tail}")
+    return mode, postgres
+
+
+class ComposeProject:
+    """``docker compose`` on docker/compose.yaml as one project of its own: its name, and an env
+    file in place of docker/.env (variables of this process that compose would prefer are
+    dropped)."""
+    def __init__(self, name: str, env_file: Path) -> None:
+        self.name, self.env_file = name, env_file
+
+    def base(self) -> list[str]:
+        return ["docker", "compose", "-p", self.name, "-f", str(COMPOSE_FILE), "--project-directory", str(DOCKER),
+                "--env-file", str(self.env_file)]
+
+    def __call__(self, *args: str, timeout: float = 300, check: bool = True) -> subprocess.CompletedProcess[str]:
+
+        run = subprocess.run([*self.base(), *args], capture_output=True, text=True, timeout=timeout,
+                             env=clean_host_env())
+        if check and run.returncode != 0:
+            raise AssertionError(f"docker compose {' '.join(args)} failed ({run.returncode}):\n"
+                                 f"{run.stdout[-4000:]}\n{run.stderr[-4000:]}")
+        return run
+
+    def start(self, *args: str, log: Path) -> subprocess.Popen[bytes]:
+        """Start ``docker compose ARGS`` in the background, output to ``log``."""
+        return subprocess.Popen([*self.base(), *args], stdout=log.open("w"), stderr=subprocess.STDOUT,
+                                env=clean_host_env(), start_new_session=True)
+
+    def leftovers(self) -> dict[str, list[str]]:
+        """Containers, networks and volumes of this project that still exist."""
+        label = f"label=com.docker.compose.project={self.name}"
+        found = {
+            "containers": docker("ps", "-aq", "--filter", label).stdout.split(),
+            "networks": docker("network", "ls", "-q", "--filter", label).stdout.split(),
+            "volumes": docker("volume", "ls", "-q", "--filter", label).stdout.split(),
+        }
+        return {kind: ids for kind, ids in found.items() if ids}
+
+    def down(self) -> None:
+        """Remove everything of the project: containers (those of `run` too), networks, volumes."""
+        self("down", "--volumes", "--remove-orphans", "--timeout", "10", timeout=300, check=False)
+        label = f"label=com.docker.compose.project={self.name}"
+        for container in docker("ps", "-aq", "--filter", label, check=False).stdout.split():
+            docker("rm", "-f", "-v", container, check=False)
+        for volume in docker("volume", "ls", "-q", "--filter", label, check=False).stdout.split():
+            docker("volume", "rm", "-f", volume, check=False)
+        for network in docker("network", "ls", "-q", "--filter", label, check=False).stdout.split():
+            docker("network", "rm", network, check=False)

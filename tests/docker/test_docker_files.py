@@ -38,6 +38,7 @@ from docker_helpers import (
     OctsearchUsageError,
     doc_commands,
     dockerfile,
+    dockerfile_args,
     dockerfile_instructions,
     dockerignored,
     interpolate_text,
@@ -147,8 +148,8 @@ def test_compose_octsearch_services_build_one_image_from_the_repo(compose: dict[
         assert context == REPO, name
         assert (context / service["build"]["dockerfile"]).resolve() == DOCKERFILE, name
     build_args = services["ray-head"]["build"]["args"]
-    assert build_args["TORCH_INDEX"] == dockerfile().args["TORCH_INDEX"]
-    assert set(build_args) <= set(dockerfile().args)
+    assert build_args["TORCH_INDEX"] == dockerfile_args()["TORCH_INDEX"]
+    assert set(build_args) <= set(dockerfile_args())
     repo, _, tag = services["postgres"]["image"].partition(":")
     assert repo == "postgres" and tag.split("-")[0] == "16"
 
@@ -341,13 +342,14 @@ def test_dockerfile_cmd_is_a_real_octsearch_command() -> None:
     assert run.returncode == 0 and "launch" in run.stdout
 
 
-def test_dockerfile_versions_agree_with_the_project(df: Any, kuberay: dict[str, Any]) -> None:
+def test_dockerfile_versions_agree_with_the_project(kuberay: dict[str, Any]) -> None:
     import ray
 
+    args = dockerfile_args()
     constraints = (REPO / "constraints.txt").read_text(encoding="utf-8")
-    assert f"torch=={df.args['TORCH_VERSION']}" in constraints.split()
-    assert df.args["RAY_VERSION"] == ray.__version__ == kuberay["spec"]["rayVersion"]
-    assert df.args["TORCH_INDEX"] == "https://download.pytorch.org/whl/cpu"  # CPU by default
+    assert f"torch=={args['TORCH_VERSION']}" in constraints.split()
+    assert args["RAY_VERSION"] == ray.__version__ == kuberay["spec"]["rayVersion"]
+    assert args["TORCH_INDEX"] == "https://download.pytorch.org/whl/cpu"  # CPU by default
 
 
 def test_dockerfile_copies_exist_and_are_not_dockerignored() -> None:
