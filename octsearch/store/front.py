@@ -1,121 +1,77 @@
 """Non-dominated sets, hypervolume and the knee point: pure functions over plain numbers.
 
 No database here. Every function takes points as sequences of floats and a direction per
-objective ("max" or "min"); internally everything is turned into minimisation.
+objective ("max" or "min"); internally everything is turned into minimisation. The non-dominated
+sort and the hypervolume are moocore's (exact; numpy and moocore are imported on first use, so
+``octsearch --help`` does not pay for them).
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Direction = Literal["max", "min"]
 Point = Sequence[float]
 
 
-def _to_min(points: Sequence[Point], directions: Sequence[Direction]) -> list[tuple[float, ...]]:
-    """Points with every 'max' objective negated, checked for size and NaN."""
+def _to_min(points: Sequence[Point], directions: Sequence[Direction]) -> np.ndarray:
+    """Points as an (n, k) float array with every 'max' objective negated, checked for size and NaN."""
+    import numpy as np
+
     k = len(directions)
     for d in directions:
         if d not in ("max", "min"):
             raise ValueError(f"direction must be 'max' or 'min', got {d!r}")
-    out = []
     for p in points:
         if len(p) != k:
             raise ValueError(f"point {tuple(p)!r} has {len(p)} values; expected {k}")
-        if any(math.isnan(v) for v in p):
-            raise ValueError(f"point {tuple(p)!r} contains NaN")
-        out.append(tuple(-v if d == "max" else v for v, d in zip(p, directions, strict=True)))
-    return out
+    array = np.asarray(points, dtype=float).reshape(len(points), k)
+    nan = np.isnan(array).any(axis=1)
+    if nan.any():
+        raise ValueError(f"point {tuple(points[int(np.argmax(nan))])!r} contains NaN")
+    return array * np.array([-1.0 if d == "max" else 1.0 for d in directions])
 
 
 def dominates(a: Point, b: Point, directions: Sequence[Direction]) -> bool:
     """True if ``a`` is at least as good as ``b`` in every objective and better in one."""
-    (ma, mb) = _to_min([a, b], directions)
+    ma, mb = (tuple(-v if d == "max" else v for v, d in zip(p, directions, strict=True)) for p in (a, b))
     return all(x <= y for x, y in zip(ma, mb, strict=True)) and ma != mb
 
 
 def non_dominated(points: Sequence[Point], directions: Sequence[Direction]) -> list[int]:
     """Indices (ascending) of the exact non-dominated set; equal points are all kept.
 
-    Two objectives: one sort and a sweep, O(n log n). More: points in lexicographic order are
-    compared with the front found so far (a dominator always sorts first), O(n * front size).
+    moocore's dimension sweep: O(n log n) for up to three objectives, O(n log^(k-2) n) beyond
+    (``bench/front_read.py`` measures it against the sweep octsearch used before).
     """
+    import moocore
+    import numpy as np
+
     mins = _to_min(points, directions)
-    order = sorted(range(len(mins)), key=lambda i: mins[i])
-    if len(directions) == 2:
-        return sorted(_sweep_2d(mins, order))
-    front: list[int] = []
-    for i in order:
-        p = mins[i]
-        if not any(_min_dominates(mins[j], p) for j in front):
-            front.append(i)
-    return sorted(front)
-
-
-def _min_dominates(a: tuple[float, ...], b: tuple[float, ...]) -> bool:
-    return all(x <= y for x, y in zip(a, b, strict=True)) and a != b
-
-
-def _sweep_2d(mins: list[tuple[float, ...]], order: list[int]) -> list[int]:
-    """2-D minimisation front over indices sorted by (x, y)."""
-    kept: list[int] = []
-    best_y = math.inf  # smallest y among points with a strictly smaller x
-    i = 0
-    while i < len(order):
-        x = mins[order[i]][0]
-        group_y = mins[order[i]][1]  # sorted, so the group's first has the smallest y
-        j = i
-        while j < len(order) and mins[order[j]][0] == x:
-            if group_y < best_y and mins[order[j]][1] == group_y:
-                kept.append(order[j])
-            j += 1
-        best_y = min(best_y, group_y)
-        i = j
-    return kept
+    if len(mins) == 0:
+        return []
+    return np.flatnonzero(moocore.is_nondominated(mins, keep_weakly=True)).tolist()
 
 
 def hypervolume(
     points: Sequence[Point], reference: Point, directions: Sequence[Direction]
 ) -> float:
-    """Exact volume dominated by ``points`` and bounded by ``reference``.
+    """Exact volume dominated by ``points`` and bounded by ``reference`` (moocore).
 
     A point not strictly better than the reference in every objective contributes nothing.
-    Two objectives: a sweep. More: slicing along the last objective (exact, fine for fronts
-    of a few hundred points and k <= 4).
     """
+    import moocore
+
     (ref,) = _to_min([reference], directions)
-    mins = [p for p in _to_min(points, directions) if all(v < r for v, r in zip(p, ref, strict=True))]
-    return _hv_min(mins, ref)
-
-
-def _hv_min(points: list[tuple[float, ...]], ref: tuple[float, ...]) -> float:
-    if not points:
+    mins = _to_min(points, directions)
+    inside = mins[(mins < ref).all(axis=1)] if len(mins) else mins
+    if len(inside) == 0:
         return 0.0
-    k = len(ref)
-    if k == 1:
-        return ref[0] - min(p[0] for p in points)
-    if k == 2:
-        volume, best_y = 0.0, ref[1]
-        xs = sorted(points)
-        for n, (x, y) in enumerate(xs):
-            if y < best_y:
-                best_y = y
-            x_next = xs[n + 1][0] if n + 1 < len(xs) else ref[0]
-            volume += (x_next - x) * (ref[1] - best_y)
-        return volume
-    # slice along the last objective: between consecutive levels the cross-section is the
-    # (k-1)-D hypervolume of every point at or below the level
-    pts = sorted(points, key=lambda p: p[-1])
-    volume = 0.0
-    for n, p in enumerate(pts):
-        z_next = pts[n + 1][-1] if n + 1 < len(pts) else ref[-1]
-        if z_next > p[-1]:
-            below = [q[:-1] for q in pts[: n + 1]]
-            keep = non_dominated(below, ["min"] * (k - 1))
-            volume += _hv_min([below[i] for i in keep], ref[:-1]) * (z_next - p[-1])
-    return volume
+    return float(moocore.hypervolume(inside, ref=ref))
 
 
 def knee_index(accuracy: Sequence[float], flops: Sequence[float]) -> int:

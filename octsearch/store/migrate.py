@@ -19,6 +19,12 @@ _PG_LOCK_KEY = 0x0C75EA4C  # advisory lock serialising concurrent upgrades on Po
 HEAD = "0003"
 
 
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic's filter: only octsearch's tables are compared and migrated (Optuna's ``studies``,
+    ``trials``, ... and its ``alembic_version`` may share the database)."""
+    return type_ != "table" or (name or "").startswith("octsearch_")
+
+
 def _config(connection: Connection | None = None):  # -> alembic.config.Config
     from alembic.config import Config
 

@@ -111,24 +111,51 @@ def test_a_database_from_a_newer_octsearch_is_refused(store_url):
 
 
 def test_the_version_table_does_not_clash_with_optuna(store_url):
-    """Optuna's RDB storage keeps `alembic_version` and a `trials` table: ours are prefixed."""
+    """Optuna's RDB storage keeps `alembic_version` and a `trials` table: ours are prefixed, our
+    history is in `octsearch_alembic_version`, and the two schemas upgrade and downgrade apart."""
+    import warnings
+
+    import optuna
+
     with open_store(store_url) as store:
         with store._engine.connect() as conn:
             tables = set(inspect(conn).get_table_names())
     assert tables == {"octsearch_alembic_version", "octsearch_searches", "octsearch_trials", "octsearch_evaluations"}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        storage = optuna.storages.RDBStorage(resolve_url(store_url).render_as_string(hide_password=False))
+    optuna.create_study(storage=storage, study_name="theirs").add_trial(
+        optuna.trial.create_trial(value=1.0, params={}, distributions={}))
+    engine = make_engine(resolve_url(store_url))
+    with engine.connect() as conn:
+        optuna_version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
+        assert {"studies", "trials", "alembic_version"} <= set(inspect(conn).get_table_names())
+    migrate.downgrade(engine, "0001")
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        assert migrate.current_revision(conn) == migrate.HEAD
+        assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == optuna_version
+    engine.dispose()
+    assert len(optuna.load_study(study_name="theirs", storage=storage).trials) == 1
+    _assert_models_match(store_url)  # Optuna's tables are not octsearch's to compare
 
 
 def test_the_migrations_build_exactly_the_table_models(store_url):
     """Alembic's autogenerate finds nothing to add: models.py and the migrations agree."""
+    open_store(store_url).close()
+    _assert_models_match(store_url)
+
+
+def _assert_models_match(store_url):
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 
     from octsearch.store.models import Base
 
-    open_store(store_url).close()
     engine = make_engine(resolve_url(store_url))
     with engine.connect() as conn:
-        context = MigrationContext.configure(conn, opts={"compare_type": True, "version_table": migrate.VERSION_TABLE})
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "version_table": migrate.VERSION_TABLE,
+                                                         "include_name": migrate.include_name})
         diff = compare_metadata(context, Base.metadata)
     engine.dispose()
     assert diff == []

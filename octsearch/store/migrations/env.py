@@ -10,7 +10,7 @@ from __future__ import annotations
 from alembic import context
 from sqlalchemy import Connection
 
-from octsearch.store.migrate import VERSION_TABLE
+from octsearch.store.migrate import VERSION_TABLE, include_name
 from octsearch.store.models import Base
 from octsearch.store.urls import make_engine, resolve_url
 
@@ -19,7 +19,8 @@ def _run(connection: Connection) -> None:
     context.configure(
         connection=connection,
         target_metadata=Base.metadata,
-        version_table=VERSION_TABLE,
+        version_table=VERSION_TABLE,  # not alembic_version: Optuna's storage keeps that one
+        include_name=include_name,  # autogenerate never proposes dropping Optuna's tables
         render_as_batch=True,  # SQLite cannot ALTER most things; batch mode copies the table
         transactional_ddl=True,
     )
