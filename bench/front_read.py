@@ -6,6 +6,11 @@ evaluation per trial), marks the front once (``Store.rebuild_front``), then time
 ``Store.front(name)``: warm (store open) and cold (``open_store`` + ``front`` in a new engine).
 Prints medians in milliseconds and the command that reproduces them. Target: under 100 ms.
 
+Side by side at the same size: the non-dominated sort of every complete trial (what
+``rebuild_front`` runs) and the hypervolume (of the front, and of every trial), through moocore
+(what ``octsearch.store.front`` uses) and through the pure-Python sweeps octsearch used before
+(kept here, below, as the comparison).
+
     python bench/front_read.py [--trials 100000] [--repeats 21] [--db PATH]
 """
 
@@ -55,7 +60,7 @@ def build(db: Path, n: int, seed: int) -> float:
     from octsearch.configuration import Configuration
     from octsearch.store import SearchSpec, open_store
     from octsearch.store.models import EvaluationRow, SearchRow, TrialRow
-    from octsearch.store.records import binomial_stderr
+    from octsearch.stats import binomial_stderr
 
     start = time.perf_counter()
     store = open_store(f"sqlite:///{db}")
@@ -123,6 +128,87 @@ def write_costs(store, front, repeats: int) -> tuple[float, float]:
     return statistics.median(new), statistics.median(repeat)
 
 
+# -- the pure-Python front and hypervolume octsearch used before moocore (for the comparison) --------
+
+
+def python_non_dominated(points, directions) -> list[int]:
+    """Indices of the non-dominated points (equal points all kept): a sort and a sweep (2-D), a
+    scan against the front so far (more objectives)."""
+    mins = [tuple(-v if d == "max" else v for v, d in zip(p, directions, strict=True)) for p in points]
+    order = sorted(range(len(mins)), key=lambda i: mins[i])
+    if len(directions) != 2:
+        front: list[int] = []
+        for i in order:
+            if not any(all(x <= y for x, y in zip(mins[j], mins[i], strict=True)) and mins[j] != mins[i] for j in front):
+                front.append(i)
+        return sorted(front)
+    kept, best_y, i = [], float("inf"), 0
+    while i < len(order):
+        x, group_y, j = mins[order[i]][0], mins[order[i]][1], i
+        while j < len(order) and mins[order[j]][0] == x:
+            if group_y < best_y and mins[order[j]][1] == group_y:
+                kept.append(order[j])
+            j += 1
+        best_y, i = min(best_y, group_y), j
+    return sorted(kept)
+
+
+def python_hypervolume(points, reference, directions) -> float:
+    """Exact hypervolume: a sweep (2-D), slices along the last objective (more)."""
+    ref = tuple(-v if d == "max" else v for v, d in zip(reference, directions, strict=True))
+    mins = [q for q in (tuple(-v if d == "max" else v for v, d in zip(p, directions, strict=True)) for p in points)
+            if all(v < r for v, r in zip(q, ref, strict=True))]
+    return _python_hv(mins, ref)
+
+
+def _python_hv(points, ref) -> float:
+    if not points:
+        return 0.0
+    if len(ref) == 1:
+        return ref[0] - min(p[0] for p in points)
+    if len(ref) == 2:
+        volume, best_y, xs = 0.0, ref[1], sorted(points)
+        for n, (x, y) in enumerate(xs):
+            best_y = min(best_y, y)
+            volume += ((xs[n + 1][0] if n + 1 < len(xs) else ref[0]) - x) * (ref[1] - best_y)
+        return volume
+    pts, volume = sorted(points, key=lambda p: p[-1]), 0.0
+    for n, p in enumerate(pts):
+        z_next = pts[n + 1][-1] if n + 1 < len(pts) else ref[-1]
+        if z_next > p[-1]:
+            below = [q[:-1] for q in pts[: n + 1]]
+            keep = python_non_dominated(below, ["min"] * (len(ref) - 1))
+            volume += _python_hv([below[i] for i in keep], ref[:-1]) * (z_next - p[-1])
+    return volume
+
+
+def side_by_side(store, repeats: int) -> dict[str, float]:
+    """Median ms of the non-dominated sort and the hypervolume, moocore against pure Python,
+    on every complete trial (accuracy max, FLOPs min) and on the front; results checked equal."""
+    from sqlalchemy import select
+
+    from octsearch.store import front
+    from octsearch.store.models import TrialRow
+
+    with store._engine.connect() as conn:
+        points = [tuple(r) for r in conn.execute(
+            select(TrialRow.accuracy, TrialRow.flops_paper).where(TrialRow.status == "complete")).all()]
+    dirs, ref, n = ["max", "min"], (0.1, float(ALPHA0_FLOPS)), max(3, repeats // 4)
+    out: dict[str, float] = {}
+    for label, fn in (("moocore", front.non_dominated), ("python", python_non_dominated)):
+        out[f"non_dominated_{label}_ms"], kept = median_ms(lambda fn=fn: fn(points, dirs), n)
+        out.setdefault("front", kept)  # type: ignore[arg-type]
+        assert kept == out["front"]
+    members = [points[i] for i in out.pop("front")]  # type: ignore[union-attr]
+    for what, pts in (("front", members), ("all", points)):
+        for label, fn in (("moocore", front.hypervolume), ("python", python_hypervolume)):
+            out[f"hypervolume_{what}_{label}_ms"], hv = median_ms(lambda fn=fn, pts=pts: fn(pts, ref, dirs), n)
+            out.setdefault(f"hv_{what}", hv)  # type: ignore[arg-type]
+            assert abs(hv - out[f"hv_{what}"]) <= 1e-12 * abs(hv)
+        del out[f"hv_{what}"]
+    return {k: round(v, 2) for k, v in out.items()}
+
+
 def median_ms(fn, repeats: int) -> tuple[float, object]:
     times, result = [], None
     for _ in range(repeats):
@@ -163,6 +249,7 @@ def main(argv: list[str] | None = None) -> int:
     hv_ms, _ = median_ms(lambda: store.hypervolume("bench"), args.repeats)
     on_read_ms, on_read = median_ms(lambda: front_on_read(store), max(3, args.repeats // 4))
     assert on_read == sorted(t.number for t in front)  # type: ignore[attr-defined]
+    compared = side_by_side(store, args.repeats)
     new_ms, repeat_ms = write_costs(store, front, args.repeats)  # type: ignore[arg-type]
     store.close()
     report = {
@@ -174,6 +261,7 @@ def main(argv: list[str] | None = None) -> int:
         "front_computed_on_read_ms_median": round(on_read_ms, 2),
         "write_new_trial_ms_median": round(new_ms, 2),
         "write_repeat_of_front_member_ms_median": round(repeat_ms, 2),
+        **compared,
         "repeats": args.repeats,
         "target_ms": 100,
     }
@@ -183,6 +271,11 @@ def main(argv: list[str] | None = None) -> int:
         f"of {n_trials:,} trials (open_store + front: {cold_ms:.1f} ms; hypervolume: {hv_ms:.1f} ms; "
         f"computing it on read instead: {on_read_ms:.0f} ms); target < 100 ms"
     )
+    c = compared
+    print(f"non-dominated sort of all {n_trials:,} trials: moocore {c['non_dominated_moocore_ms']:.0f} ms, "
+          f"pure Python {c['non_dominated_python_ms']:.0f} ms; hypervolume of the front: moocore "
+          f"{c['hypervolume_front_moocore_ms']:.2f} ms, pure Python {c['hypervolume_front_python_ms']:.2f} ms; "
+          f"of all trials: moocore {c['hypervolume_all_moocore_ms']:.0f} ms, pure Python {c['hypervolume_all_python_ms']:.0f} ms")
     print(f"writes at this size: a new trial {new_ms:.1f} ms, a repeat seed of a front member {repeat_ms:.0f} ms (the box it dominated is re-read)")
     print(f"reproduce: {Path(sys.executable).name} bench/front_read.py --trials {args.trials} --repeats {args.repeats} --seed {args.seed}")
     if tmp is not None:
