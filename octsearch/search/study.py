@@ -147,13 +147,13 @@ def _quiet_optuna_warnings() -> None:
 # -- the study of a search ------------------------------------------------------------------------
 
 
-def open_search_study(store: Store, search: str, directions: list[str], metric_names: list[str],
-                      role: str = "sampler") -> tuple[Study, bool]:
-    """(the study, True if it existed). A new one is marked as octsearch's study of ``search``; an
-    existing one must be octsearch's, with the same directions."""
+def open_search_study(store: Store, storage: RDBStorage, search: str, directions: list[str],
+                      metric_names: list[str], role: str = "sampler") -> tuple[Study, bool]:
+    """(the study, True if it existed) in ``storage`` (:func:`open_storage` of ``store``). A new one
+    is marked as octsearch's study of ``search``; an existing one must be octsearch's, with the same
+    directions."""
     import optuna
 
-    storage = open_storage(store)
     name = study_name(search, role)
     existed = check_marker(marker_of(store_engine(store), name), search, role, store.url)
     if existed:

@@ -22,6 +22,7 @@ from octsearch.search.study import (
     SearchStudy,
     fail_left_running,
     open_search_study,
+    open_storage,
     waiting_points,
 )
 
@@ -55,8 +56,9 @@ def open_studies(driver: SearchDriver, distributions: Mapping[str, Any],
     its stored results) and its evaluations study."""
     directions = ["maximize" if m == "max" else "minimize" for m in driver.objectives.modes]
     names = metric_names(driver.objectives.store_names)
-    study, existed = open_search_study(driver.store, driver.name, directions, names)
-    evaluations, _ = open_search_study(driver.store, driver.name, directions, names, role="evaluations")
+    storage = open_storage(driver.store)
+    study, existed = open_search_study(driver.store, storage, driver.name, directions, names)
+    evaluations, _ = open_search_study(driver.store, storage, driver.name, directions, names, role="evaluations")
     if existed:
         left = fail_left_running(study)
         if left:
@@ -144,7 +146,7 @@ def dashboard_study(store: Any, search: str) -> int:
     """The Optuna study id of search ``search`` for a dashboard. A search made before octsearch
     kept a study gets one built from its stored results (as its next launch would), unless it is
     running now; a study octsearch did not create is refused. Writes only such a migration."""
-    from octsearch.search.study import check_marker, marker_of, open_storage, study_name
+    from octsearch.search.study import check_marker, marker_of, study_name
     from octsearch.store.connect import store_engine
 
     record = store.get_search(search)  # unknown name: lists the names
