@@ -1,158 +1,42 @@
 """Generated bad input: nothing but the project's own errors escapes, and no store is written.
 
-The rule under test: bad input gets a one-line error (an :class:`OctsearchError` in-process;
-through the CLI exit code 2 and one line on stderr, never a traceback) and leaves stored results
-as they were. Hypothesis mutates the shipped ``search_spaces/*.yaml`` (through their parsed YAML,
-and as text and bytes) and the options of the read-only and store commands, run in-process
-against a SQLite store that holds a small real search. Nothing here starts Ray or trains:
-``launch`` and ``trial`` only get input that fails before either would start.
+Hypothesis mutates the shipped ``search_spaces/*.yaml`` (through their parsed YAML, and as text
+and bytes) and the options of the read-only and store commands, run in-process against a SQLite
+store that holds a small real search (the rule, the helpers and the fixtures: tests/fuzz_helpers.py;
+the explicit cases, the crashes found among them: tests/test_bad_input_cases.py). Nothing here
+starts Ray or trains: ``launch`` and ``trial`` only get input that fails before either would start.
 
-Generated sizes stay moderate (``flops`` and ``space show`` build torch models). Crashes found in
-modules owned elsewhere are listed in ``KNOWN_CRASHES``: the generated tests set inputs that hit
-them aside, and one ``xfail(strict=True)`` case each reproduces them until they are fixed.
+Generated sizes stay moderate (``flops`` and ``space show`` build torch models). A crash found in
+a module owned elsewhere is listed in ``fuzz_helpers.KNOWN_CRASHES``: the generated tests set
+inputs that hit it aside until it is fixed.
 """
 
 from __future__ import annotations
 
-import contextlib
-import hashlib
-import io
 import math
-import traceback
 from pathlib import Path
 from typing import Any
 
-import pytest
+import fuzz_helpers
 import yaml
-from hypothesis import HealthCheck, given, reject, settings
+from fuzz_helpers import (
+    CHEAP_MODELS,
+    FUZZ,
+    SHIPPED,
+    assert_clean,
+    assert_one_line,
+    known_crash,
+    run_cli,
+    snapshot,
+)
+from hypothesis import given, reject, settings
 from hypothesis import strategies as st
 
-import octsearch
-from octsearch.cli.main import main
 from octsearch.errors import OctsearchError
 from octsearch.spaces import load_space
 
-REPO = Path(__file__).resolve().parents[1]
-PACKAGE = Path(octsearch.__file__).resolve().parent
-SHIPPED = {p.name: p.read_text(encoding="utf-8") for p in sorted((REPO / "search_spaces").glob("*.yaml"))}
-CHEAP_MODELS = ("oct_resnet20", "oct_resnet32")  # `flops` and `space show` count these in well under a second
-FUZZ = settings(max_examples=40, deadline=None, derandomize=True,
-                suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-
-# (exception, module of the package that raised it) -> the crash, for inputs the generated tests
-# set aside; each has an xfail(strict=True) case in CRASH_CASES below.
-KNOWN_CRASHES = {
-    (OverflowError, "core/models/resnet_cifar.py"): "width_mult inf: round(inf) in the stage widths",
-    (RuntimeError, "core/layers.py"): "a huge width_mult or in_chans: torch.empty of the weight fails",
-    (TypeError, "core/models/_head.py"): "num_classes >= 2**63: nn.Linear cannot unpack the size",
-    (RuntimeError, "core/models/_head.py"): "a huge num_classes: nn.Linear allocates tens of GB",
-    (RecursionError, "cli/model_commands.py"): "--alphas JSON nested 100,000 deep: json.loads recurses",
-    (TypeError, "data/_tensors.py"): "an image size >= 2**63: F.interpolate cannot unpack the size",
-    (RuntimeError, "data/_tensors.py"): "a huge image size: resizing the data set allocates its tensor",
-    ("multi-line", "spaces/load.py"): "_slots wraps torch's error, C++ stack included, in the SpaceError",
-}
-
-
-def known_crash(error: BaseException) -> str | None:
-    """The KNOWN_CRASHES entry ``error`` matches, if any."""
-    frames = [f for f in traceback.extract_tb(error.__traceback__) if f.filename.startswith(str(PACKAGE))]
-    where = Path(frames[-1].filename).relative_to(PACKAGE).as_posix() if frames else ""
-    kind = "multi-line" if isinstance(error, OctsearchError) else type(error)
-    return KNOWN_CRASHES.get((kind, where))
-
-
-def run_cli(argv: list[str]) -> tuple[int, str, str]:
-    """(exit code, stdout, stderr) of ``octsearch ARGV``; any other exception escapes."""
-    out, err = io.StringIO(), io.StringIO()
-    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
-        try:
-            code = main(argv)
-        except SystemExit as e:  # argparse's own exit (bad option syntax)
-            code = e.code if isinstance(e.code, int) else 2
-    return code, out.getvalue(), err.getvalue()
-
-
-def assert_clean(argv: list[str], code: int, err: str) -> None:
-    """Exit 0, or exit 2 with exactly one line on stderr and no traceback."""
-    assert code in (0, 2), (argv, code, err[-2000:])
-    if code == 2:
-        lines = err.strip("\n").splitlines()
-        assert len(lines) == 1 and lines[0].startswith("octsearch: error: "), (argv, err[-2000:])
-
-
-def assert_one_line(error: OctsearchError) -> None:
-    assert str(error).strip() and "\n" not in str(error), repr(str(error))
-
-
-def snapshot(directory: Path) -> dict[str, str]:
-    """sha256 of every file below ``directory`` ("dir" for a directory), but SQLite's write-ahead
-    log and its index, which come and go on reads."""
-    return {str(p.relative_to(directory)): "dir" if p.is_dir() else hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(directory.rglob("*")) if not p.name.endswith(("-wal", "-shm"))}
-
-
-# -- fixtures: a hermetic environment, a memory guard, a store with a small real search --------
-
-
-@pytest.fixture(scope="module", autouse=True)
-def hermetic(tmp_path_factory: pytest.TempPathFactory):
-    """No command reaches the user's default store or data directory."""
-    home = tmp_path_factory.mktemp("home")
-    with pytest.MonkeyPatch.context() as mp:
-        for key, value in (("OCTSEARCH_DB", f"sqlite:///{home / 'default.db'}"), ("HOME", str(home)),
-                           ("XDG_DATA_HOME", str(home))):
-            mp.setenv(key, value)
-        mp.delenv("OCTSEARCH_SPACES_DIR", raising=False)
-        yield
-    assert not (home / "default.db").exists(), "a command wrote the default store"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def memory_guard() -> bool:
-    """Cap this process's address space at 8 GiB above its size (Linux): an input that makes
-    torch allocate tens of GB fails at once instead of starving the shared machine."""
-    try:
-        import resource
-
-        with open("/proc/self/status") as f:
-            vm = next(int(line.split()[1]) * 1024 for line in f if line.startswith("VmSize:"))
-    except (ImportError, OSError):
-        yield False
-        return
-    soft, hard = resource.getrlimit(resource.RLIMIT_AS)
-    cap = vm + 8 * 2**30
-    active = hard == resource.RLIM_INFINITY or cap < hard
-    if active:
-        resource.setrlimit(resource.RLIMIT_AS, (cap, hard))
-    yield active
-    resource.setrlimit(resource.RLIMIT_AS, (soft, hard))
-
-
-@pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A SQLite store with search 'demo' of the default space: its uniform configurations (real
-    FLOP counts, made-up accuracies), a failed and a running trial; beside it a file that is not
-    a database."""
-    from octsearch.store import SearchSpec, open_store
-
-    space = load_space("default")
-    directory = tmp_path_factory.mktemp("store")
-    url = f"sqlite:///{directory / 'store.db'}"
-    uniform = [space.counted(c) for c in space.uniform_configurations()]
-    with open_store(url) as s:
-        s.create_search(SearchSpec(
-            name="demo", space_text=space.text, model_name=space.model_name, model_args=space.model_args,
-            reference_accuracy=0.1, reference_flops=uniform[0].counted.flops_paper, space_hash=space.hash))
-        for i, c in enumerate(uniform):
-            n = s.start_trial("demo", c)
-            s.record_evaluation("demo", n, seed=0, accuracy=0.95 - 0.02 * i, n_val=1000)
-        for base, first, failed in ((uniform[1], 0.5, True), (uniform[2], 0.75, False)):
-            n = s.start_trial("demo", space.counted(space.configuration({**base.param_dict, space.param_names[0]: first})))
-            if failed:
-                s.record_failure("demo", n, "RuntimeError: boom")
-    (directory / "not_a_db.db").write_text("model: {name: oct_resnet20}\n")
-    return {"url": url, "dir": directory, "out": tmp_path_factory.mktemp("out")}
-
+# the shared fixtures, where pytest looks for them (hermetic and memory_guard are autouse)
+hermetic, memory_guard, store = fuzz_helpers.hermetic, fuzz_helpers.memory_guard, fuzz_helpers.store
 
 # -- (a) mutated space files --------------------------------------------------------------------
 
@@ -333,20 +217,20 @@ def _options(draw: st.DrawFn, options: list[tuple[str, list[str], st.SearchStrat
     return out
 
 
-def db_urls(store: dict[str, Any], missing: bool = True) -> st.SearchStrategy[str]:
+def db_urls(store: dict[str, Any]) -> st.SearchStrategy[str]:
     """The test's store most often; else a URL to refuse (or, a missing file, to read as empty)."""
     d = store["dir"]
     absent = [f"sqlite:///{d / 'missing.db'}", f"sqlite:///{d / 'new' / 'x.db'}", f"sqlite:///{d}/a\nb.db", ""]
     return st.sampled_from([store["url"]] * 4 + [
         f"sqlite:///{d}", f"sqlite:///{d / 'not_a_db.db'}", "mysql://u@h/x", "::::", "sqlite://",
-        "postgresql://u@127.0.0.1:1/x", *(absent if missing else [])])
+        "postgresql://u@127.0.0.1:1/x", *absent])
 
 
 @st.composite
 def store_argv(draw: st.DrawFn, store: dict[str, Any]) -> list[str]:
     """argv of searches | trials | pareto | export | db current, some values bad."""
     command = draw(st.sampled_from(["searches", "trials", "pareto", "export", "db current"]))
-    db = ["--db", draw(db_urls(store, missing=command != "db current"))]
+    db = ["--db", draw(db_urls(store))]
     formats = ("--format", ["table", "json", "csv"], st.sampled_from(["yaml", "", "JSON"]))
     budgets = ("--budget", ["proxy", "full"], st.sampled_from(["", "nope", "epochs=3", "proxy\n", "PROXY"]))
     if command in ("searches", "db current"):
@@ -412,68 +296,3 @@ def test_store_commands_with_bad_arguments_leave_the_store_as_it_was(data: st.Da
 @given(argv=model_argv())
 def test_model_and_space_commands_with_bad_arguments(argv: list[str], store: dict[str, Any]) -> None:
     run_against_store(argv, store)
-
-
-# -- explicit cases: huge values, `launch` refusals, and the crashes found ----------------------
-
-DEEP_JSON = "[" * 100_000 + "]" * 100_000
-
-
-def _xfail(reason: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason=reason)
-
-
-CRASH_CASES = [
-    pytest.param(["flops", "oct_resnet20", "--input-size", "1000000"], id="flops-input-size-1e6"),
-    pytest.param(["slots", "oct_resnet20", "--width-mult", "inf"], id="slots-width-inf", marks=_xfail(
-        "OverflowError: cannot convert float infinity to integer (octsearch/core/models/resnet_cifar.py, widths)")),
-    pytest.param(["flops", "oct_resnet20", "--width-mult", "1e9"], id="flops-width-1e9", marks=_xfail(
-        "RuntimeError: Storage size calculation overflowed (octsearch/core/layers.py, OctConv2d weight)")),
-    pytest.param(["flops", "oct_resnet20", "--in-chans", "100000000"], id="flops-in-chans-1e8", marks=_xfail(
-        "RuntimeError: DefaultCPUAllocator: can't allocate memory, 57.6 GB (octsearch/core/layers.py)")),
-    pytest.param(["flops", "oct_resnet20", "--num-classes", "100000000"], id="flops-classes-1e8", marks=_xfail(
-        "RuntimeError: DefaultCPUAllocator: can't allocate memory, 25.6 GB (octsearch/core/models/_head.py)")),
-    pytest.param(["flops", "oct_resnet32", "--num-classes", str(10**30)], id="flops-classes-1e30", marks=_xfail(
-        "TypeError: empty(): argument 'size' failed to unpack ... Overflow (octsearch/core/models/_head.py)")),
-    pytest.param(["flops", "oct_resnet20", "--alphas", DEEP_JSON], id="flops-alphas-deep", marks=_xfail(
-        "RecursionError: maximum recursion depth exceeded while decoding a JSON array "
-        "(octsearch/cli/model_commands.py, parse_alphas_json)")),
-    pytest.param(["trial", "default", "--alphas", DEEP_JSON], id="trial-alphas-deep", marks=_xfail(
-        "RecursionError: maximum recursion depth exceeded while decoding a JSON array "
-        "(octsearch/cli/trial_commands.py, _json_object)")),
-    pytest.param(["dataset", "show", "mnist", "--image-size", "100000"], id="dataset-image-1e5", marks=_xfail(
-        "RuntimeError: DefaultCPUAllocator: can't allocate memory, 160 TB (octsearch/data/_tensors.py, _resize)")),
-    pytest.param(["trials", "demo", "--db", "NEWLINE"], id="line-break-in-db-path"),
-    pytest.param(["models", "x\ny"], id="line-break-in-argument"),
-    pytest.param(["launch", "default", "--name", "x", "--trials", "0"], id="launch-trials-0"),
-    pytest.param(["launch", "default", "--name", "x", "--sampler", "nope"], id="launch-sampler"),
-    pytest.param(["launch", "default", "--name", "x", "--address", "127.0.0.1:1"], id="launch-address"),
-    pytest.param(["launch", "default", "--name", "x", "--repeats", "-1"], id="launch-repeats"),
-    pytest.param(["launch", "default", "--name", "x", "--noise-margin", "nan"], id="launch-margin"),
-    pytest.param(["trials", "demo", "--db", "EMPTY"], id="trials-empty-file", marks=_xfail(
-        "an empty file given as --db gets octsearch's tables written into it by a read-only command "
-        "(octsearch/cli/store_commands.py _open: open_store upgrades an empty database)")),
-    pytest.param(["db", "current", "--db", "MISSING"], id="db-current-missing", marks=_xfail(
-        "creates the directory and an empty database (octsearch/cli/store_commands.py cmd_db_current: "
-        "open_engine(create=True))")),
-    pytest.param(["db", "current", "--db", "sqlite:///\x00"], id="db-current-nul", marks=_xfail(
-        "ValueError: embedded null byte (octsearch/store/connect.py open_engine, engine.connect)")),
-]
-
-
-@pytest.mark.parametrize("argv", CRASH_CASES)
-def test_explicit_bad_input(argv: list[str], tmp_path: Path, memory_guard: bool) -> None:
-    """Exit 2 with one line, and no file written where the command was pointed."""
-    if not memory_guard and any(a.isdigit() and int(a) >= 10**6 for a in argv):
-        pytest.skip("needs the address-space cap: without it torch might really allocate tens of GB")
-    (tmp_path / "empty.db").write_bytes(b"")
-    db = {"EMPTY": f"sqlite:///{tmp_path / 'empty.db'}", "MISSING": f"sqlite:///{tmp_path / 'new' / 'x.db'}",
-          "NEWLINE": f"sqlite:///{tmp_path}/a\nb.db"}
-    argv = [db.get(a, a) for a in argv]
-    if argv[0] == "launch":
-        argv += ["--db", f"sqlite:///{tmp_path / 'launch.db'}"]
-    before = snapshot(tmp_path)
-    code, _, err = run_cli(argv)
-    assert code == 2, (code, err[-500:])
-    assert_clean(argv, code, err)
-    assert snapshot(tmp_path) == before

@@ -1,4 +1,5 @@
-"""Text output shared by every command: tables, JSON, CSV, and number formatting with units."""
+"""Text output shared by every command: tables, JSON, CSV, and number formatting with units; and
+the one parser of JSON given as an option's value."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import json
 import math
 from collections.abc import Mapping, Sequence
 from typing import Any
+
+from octsearch.errors import ConfigError
 
 
 def gflops(multiply_adds: float | None) -> str:
@@ -47,6 +50,31 @@ def to_csv(rows: Sequence[Mapping[str, Any]], columns: Sequence[str] | None = No
     for row in rows:
         writer.writerow({c: _csv_cell(row.get(c)) for c in columns})
     return out.getvalue()
+
+
+def json_object(option: str, text: str, accepted: str) -> dict[str, Any]:
+    """The JSON object ``text`` given as ``option``'s value; otherwise a one-line ConfigError
+    naming the option and ``accepted``: text that is not JSON, is nested deeper than the parser
+    recurses (a RecursionError), has a number too long to convert, or is no object."""
+    shown = _clip(text)
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as e:
+        raise ConfigError(f"{option} {shown} is not JSON ({e.msg} at character {e.pos}); accepted: {accepted}") from None
+    except RecursionError:
+        raise ConfigError(f"{option} {shown} is not JSON octsearch can read (nested too deeply); "
+                          f"accepted: {accepted}") from None
+    except ValueError as e:  # an integer of more digits than int() converts
+        raise ConfigError(f"{option} {shown} is not JSON octsearch can read ({e}); accepted: {accepted}") from None
+    if not isinstance(value, dict):
+        raise ConfigError(f"{option} {shown} is not a JSON object; accepted: {accepted}")
+    return value
+
+
+def _clip(text: str, limit: int = 60) -> str:
+    """``repr`` of an option's text on one line, cut to ``limit`` characters."""
+    shown = repr(text)
+    return shown if len(shown) <= limit else shown[: limit - 4] + "...'"
 
 
 def _cell(value: Any) -> str:

@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import argparse
-import json
 from typing import Any
 
-from octsearch.cli._format import gflops, table, to_json
-from octsearch.errors import ConfigError
+from octsearch.cli._format import gflops, json_object, table, to_json
 
 FLOPS_CONVENTION = "1 FLOP = 1 fused multiply-add; batch 1"
 
@@ -50,13 +48,7 @@ def _args_of(args: argparse.Namespace) -> dict[str, Any]:
 
 def parse_alphas_json(text: str) -> dict[str, float]:
     """Parse ``--alphas`` JSON into slot -> alpha; a one-line error otherwise."""
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"--alphas {text!r} is not JSON ({e.msg}); accepted: an object slot -> alpha") from e
-    if not isinstance(value, dict):
-        raise ConfigError(f"--alphas {text!r} is not a JSON object; accepted: an object slot -> alpha")
-    return value
+    return json_object("--alphas", text, 'an object slot -> alpha, e.g. \'{"stage1.out": 0.5, ...}\'')
 
 
 def cmd_models(args: argparse.Namespace) -> int:

@@ -94,9 +94,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _open(args: argparse.Namespace) -> Store:
+    """The store, opened to read: nothing created, upgraded or written (not even WAL mode)."""
     from octsearch.store import open_store
 
-    return open_store(args.db, create=False)
+    return open_store(args.db, create=False, upgrade=False)
 
 
 def cmd_searches(args: argparse.Namespace) -> int:
@@ -280,7 +281,7 @@ def cmd_db_current(args: argparse.Namespace) -> int:
     from octsearch.store import migrate
     from octsearch.store.connect import open_engine
 
-    engine, shown = open_engine(args.db)
+    engine, shown = open_engine(args.db, create=False, read_only=True)  # reads only
     try:
         with engine.connect() as conn:
             current = migrate.current_revision(conn)

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 from typing import Any
 
-from octsearch.cli._format import gflops, to_json
+from octsearch.cli._format import gflops, json_object, to_json
 from octsearch.errors import ConfigError
+
+ALPHAS_ACCEPTED = 'an object slot -> alpha (every searched slot) or parameter -> alpha, e.g. \'{"stage2.out": 0.25, ...}\''
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,11 +31,12 @@ def _trial(args: argparse.Namespace) -> int:
     from octsearch.spaces import load_space
     from octsearch.trial import run_trial
 
+    given = json_object("--alphas", args.alphas, ALPHAS_ACCEPTED) if args.alphas is not None else None  # before the space loads
     space = load_space(args.space)
     if args.uniform is not None:
         config: Any = args.uniform
-    elif args.alphas is not None:
-        config = _json_object(args.alphas)
+    elif given is not None:
+        config = given
     else:
         config = _config_file_alphas(Path(args.config), space)
     configuration = space.configuration(config)  # checked before anything is loaded or trained
@@ -62,17 +64,6 @@ def _trial(args: argparse.Namespace) -> int:
     if result.latency_ms is not None:
         print(f"latency     {result.latency_ms:.2f} ms (median forward at batch 1, {result.device})")
     return 0
-
-
-def _json_object(text: str) -> dict[str, Any]:
-    try:
-        value = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise ConfigError(f"--alphas is not valid JSON ({e.msg} at character {e.pos}); "
-                          'accepted: a JSON object such as \'{"stage2.out": 0.25, ...}\'') from None
-    if not isinstance(value, dict):
-        raise ConfigError(f"--alphas {text!r} is not a JSON object; accepted: slot -> alpha or parameter -> alpha")
-    return value
 
 
 def _config_file_alphas(path: Path, space: Any) -> dict[str, Any]:

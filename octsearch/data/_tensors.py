@@ -1,6 +1,16 @@
-"""From a raw pool to an :class:`ImageDataset`: limit, split, resize, normalise (uses torch)."""
+"""From a raw pool to an :class:`ImageDataset`: limit, split, resize, normalise (uses torch).
+
+The resized splits must fit in the machine's physical memory (``os.sysconf``; 64 GB where the
+platform does not say): an image size that would not is refused, with the figure, before the
+tensors are allocated.
+"""
 
 from __future__ import annotations
+
+import contextlib
+import math
+import os
+from collections.abc import Iterator
 
 import numpy as np
 import torch
@@ -12,6 +22,7 @@ from octsearch.data.dataset import ImageDataset, Normalisation
 from octsearch.errors import ConfigError, DataError
 
 _STATS_CHUNK = 2048  # images per float64 chunk when computing the statistics
+FALLBACK_MEMORY = 64 * 10**9  # bytes assumed where os.sysconf does not give the physical memory
 
 
 def build_dataset(
@@ -52,9 +63,11 @@ def build_dataset(
             f"{name}: too few images to split ({len(train_lab)} train, {len(val_lab)} validation)"
         )
 
-    train_x = _resize(_to_float(train_img, pool.max_value), side, resize)
-    val_x = _resize(_to_float(val_img, pool.max_value), side, resize)
-    mean, std = _channel_stats(train_x)
+    need = check_memory(name, len(train_lab), len(val_lab), pool.in_chans, side)
+    with _allocating(name, side, need):
+        train_x = _resize(_to_float(train_img, pool.max_value), side, resize)
+        val_x = _resize(_to_float(val_img, pool.max_value), side, resize)
+        mean, std = _channel_stats(train_x)
     for x in (train_x, val_x):
         x.sub_(torch.tensor(mean).view(1, -1, 1, 1)).div_(torch.tensor(std).view(1, -1, 1, 1))
 
@@ -80,6 +93,48 @@ def build_dataset(
         normalisation=Normalisation(mean=mean, std=std),
         description=description,
     )
+
+
+def machine_memory() -> int:
+    """Bytes of physical memory (``os.sysconf``), else :data:`FALLBACK_MEMORY`."""
+    try:
+        return os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (AttributeError, ValueError, OSError):
+        return FALLBACK_MEMORY
+
+
+def check_memory(name: str, n_train: int, n_val: int, channels: int, side: int) -> int:
+    """The bytes the resized splits take (float32, plus the statistics pass's float64 chunk);
+    a one-line ConfigError with the figure if more than :func:`machine_memory`."""
+    per_pixel = channels * (4 * (n_train + n_val) + 8 * min(n_train, _STATS_CHUNK))
+    need, limit = per_pixel * side * side, machine_memory()
+    if need > limit:
+        raise ConfigError(
+            f"{name}: image_size={side} would take {_bytes(need)} ({n_train + n_val:,} images of "
+            f"{channels}x{side}x{side} float32 and the statistics pass), more than the {_bytes(limit)} of "
+            f"memory this machine has; accepted: image_size at most {math.isqrt(limit // per_pixel)} here"
+        )
+    return need
+
+
+@contextlib.contextmanager
+def _allocating(name: str, side: int, need: int) -> Iterator[None]:
+    """An allocation that fails though the estimate fit (a memory limit below the machine's):
+    a one-line DataError, not torch's or numpy's message."""
+    try:
+        yield
+    except (RuntimeError, MemoryError) as e:
+        if isinstance(e, RuntimeError) and "can't allocate memory" not in str(e):
+            raise
+        raise DataError(f"{name}: resizing to {side}x{side} ({_bytes(need)}) failed: not enough memory "
+                        "for this process; accepted: a smaller image_size or limit") from None
+
+
+def _bytes(n: int) -> str:
+    for unit, size in (("TB", 10**12), ("GB", 10**9), ("MB", 10**6)):
+        if n >= size:
+            return f"{n / size:.3g} {unit}"
+    return f"{n:,} bytes"
 
 
 def _split_pool(

@@ -25,6 +25,10 @@ if TYPE_CHECKING:
 # loader(root, options, image_size) -> RawPool; image_size is the requested side or None (native)
 Loader = Callable[[Path | None, Mapping[str, Any], int | None], "RawPool"]
 
+# The largest image side (px) a data set is resized to: the largest model input (the core's
+# MAX_INPUT_SIZE). Below it the resized splits must also fit in memory (data._tensors).
+MAX_IMAGE_SIZE = 4096
+
 # Modules whose import registers data sets; imported on first use.
 _SOURCE_MODULES: tuple[str, ...] = (
     "octsearch.data.mnist",
@@ -164,8 +168,9 @@ def load_dataset(
             arguments and seed give identical tensors.
         val_fraction: fraction of each class held out for validation, in (0, 1) (ignored by
             sources with a fixed validation set, e.g. ``cifar10`` with ``split="test"``).
-        image_size: side of the square images the model gets; None keeps the native side
-            (``imagefolder``: 32). Reached with the ``resize`` option.
+        image_size: side of the square images the model gets, at most :data:`MAX_IMAGE_SIZE`
+            px and small enough for the resized splits to fit in the machine's memory; None keeps
+            the native side (``imagefolder``: 32). Reached with the ``resize`` option.
         root: the directory of sources that read local files (``cifar10``, ``imagefolder``).
         limit: a cap on the total number of images (train + validation), taken stratified;
             at least two images a class.
@@ -231,9 +236,10 @@ def _check_common(name: str, *, seed: Any, val_fraction: Any, image_size: Any, l
         raise ConfigError(
             f"{name}: val_fraction={val_fraction!r} is not accepted; use a number in (0, 1), e.g. 0.2"
         )
-    if image_size is not None and (not _is_int(image_size) or image_size < 1):
+    if image_size is not None and (not _is_int(image_size) or not 1 <= image_size <= MAX_IMAGE_SIZE):
         raise ConfigError(
-            f"{name}: image_size={image_size!r} is not accepted; use a positive integer side in pixels or None"
+            f"{name}: image_size={image_size!r} is not accepted; use an integer side from 1 to "
+            f"{MAX_IMAGE_SIZE} pixels (the largest model input) or None"
         )
     if limit is not None and (not _is_int(limit) or limit < 1):
         raise ConfigError(

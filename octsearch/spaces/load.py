@@ -2,9 +2,10 @@
 
 Steps: locate the file -> ``yaml.safe_load`` -> validate into :class:`SpaceFile` -> check the
 model and data-set names and arguments -> complete the model arguments (``num_classes``,
-``in_chans`` and ``input_size`` default from the data set, which is then loaded once) -> list the
-model's alpha slots -> resolve the search parameters -> check the FLOPs budget. Every problem is a
-one-line :class:`SpaceError` (or :class:`UnknownNameError`) naming file, key path and value.
+``in_chans`` and ``input_size`` default from the data set, which is then loaded once, after the
+model has checked the arguments the file gives) -> list the model's alpha slots -> resolve the
+search parameters -> check the FLOPs budget. Every problem is a one-line :class:`SpaceError` (or
+:class:`UnknownNameError`) naming file, key path and value.
 """
 
 from __future__ import annotations
@@ -110,7 +111,7 @@ def _data_spec(spec: SpaceFile, path: Path) -> DataSpec:
 
 
 def _model_args(spec: SpaceFile, data: DataSpec, file: str) -> dict[str, Any]:
-    from octsearch.core.registry import list_models, model_args
+    from octsearch.core.registry import list_models
 
     name, given = spec.model.name, dict(spec.model.args)
     if name not in list_models():
@@ -120,12 +121,30 @@ def _model_args(spec: SpaceFile, data: DataSpec, file: str) -> dict[str, Any]:
                           f"accepted: data.image_size ({spec.data.image_size}), or leave one of them out")
     missing = [k for k in DATA_ARGS if given.get(k) is None]
     if missing:
+        _check_before_data(name, given, missing, data, file)
         try:
             ds = data.load()
         except ConfigError as e:
             raise SpaceError(f"{file}: data: {e}") from None
         from_data = {"num_classes": ds.num_classes, "in_chans": ds.in_chans, "input_size": ds.image_size}
         given.update({k: from_data[k] for k in missing})
+    return _checked_args(name, given, file)
+
+
+def _check_before_data(name: str, given: dict[str, Any], missing: list[str], data: DataSpec, file: str) -> None:
+    """The model's own checks of the arguments the file gives, before the data set (maybe large)
+    loads: a weightless build with the smallest stand-ins for the values the data set will give
+    (2 classes, 1 channel; the image size, else the model's default input size)."""
+    from octsearch.core.registry import model_entry
+
+    stand_in = {"num_classes": 2, "in_chans": 1,
+                "input_size": data.image_size or model_entry(name).defaults["input_size"]}
+    _slots(name, _checked_args(name, {**given, **{k: stand_in[k] for k in missing}}, file), file)
+
+
+def _checked_args(name: str, given: dict[str, Any], file: str) -> dict[str, Any]:
+    from octsearch.core.registry import model_args
+
     try:
         return model_args(name, **given)
     except ConfigError as e:
@@ -140,7 +159,8 @@ def _slots(name: str, args: dict[str, Any], file: str) -> tuple:
     except ConfigError as e:
         raise SpaceError(f"{file}: model.args: {e}") from None
     except (TypeError, ValueError) as e:  # a badly typed argument the family does not check itself
-        raise SpaceError(f"{file}: model.args: {short(args)} is not accepted by {name}: {e}") from None
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0][:200]  # torch's may add its C++ stack
+        raise SpaceError(f"{file}: model.args: {short(args)} is not accepted by {name}: {first}") from None
 
 
 def _check_flops_budget(space: SearchSpace, file: str) -> None:

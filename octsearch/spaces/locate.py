@@ -49,15 +49,18 @@ def shipped_paths() -> dict[str, Path]:
 
 
 def list_spaces() -> list[ShippedSpace]:
-    """The shipped spaces with their one-line descriptions (read, not validated)."""
+    """The shipped spaces with their one-line descriptions (read with the bounded loader, not
+    validated; a file that cannot be read, or nests too deeply, is listed as unreadable)."""
     import yaml
+
+    from octsearch.spaces._yaml import safe_load
 
     out = []
     for name, path in sorted(shipped_paths().items()):
         try:
-            raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+            raw = safe_load(path.read_text(encoding="utf-8"))
             description = str(raw.get("description", "")) if isinstance(raw, dict) else ""
-        except (OSError, yaml.YAMLError) as e:
+        except (OSError, UnicodeDecodeError, yaml.YAMLError) as e:
             description = f"(unreadable: {type(e).__name__})"
         out.append(ShippedSpace(name, path, " ".join(description.split())))
     return out

@@ -13,11 +13,12 @@ from octsearch.store.store import Store
 from octsearch.store.urls import make_engine, mask_url, resolve_url, sqlite_path
 
 
-def open_engine(url: str | None = None, *, create: bool = True) -> tuple[Engine, str]:
+def open_engine(url: str | None = None, *, create: bool = True, read_only: bool = False) -> tuple[Engine, str]:
     """A connected engine for ``url`` and the URL as text without its password.
 
     A SQLite file that does not exist is created with its directory when ``create``, otherwise
     a StoreError; a server that cannot be reached is a StoreError naming the URL and the reason.
+    ``read_only`` leaves a SQLite file's journal mode as it is (setting WAL writes the file).
     """
     resolved = resolve_url(url)
     shown = mask_url(resolved)
@@ -29,10 +30,11 @@ def open_engine(url: str | None = None, *, create: bool = True) -> tuple[Engine,
             path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as e:
             raise StoreError(f"cannot create the directory of {shown}: {e.strerror}") from None
-    engine = make_engine(resolved)
+    engine = make_engine(resolved, wal=not read_only)
     try:
-        with engine.connect():
-            pass
+        with engine.connect() as conn:
+            if path is not None:  # reads the header: a file that is no SQLite database fails here
+                conn.exec_driver_sql("PRAGMA schema_version")
     except DBAPIError as e:
         engine.dispose()
         raise StoreError(f"cannot open store {shown}: {first_line(e)}") from None
@@ -46,18 +48,17 @@ def open_store(url: str | None = None, *, create: bool = True, upgrade: bool = T
         url: ``sqlite:///PATH`` or ``postgresql://...``; None: ``OCTSEARCH_DB`` or the default.
         create: create a missing SQLite file (and its directory); False raises StoreError.
         upgrade: bring an empty database or one at an older schema revision to the newest
-            (every migration so far only adds); False raises StoreError if it is not current.
+            (every migration so far only adds); False opens it as it is, writing nothing on the
+            way (for commands that only read), and raises StoreError if it holds no octsearch
+            store or one at another revision.
     """
-    engine, shown = open_engine(url, create=create)
+    engine, shown = open_engine(url, create=create, read_only=not upgrade)
     try:
         with engine.connect() as conn:
             current = migrate.current_revision(conn)
         if current != migrate.HEAD:
             if not upgrade:
-                raise StoreError(
-                    f"the database {shown} is at schema revision {current or 'none'}, not "
-                    f"{migrate.HEAD}; run `octsearch db upgrade --db URL`"
-                )
+                raise _not_current(shown, current)
             migrate.upgrade(engine)
     except DBAPIError as e:
         engine.dispose()
@@ -66,6 +67,14 @@ def open_store(url: str | None = None, *, create: bool = True, upgrade: bool = T
         engine.dispose()
         raise
     return Store(engine)
+
+
+def _not_current(shown: str, current: str | None) -> StoreError:
+    if current is None:
+        return StoreError(f"{shown} holds no octsearch store (no octsearch tables); accepted: a database "
+                          "that `octsearch launch` wrote (`octsearch db upgrade --db URL` creates the tables)")
+    return StoreError(f"the database {shown} is at schema revision {current}, not {migrate.HEAD}; "
+                      "run `octsearch db upgrade --db URL`")
 
 
 def store_engine(store: Store) -> Engine:

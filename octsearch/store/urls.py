@@ -40,6 +40,8 @@ def resolve_url(url: str | None = None) -> URL:
     except ArgumentError:
         raise StoreError(f"cannot parse database URL {text!r}; accepted: {ACCEPTED}") from None
     if parsed.drivername in ("sqlite", "sqlite+pysqlite"):
+        if "\x00" in (parsed.database or ""):
+            raise StoreError(f"database URL {text!r} has a NUL character in its path; accepted: {ACCEPTED}")
         return parsed.set(drivername="sqlite+pysqlite")
     if parsed.drivername in ("postgresql", "postgres", "postgresql+psycopg"):
         return parsed.set(drivername="postgresql+psycopg")
@@ -65,26 +67,33 @@ def sqlite_path(url: URL) -> Path | None:
     return Path(url.database)
 
 
-def make_engine(url: URL) -> Engine:
-    """An engine for a resolved URL, with the SQLite pragmas and transaction control set."""
+def make_engine(url: URL, *, wal: bool = True) -> Engine:
+    """An engine for a resolved URL, with the SQLite pragmas and transaction control set;
+    ``wal=False`` leaves a SQLite file's journal mode as it is (for readers: switching an empty
+    file to WAL writes its header)."""
     kwargs: dict[str, Any] = {}
     if url.get_backend_name() == "postgresql":
         kwargs["pool_pre_ping"] = True
         kwargs["connect_args"] = {"connect_timeout": 10}
     engine = create_engine(url, **kwargs)
     if url.get_backend_name() == "sqlite":
-        event.listen(engine, "connect", _sqlite_connect)
+        event.listen(engine, "connect", _sqlite_connect if wal else _sqlite_connect_as_is)
         event.listen(engine, "begin", _sqlite_begin)
     return engine
 
 
-def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
+def _sqlite_connect(dbapi_connection: Any, _record: Any, wal: bool = True) -> None:
     dbapi_connection.isolation_level = None  # we emit BEGIN ourselves (see _sqlite_begin)
     cursor = dbapi_connection.cursor()
     cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
-    cursor.execute("PRAGMA journal_mode = WAL")
+    if wal:
+        cursor.execute("PRAGMA journal_mode = WAL")
     cursor.execute("PRAGMA foreign_keys = ON")
     cursor.close()
+
+
+def _sqlite_connect_as_is(dbapi_connection: Any, record: Any) -> None:
+    _sqlite_connect(dbapi_connection, record, wal=False)
 
 
 def _sqlite_begin(connection: Any) -> None:

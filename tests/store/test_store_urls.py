@@ -9,7 +9,8 @@ from sqlalchemy import text
 
 from octsearch.errors import StoreError
 from octsearch.store import default_url, mask_url, open_store, resolve_url
-from octsearch.store.urls import ENV_VAR, make_engine
+from octsearch.store.connect import open_engine
+from octsearch.store.urls import ACCEPTED, ENV_VAR, make_engine
 
 
 def test_explicit_url_beats_the_environment_which_beats_the_default(monkeypatch, tmp_path):
@@ -100,3 +101,39 @@ def test_a_reader_is_not_blocked_by_an_open_write_transaction(tmp_path, spec_fac
     assert writer.get_search("s").sampler == "tpe"
     engine.dispose()
     writer.close()
+
+
+def test_readers_write_nothing_into_an_empty_file(tmp_path):
+    """Neither octsearch's tables nor SQLite's WAL header: the file stays 0 bytes."""
+    path = tmp_path / "empty.db"
+    path.write_bytes(b"")
+    with pytest.raises(StoreError) as info:
+        open_store(f"sqlite:///{path}", create=False, upgrade=False)
+    assert str(info.value) == (f"sqlite:///{path} holds no octsearch store (no octsearch tables); accepted: a "
+                               "database that `octsearch launch` wrote (`octsearch db upgrade --db URL` creates the tables)")
+    assert path.read_bytes() == b"" and sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"]
+
+
+def test_a_reader_opens_a_current_store_as_it_is(tmp_path, spec_factory):
+    url = f"sqlite:///{tmp_path / 's.db'}"
+    with open_store(url) as writer:
+        writer.create_search(spec_factory())
+    with open_store(url, create=False, upgrade=False) as reader:
+        assert [s.name for s in reader.list_searches()] == ["s"]
+
+
+def test_a_read_only_engine_creates_no_directory_and_names_a_file_that_is_no_database(tmp_path):
+    missing = tmp_path / "new" / "dir" / "x.db"
+    with pytest.raises(StoreError, match=f"^no octsearch database at {missing} "):
+        open_engine(f"sqlite:///{missing}", create=False, read_only=True)
+    assert not (tmp_path / "new").exists()
+    (tmp_path / "text.db").write_text("model: {name: oct_resnet20}\n")
+    with pytest.raises(StoreError, match="^cannot open store sqlite:///.*text.db: file is not a database$"):
+        open_engine(f"sqlite:///{tmp_path / 'text.db'}", create=False, read_only=True)
+
+
+@pytest.mark.parametrize("url", ["sqlite:///\x00", "sqlite:////tmp/a\x00b.db"])
+def test_a_nul_character_in_a_sqlite_path_is_one_line(url):
+    with pytest.raises(StoreError) as info:
+        resolve_url(url)
+    assert str(info.value) == f"database URL {url!r} has a NUL character in its path; accepted: {ACCEPTED}"
