@@ -55,9 +55,9 @@ def test_searches(filled, capsys):
     code, out, err = run(capsys, "searches", "--db", filled)
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["name", "status", "model", "sampler", "trials", "complete", "running", "failed",
-                                "pruned", "infeasible", "created", "(UTC)"]
-    assert lines[2].split()[:10] == ["demo", "running", "oct_resnet20", "nsga2", "10", "8", "1", "1", "0", "0"]
+    assert lines[0].split() == ["name", "kind", "status", "model", "sampler", "trials", "complete", "running",
+                                "failed", "pruned", "infeasible", "created", "(UTC)"]
+    assert lines[2].split()[:11] == ["demo", "search", "running", "oct_resnet20", "nsga2", "10", "8", "1", "1", "0", "0"]
     assert "store: " in err
     code, out, _ = run(capsys, "searches", "--db", filled, "--format", "json")
     rows = json.loads(out)
