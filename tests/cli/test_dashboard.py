@@ -14,7 +14,7 @@ from pathlib import Path
 
 import optuna
 import pytest
-from search_helpers import end_group, octsearch_cmd, run_cli, write_space
+from search_helpers import end_group, octsearch_cmd, run_cli, wait_for, write_space
 
 ARTIFACTS = Path(os.environ.get("OCTSEARCH_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "build" / "test-artifacts"))
 
@@ -134,3 +134,34 @@ def test_an_unknown_search_and_a_foreign_study_are_refused(tmp_path):
     assert "holds an Optuna study 'octsearch:theirs' that octsearch did not create" in proc.stderr
     assert _counts(engine) == before
     engine.dispose()
+
+
+@pytest.mark.slow
+def test_the_dashboard_shows_new_trials_of_a_running_search(finished, tmp_path):
+    """The dashboard reads the database again after a couple of seconds: a trial told to the
+    study after it started is served (its API is what the page polls)."""
+    import json
+    import urllib.request
+
+    from octsearch.search.study import open_storage
+    from octsearch.store import open_store
+
+    db, n_trials = finished
+    copy = tmp_path / "live.db"
+    shutil.copy(db.removeprefix("sqlite:///"), copy)
+    url = f"sqlite:///{copy}"
+    proc, page = _serve(url, tmp_path / "dashboard.log")
+    api = page.replace("/dashboard/studies/", "/api/studies/")
+    try:
+        def served() -> int:
+            with urllib.request.urlopen(api, timeout=30) as response:
+                return len(json.load(response)["trials"])
+
+        assert served() == n_trials
+        with open_store(url) as store:  # as the driver tells the sampler's study
+            study = optuna.load_study(study_name="octsearch:dash", storage=open_storage(store))
+            trial = study.ask()
+            study.tell(trial, state=optuna.trial.TrialState.FAIL)
+        wait_for(lambda: served() == n_trials + 1, 60, "the new trial on the dashboard")  # it caches for 2 s
+    finally:
+        end_group(proc)
