@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import logging
 import sys
+import time
 from importlib import metadata
 
 PACKAGES = ("octsearch", "torch")
@@ -29,27 +30,43 @@ def installed() -> dict[str, str]:
 
 
 def node_versions(timeout: float) -> tuple[list[tuple[str, dict[str, str]]], list[str]]:
-    """(node address, versions) of every alive node that answered, and the nodes that did not."""
+    """(node address, versions) of every alive node that answered, and one line for each node
+    that is still alive but did not answer (a node that left meanwhile is no longer asked)."""
     import ray
     from ray.util.scheduling_strategies import NodeAffinitySchedulingStrategy
 
     ray.init(address="auto", log_to_driver=False, logging_level=logging.ERROR, include_dashboard=False)
     try:
-        probe = ray.remote(num_cpus=0)(installed)
-        nodes = [n for n in ray.nodes() if n["Alive"]]
-        refs = {probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(n["NodeID"], soft=False)).remote():
-                n["NodeManagerAddress"] for n in nodes}
+        probe = ray.remote(num_cpus=0, max_retries=0)(installed)
+        nodes = {n["NodeID"]: n["NodeManagerAddress"] for n in ray.nodes() if n["Alive"]}
+        refs = {probe.options(scheduling_strategy=NodeAffinitySchedulingStrategy(node, soft=False)).remote(): node
+                for node in nodes}
         ready, late = ray.wait(list(refs), num_returns=len(refs), timeout=timeout)
-        return [(refs[r], ray.get(r)) for r in ready], sorted(refs[r] for r in late)
+        answers, failed = [], {}
+        for ref in ready:
+            try:
+                answers.append((nodes[refs[ref]], ray.get(ref)))
+            except Exception as e:  # noqa: BLE001 - a node that died while asked fails its task
+                failed[refs[ref]] = _first_line(e)
+        failed.update({refs[ref]: f"no answer within {timeout:.0f} s" for ref in late})
+        if failed:  # the GCS may still list a node the scheduler already knows to be gone
+            time.sleep(5)
+        alive = {n["NodeID"] for n in ray.nodes() if n["Alive"]}
+        silent = [f"{nodes[node]} ({why})" for node, why in sorted(failed.items()) if node in alive]
+        return answers, silent
     finally:
         ray.shutdown()
 
 
-def mismatch(mine: dict[str, str], answers: list[tuple[str, dict[str, str]]], late: list[str],
-             timeout: float) -> str | None:
+def _first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
+
+
+def mismatch(mine: dict[str, str], answers: list[tuple[str, dict[str, str]]], silent: list[str]) -> str | None:
     """The one line that refuses the search, or None when every node agrees."""
-    if late:
-        return f"Ray node(s) {', '.join(late)} did not answer within {timeout:.0f} s; no search started"
+    if silent:
+        return f"Ray node(s) {', '.join(silent)} could not be asked for their versions; no search started"
     for address, theirs in answers:
         differ = [f"{name} {theirs[name]} (this driver: {mine[name]})" for name in PACKAGES if theirs[name] != mine[name]]
         if differ:
@@ -63,12 +80,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for every node's answer")
     args = parser.parse_args(argv)
     try:
-        answers, late = node_versions(args.timeout)
+        answers, silent = node_versions(args.timeout)
     except Exception as e:  # noqa: BLE001 - any failure to ask the cluster refuses the same way
-        first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
-        print(f"octsearch-cluster-check: cannot ask the Ray cluster for its versions: {first}", file=sys.stderr)
+        print(f"octsearch-cluster-check: cannot ask the Ray cluster for its versions: {_first_line(e)}",
+              file=sys.stderr)
         return 1
-    line = mismatch(installed(), answers, late, args.timeout)
+    line = mismatch(installed(), answers, silent)
     if line is not None:
         print(f"octsearch-cluster-check: {line}", file=sys.stderr)
         return 1

@@ -23,6 +23,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
@@ -96,9 +97,11 @@ def cluster(docker_ready: None, tmp_path_factory: pytest.TempPathFactory) -> Ite
     spaces = work / "spaces"
     spaces.mkdir(mode=0o755)
     spaces.chmod(0o755)  # the search container runs as uid 1000
-    for name, epochs in (("tiny", 1), ("tiny-long", 4)):
+    # tiny-long: trials of several seconds, so that a worker is killed while its trial runs
+    for name, epochs, limit in (("tiny", 1, 400), ("tiny-long", 4, 1200)):
         path = spaces / f"{name}.yaml"
-        path.write_text(TINY_SPACE.format(epochs=epochs, flops_budget="null", latency="false"))
+        text = TINY_SPACE.format(epochs=epochs, flops_budget="null", latency="false")
+        path.write_text(text.replace("limit: 400", f"limit: {limit}"))
         path.chmod(0o644)
 
     t = time.monotonic()
@@ -165,7 +168,7 @@ def test_search_through_compose_and_front_from_the_host(cluster: Cluster) -> Non
     pareto = subprocess.run([sys.executable, "-m", "octsearch.cli.main", "pareto", "compose-small", "--db",
                              cluster.db_url, "--format", "json"], capture_output=True, text=True, timeout=120)
     assert pareto.returncode == 0, pareto.stderr
-    shown = sorted(row["number"] for row in json.loads(pareto.stdout))
+    shown = sorted(row["trial"] for row in json.loads(pareto.stdout))
     assert shown == sorted(t.number for t in trials if t.on_front) and shown
 
 
@@ -221,6 +224,38 @@ def _by_status(trials: list[TrialRecord], status: str) -> list[TrialRecord]:
     return [t for t in trials if t.status == status]
 
 
+# A tiny-long trial runs about 10 s: one that started at most this long ago is still running
+# when the kill lands.
+FRESH_S = 3.0
+
+
+def _worker_hostnames(cluster: Cluster) -> dict[str, str]:
+    """Host name (what a trial's ``node`` starts with) -> container name, of every ray-worker."""
+    ids = cluster.compose("ps", "-q", "ray-worker").stdout.split()
+    assert len(ids) == 2, ids
+    names = docker("inspect", "-f", "{{.Config.Hostname}} {{.Name}}", *ids).stdout.split("\n")
+    return dict(line.strip().replace(" /", " ").split(" ", 1) for line in names if line.strip())
+
+
+def _worker_running_a_fresh_trial(trials: list[TrialRecord], workers: dict[str, str]) -> tuple[str, int] | None:
+    """(worker container, trial number) of a trial that started just now, else None.
+
+    Which worker runs a trial is stored only when it ends. But every worker has one CPU for
+    trials (the head and the search node none): with two trials running, the one that started
+    right after a trial ended runs on the worker that trial ended on.
+    """
+    complete = sorted((t for t in _by_status(trials, "complete") if t.finished_at), key=lambda t: t.finished_at)
+    running = [t for t in _by_status(trials, "running") if t.started_at]
+    if not complete or len(running) != 2:
+        return None
+    last, newest = complete[-1], max(running, key=lambda t: t.started_at)
+    host = (last.node or "").split("/")[0]
+    fresh = (datetime.now(timezone.utc) - newest.started_at).total_seconds() <= FRESH_S
+    if host in workers and fresh and newest.started_at >= last.finished_at - timedelta(seconds=1):
+        return workers[host], newest.number
+    return None
+
+
 def _key(trial: TrialRecord) -> tuple[tuple[str, float], ...]:
     return tuple(sorted(trial.alphas.items()))
 
@@ -229,15 +264,17 @@ def test_killed_worker_mid_search(cluster: Cluster) -> None:
     name, log = "compose-kill", cluster.logs / "compose-kill.log"
     proc = cluster.compose.start(*cluster.launch(name, "tiny-long", "--trials", "6", "--concurrency", "2"), log=log)
     try:
+        workers = _worker_hostnames(cluster)
         deadline = time.monotonic() + 600
-        while True:  # one trial done, one running on each worker: kill worker 2
+        while True:
             assert proc.poll() is None, f"the search ended before a worker was killed:\n{log.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, "no two trials ran at once within 600 s"
-            trials = cluster.trials(name)
-            if _by_status(trials, "complete") and len(_by_status(trials, "running")) == 2:
+            assert time.monotonic() < deadline, "no trial followed another on one worker within 600 s"
+            found = _worker_running_a_fresh_trial(cluster.trials(name), workers)
+            if found is not None:
                 break
-            time.sleep(0.5)
-        docker("kill", f"{cluster.compose.name}-ray-worker-2")
+            time.sleep(0.3)
+        victim, victim_trial = found
+        docker("kill", victim)
         at_kill = cluster.trials(name)
         running_at_kill = {t.number for t in _by_status(at_kill, "running")}
         complete_at_kill = {t.number: t.accuracy for t in _by_status(at_kill, "complete")}
@@ -252,12 +289,12 @@ def test_killed_worker_mid_search(cluster: Cluster) -> None:
     trials = cluster.trials(name)
     complete, failed = _by_status(trials, "complete"), _by_status(trials, "failed")
     counts = {s: len(_by_status(trials, s)) for s in sorted({t.status for t in trials})}
-    print(f"\nkill: running at the kill {sorted(running_at_kill)}, complete before {sorted(complete_at_kill)}, "
-          f"after: {counts}; lost: {[(t.number, t.error) for t in failed]}")
+    print(f"\nkill: {victim} killed running trial {victim_trial}; running at the kill {sorted(running_at_kill)}, "
+          f"complete before {sorted(complete_at_kill)}; after: {counts}; lost: {[(t.number, t.error) for t in failed]}")
     assert {t.number: t.accuracy for t in complete if t.number in complete_at_kill} == complete_at_kill  # none lost
     assert len({_key(t) for t in complete}) == len(complete)  # none duplicated
     assert not _by_status(trials, "running")
-    assert len(failed) == 1 and failed[0].number in running_at_kill and failed[0].error  # the lost one, recorded
+    assert [t.number for t in failed] == [victim_trial] and failed[0].error  # the lost one, recorded
     lost = failed[0]
     rerun = [t for t in complete if _key(t) == _key(lost) and t.number > lost.number]
     if not rerun:
