@@ -128,6 +128,9 @@ def open_storage(store: Store, writer: bool = True) -> RDBStorage:
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # BEGIN is ours (see _sqlite_begin_immediate)
     dbapi_connection.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+    # WAL without a sync per commit: a power cut may lose the last draws told (the next launch
+    # fails what it finds running); the results themselves are the store's, synced as before.
+    dbapi_connection.execute("PRAGMA synchronous = NORMAL")
 
 
 def _sqlite_begin_immediate(connection: Any) -> None:
