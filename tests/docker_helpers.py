@@ -1,8 +1,10 @@
-"""Read the files of ``docker/`` the way their tools do, for tests/docker/.
+"""Read the files of ``docker/`` the way their tools do, and run them, for tests/docker/.
 
 Compose interpolation (``${VAR}``, ``${VAR:-default}``, ``${VAR:?error}``, ``$$``), the command
 lines of services and of the docs, and parsers that reject what the real ``ray start`` (its
-click command) and ``octsearch`` (its argparse parser) reject.
+click command) and ``octsearch`` (its argparse parser) reject. Then, for the tests that need a
+Docker daemon: building the image (docker/build-local.sh or the official bases) and a compose
+project of its own that is removed whole afterwards.
 """
 
 from __future__ import annotations
