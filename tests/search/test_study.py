@@ -193,3 +193,20 @@ def test_a_second_driver_of_one_search_is_refused(tmp_path, url):
         proc.communicate("\n", timeout=30)
     with open_store(url) as store, hold_search(store, "s"):  # free once the holder ended
         pass
+
+
+def test_repeat_seeds_are_evaluations_of_their_configuration_not_sampler_trials(tmp_path, url):
+    space, store, driver, searcher = _search(write_space(tmp_path), url, n=7, total=7, repeats=1)
+    repeats = [e for e in store.evaluations("s") if e.seed != 0]
+    assert repeats, "the search ran no repeat seed"
+    sampler = _study(url)
+    trained = [t for t in sampler.trials if t.user_attrs.get("outcome") == "trained"]
+    assert len(trained) == len(store.trials("s"))  # one sampler trial per configuration
+    evaluations = _study(url, role="evaluations").trials
+    assert len(evaluations) == len(store.evaluations("s"))
+    keys = {t.number: t.configuration.key[:12] for t in store.trials("s")}
+    for e in repeats:
+        (repeat,) = [t for t in evaluations if t.user_attrs.get("repeat of octsearch trial") == e.trial
+                     and t.user_attrs["seed"] == e.seed]
+        assert repeat.user_attrs["configuration"] == keys[e.trial] and repeat.values[0] == e.accuracy
+    store.close()
