@@ -1,4 +1,5 @@
-"""``octsearch datasets`` (list the registry) and ``octsearch dataset show NAME`` (load and describe)."""
+"""``octsearch datasets`` (list the registry), ``octsearch dataset show NAME`` (load and describe)
+and ``octsearch dataset prepare`` (:mod:`octsearch.cli.dataset_prepare_commands`)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import argparse
 import time
 
 from octsearch.cli._format import table, to_json
+from octsearch.cli.dataset_prepare_commands import add_prepare
 from octsearch.errors import ConfigError
 
 
@@ -14,11 +16,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--json", action="store_true", help="print a JSON list instead of a table")
     p.set_defaults(func=_list)
 
-    p = subparsers.add_parser("dataset", help="inspect a data set")
+    p = subparsers.add_parser(
+        "dataset", help="inspect a data set (show) or decode an image folder once for trials (prepare)"
+    )
     sub = p.add_subparsers(dest="dataset_command", metavar="SUBCOMMAND", parser_class=type(p))
     s = sub.add_parser("show", help="load a data set and print its split, sizes and normalisation")
     s.add_argument("name", metavar="NAME", help="a name from `octsearch datasets`")
-    s.add_argument("--root", help="directory of the files (cifar10, imagefolder)")
+    s.add_argument("--root", help="directory of the files (cifar10, cifar100, imagefolder, prepared)")
     s.add_argument("--seed", type=int, default=0, help="split seed (default 0)")
     s.add_argument(
         "--val-fraction",
@@ -39,6 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     s.add_argument("--json", action="store_true", help="print one JSON object")
     s.set_defaults(func=_show)
+    add_prepare(sub)
 
 
 def _list(args: argparse.Namespace) -> int:
@@ -52,7 +57,7 @@ def _list(args: argparse.Namespace) -> int:
                 "name": name,
                 "root": "required" if info.needs_root else "-",
                 "options": ", ".join(
-                    f"{o.name}={'|'.join(map(str, o.choices))}" for o in info.options
+                    f"{o.name}={o.accepted}" for o in info.options
                 ),
                 "available": "yes" if info.available else f"no (needs {info.requires})",
                 "description": info.summary,

@@ -10,10 +10,8 @@ Each file is a pickled dict with ``b"data"`` (N x 3072 uint8: 1024 red, 1024 gre
 values, rows of 32 pixels) and ``b"fine_labels"`` (N ints in 0..99); ``b"coarse_labels"`` (the 20
 super-classes) are not used. ROOT may also be the directory that contains ``cifar-100-python/``.
 Validation as for ``cifar10``: a seeded stratified fraction of ``train`` (``split="val"``) or
-``test`` (``split="test"``). Unpickled with the same allow-list as ``cifar10``.
-
-Not registered yet: :data:`SUMMARY` and :data:`OPTIONS` are what ``register_dataset("cifar100",
-..., needs_root=True)`` will get when the registry lists this module.
+``test`` (``split="test"``). Unpickled with the same allow-list as ``cifar10``. Registered as
+``cifar100`` (needs a root); it loads through the registry's float pipeline like ``cifar10``.
 """
 
 from __future__ import annotations
@@ -26,7 +24,7 @@ import numpy as np
 
 from octsearch.data._pool import RawPool
 from octsearch.data.cifar10 import _get, _SafeUnpickler
-from octsearch.data.registry import OptionSpec, resize_option
+from octsearch.data.registry import OptionSpec, register_dataset, resize_option
 from octsearch.errors import DataError
 
 TRAIN_FILE = "train"
@@ -64,6 +62,7 @@ OPTIONS = (
 )
 
 
+@register_dataset("cifar100", summary=SUMMARY, options=OPTIONS, needs_root=True)
 def load_cifar100(
     root: Path | None, options: Mapping[str, Any], image_size: int | None
 ) -> RawPool:

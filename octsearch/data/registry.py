@@ -34,21 +34,42 @@ _SOURCE_MODULES: tuple[str, ...] = (
     "octsearch.data.mnist",
     "octsearch.data.digits",
     "octsearch.data.cifar10",
+    "octsearch.data.cifar100",
     "octsearch.data.imagefolder",
+    "octsearch.data.prepared_source",
 )
 
 
 @dataclass(frozen=True)
 class OptionSpec:
-    """A data-set specific keyword argument of :func:`load_dataset`."""
+    """A data-set specific keyword argument of :func:`load_dataset`.
+
+    ``choices`` lists the accepted values; with ``minimum`` set the option takes instead a whole
+    number >= ``minimum`` (or None where the default is None) and ``choices`` is empty.
+    """
 
     name: str
     default: Any
     choices: tuple[Any, ...]
     help: str
+    minimum: int | None = None
+
+    @property
+    def accepted(self) -> str:
+        """The accepted values in a few characters, e.g. ``val|test`` or ``N>=1``."""
+        if self.minimum is None:
+            return "|".join(map(str, self.choices))
+        return f"N>={self.minimum}" + ("|null" if self.default is None else "")
 
     def check(self, dataset: str, value: Any) -> Any:
         """Return ``value`` if accepted, else raise a one-line :class:`ConfigError`."""
+        if self.minimum is not None:
+            if (value is None and self.default is None) or (_is_int(value) and value >= self.minimum):
+                return value
+            raise ConfigError(
+                f"{dataset}: option {self.name}={value!r} is not accepted; use a whole number "
+                f">= {self.minimum}" + (" or null (all)" if self.default is None else "")
+            )
         same_kind = isinstance(value, bool) == isinstance(self.default, bool)
         if not same_kind or value not in self.choices:
             listed = ", ".join(repr(c) for c in self.choices)
@@ -60,7 +81,9 @@ class OptionSpec:
     def parse(self, dataset: str, text: str) -> Any:
         """Convert command-line text to the option's type, then :meth:`check` it."""
         value: Any = text
-        if isinstance(self.default, int) and not isinstance(self.default, bool):
+        if self.minimum is not None and text.strip().lower() in ("none", "null"):
+            value = None
+        elif self.minimum is not None or _is_int(self.default):
             try:
                 value = int(text)
             except ValueError:

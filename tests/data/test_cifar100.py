@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 import pickle
 from pathlib import Path
 
 import numpy as np
 import pytest
+import torch
 from data.cifar100_files import TEST_PER_CLASS, TRAIN_PER_CLASS, make_cifar100_dir, write_pickle
 
+from octsearch.cli.main import main
+from octsearch.data import dataset_info, load_dataset
 from octsearch.data.cifar10 import load_cifar10
 from octsearch.data.cifar100 import CLASS_NAMES, OPTIONS, SUMMARY, load_cifar100
 from octsearch.errors import DataError
@@ -67,8 +71,16 @@ def test_same_return_types_as_cifar10(cifar100_dir: Path, tmp_path: Path) -> Non
         hundred.images.dtype, hundred.images.shape[1:], hundred.labels.dtype)
 
 
-def test_the_registration_is_ready_for_phase_two() -> None:
-    assert "100 fine classes" in SUMMARY and [o.name for o in OPTIONS] == ["split", "resize"]
+def test_registered_and_loaded_through_the_float_pipeline(cifar100_dir: Path, capsys) -> None:
+    info = dataset_info("cifar100")
+    assert info.summary == SUMMARY and info.options == OPTIONS and info.needs_root
+    data = load_dataset("cifar100", root=cifar100_dir.parent, val_fraction=0.2)
+    assert data.num_classes == 100 and data.image_size == 32 and data.class_names[0] == "fine00"
+    assert data.train_x.dtype == torch.float32 and data.num_train + data.num_val == 100 * TRAIN_PER_CLASS
+    test = load_dataset("cifar100", root=cifar100_dir, split="test")
+    assert test.num_val == 100 * TEST_PER_CLASS
+    assert main(["dataset", "show", "cifar100", "--root", str(cifar100_dir), "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["num_classes"] == 100
 
 
 def test_missing_directory_and_files(tmp_path: Path, cifar100_dir: Path) -> None:

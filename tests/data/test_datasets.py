@@ -25,16 +25,17 @@ def mnist() -> ImageDataset:
 
 # ---------------------------------------------------------------- registry
 def test_registry_lists_the_shipped_data_sets() -> None:
-    assert list_datasets() == ["cifar10", "digits", "imagefolder", "mnist"]
+    assert list_datasets() == ["cifar10", "cifar100", "digits", "imagefolder", "mnist", "prepared"]
+    assert dataset_info("cifar100").needs_root and dataset_info("prepared").needs_root
     assert dataset_info("cifar10").needs_root and not dataset_info("mnist").needs_root
     assert octsearch.load_dataset is load_dataset and octsearch.list_datasets is list_datasets
 
 
 def test_unknown_name_lists_the_choices() -> None:
     with pytest.raises(UnknownNameError) as e:
-        load_dataset("cifar100")
+        load_dataset("svhn")
     message = str(e.value)
-    assert "'cifar100'" in message and "\n" not in message
+    assert "'svhn'" in message and "\n" not in message
     for name in list_datasets():
         assert name in message
     with pytest.raises(UnknownNameError, match="mnist"):
@@ -208,3 +209,17 @@ def test_digits_native_side_is_8() -> None:
 
 def test_data_error_is_an_octsearch_error() -> None:
     assert issubclass(DataError, octsearch.OctsearchError)
+
+
+def test_whole_number_options_accept_integers_from_the_minimum_or_null() -> None:
+    from octsearch.data import OptionSpec
+
+    spec = OptionSpec("classes", None, (), "first K classes", minimum=1)
+    assert spec.accepted == "N>=1|null" and spec.check("x", 3) == 3 and spec.check("x", None) is None
+    assert spec.parse("x", "7") == 7 and spec.parse("x", "null") is None
+    for bad in (0, True, 2.0, "3"):
+        with pytest.raises(ConfigError, match=r"x: option classes=.* use a whole number >= 1 or null"):
+            spec.check("x", bad)
+    with pytest.raises(ConfigError, match=r"classes='many' is not accepted"):
+        spec.parse("x", "many")
+    assert dataset_info("prepared").options[0].accepted == "N>=1|null"
