@@ -58,9 +58,9 @@ def build(db: Path, n: int, seed: int) -> float:
     from sqlalchemy import insert, select
 
     from octsearch.configuration import Configuration
+    from octsearch.stats import binomial_stderr
     from octsearch.store import SearchSpec, open_store
     from octsearch.store.models import EvaluationRow, SearchRow, TrialRow
-    from octsearch.stats import binomial_stderr
 
     start = time.perf_counter()
     store = open_store(f"sqlite:///{db}")
