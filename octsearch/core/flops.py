@@ -9,6 +9,9 @@ We count one fused multiply-add as one FLOP (fvcore's and the paper's convention
   1 per input element, residual/path add = 1 per output element,
   ReLU/ReLU6 = 1 per element. An operator without a handle makes the count fail
   (:class:`FlopCountError`) instead of silently dropping it, as fvcore would.
+
+:mod:`octsearch.core.flop_totals` computes the same totals without fvcore's trace (what the
+search's FLOPs screen uses); the breakdowns come from here only.
 """
 
 from __future__ import annotations
@@ -83,7 +86,9 @@ class FlopCount:
     per_slot: Mapping[str, int] = field(default_factory=dict)
 
 
-def _input_shape(model: nn.Module, input_size: int | tuple[int, ...] | None) -> tuple[int, int, int]:
+def input_shape_of(model: nn.Module, input_size: int | tuple[int, ...] | None) -> tuple[int, int, int]:
+    """(channels, height, width) of the input a count runs: ``input_size`` (a side or a shape) or
+    the model's own reference size."""
     args = getattr(model, "model_args", {})
     in_chans = int(args.get("in_chans", 3))
     if input_size is None:
@@ -107,7 +112,7 @@ def count_flops(model: nn.Module, input_size: int | tuple[int, int, int] | None 
     ``input_size`` is a side N (square input, channels from the model) or (C, H, W); by default the
     model's own reference input size.
     """
-    shape = _input_shape(model, input_size)
+    shape = input_shape_of(model, input_size)
     param = next(model.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
     was_training, threads = model.training, torch.get_num_threads()
