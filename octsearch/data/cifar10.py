@@ -113,13 +113,16 @@ def load_cifar10(root: Path | None, options: Mapping[str, Any], image_size: int 
 
 
 def _find_dir(root: Path) -> Path:
+    return find_dir(root, "cifar10", TRAIN_FILES[0], SUBDIR, f"data_batch_1..data_batch_5 and test_batch ({_FORMAT})")
+
+
+def find_dir(root: Path, dataset: str, marker: str, subdir: str, contents: str) -> Path:
+    """The directory holding a CIFAR pickle set: ``root``, or its ``subdir`` when ``root`` lacks
+    ``marker`` (the archive's folder left in place)."""
     if not root.is_dir():
-        raise DataError(
-            f"cifar10: directory {root} does not exist; expected a directory with data_batch_1..data_batch_5 "
-            f"and test_batch ({_FORMAT})"
-        )
-    nested = root / SUBDIR
-    if not (root / TRAIN_FILES[0]).exists() and nested.is_dir():
+        raise DataError(f"{dataset}: directory {root} does not exist; expected a directory with {contents}")
+    nested = root / subdir
+    if not (root / marker).exists() and nested.is_dir():
         return nested
     return root
 
@@ -136,16 +139,19 @@ class _SafeUnpickler(pickle.Unpickler):
 
 
 def _unpickle(path: Path) -> Any:
+    return unpickle(path, "cifar10", f"a {_FORMAT} batch")
+
+
+def unpickle(path: Path, dataset: str, expected: str) -> Any:
+    """A CIFAR pickle (plain containers and numpy arrays only); one-line DataErrors otherwise."""
     try:
         with path.open("rb") as f:
             return _SafeUnpickler(f, encoding="bytes").load()
     except OSError as e:
-        raise DataError(f"cifar10: cannot read {path}: {e.strerror or e}") from e
+        raise DataError(f"{dataset}: cannot read {path}: {e.strerror or e}") from e
     except Exception as e:  # any unpickling failure means: not a CIFAR pickle
         reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise DataError(
-            f"cifar10: {path} is not a python pickle ({reason}); expected a {_FORMAT} batch"
-        ) from e
+        raise DataError(f"{dataset}: {path} is not a python pickle ({reason}); expected {expected}") from e
 
 
 def _get(batch: dict[Any, Any], key: str) -> Any:

@@ -23,7 +23,7 @@ from typing import Any
 import numpy as np
 
 from octsearch.data._pool import RawPool
-from octsearch.data.cifar10 import _get, _SafeUnpickler
+from octsearch.data.cifar10 import _get, find_dir, unpickle
 from octsearch.data.registry import OptionSpec, register_dataset, resize_option
 from octsearch.errors import DataError
 
@@ -90,28 +90,11 @@ def load_cifar100(
 
 
 def _find_dir(root: Path) -> Path:
-    if not root.is_dir():
-        raise DataError(
-            f"cifar100: directory {root} does not exist; expected a directory with train, test "
-            f"and meta ({_FORMAT})"
-        )
-    nested = root / SUBDIR
-    if not (root / TRAIN_FILE).exists() and nested.is_dir():
-        return nested
-    return root
+    return find_dir(root, "cifar100", TRAIN_FILE, SUBDIR, f"train, test and meta ({_FORMAT})")
 
 
 def _unpickle(path: Path) -> Any:
-    try:
-        with path.open("rb") as f:
-            return _SafeUnpickler(f, encoding="bytes").load()
-    except OSError as e:
-        raise DataError(f"cifar100: cannot read {path}: {e.strerror or e}") from e
-    except Exception as e:  # any unpickling failure means: not a CIFAR pickle
-        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
-        raise DataError(
-            f"cifar100: {path} is not a python pickle ({reason}); expected a {_FORMAT} file"
-        ) from e
+    return unpickle(path, "cifar100", f"a {_FORMAT} file")
 
 
 def read_file(path: Path) -> tuple[np.ndarray, np.ndarray]:

@@ -99,11 +99,9 @@ def prepare_folder(src: str | os.PathLike[str], dst: str | os.PathLike[str], siz
     listing = _listing_hash(root, files, labels)
     source = f"image folder {root.resolve()} ({len(files):,} images, {len(classes)} classes)"
     header = Header(size, channels, len(files), chunk_size, classes, source, RESIZE, listing)
-    path = Path(dst).expanduser()
-    _check_destination(path, header)
-    writer = PreparedWriter.open(path, header, labels)
-    if (path / COMPLETE).is_file():
-        return _report(writer, header.chunks, 0.0, 0, already_complete=True)
+    writer, finished = _open_writer(Path(dst).expanduser(), header, labels)
+    if finished is not None:
+        return finished
     pending = writer.pending()
     tasks = [_task(writer, root, files, labels, c, "RGB" if channels == 3 else "L") for c in pending]
     start = time.perf_counter()
@@ -111,6 +109,15 @@ def prepare_folder(src: str | os.PathLike[str], dst: str | os.PathLike[str], siz
     seconds = time.perf_counter() - start
     writer.finish()
     return _report(writer, header.chunks - len(pending), seconds, sum(len(t.files) for t in tasks), workers)
+
+
+def _open_writer(path: Path, header: Header, labels: np.ndarray) -> tuple[PreparedWriter, PrepareReport | None]:
+    """The set's writer (created or resumed), and its report when it is complete already."""
+    _check_destination(path, header)
+    writer = PreparedWriter.open(path, header, labels)
+    if (path / COMPLETE).is_file():
+        return writer, _report(writer, header.chunks, 0.0, 0, already_complete=True)
+    return writer, None
 
 
 def default_workers() -> int:
@@ -131,11 +138,9 @@ def prepare_arrays(images: np.ndarray, labels: np.ndarray, class_names: Sequence
     digest = hashlib.sha256(labels.tobytes() + repr(images.shape).encode() + source.encode())
     header = Header(int(images.shape[-1]), int(images.shape[1]), len(labels), chunk_size,
                     tuple(class_names), source, "none (written as given)", digest.hexdigest())
-    path = Path(dst).expanduser()
-    _check_destination(path, header)
-    writer = PreparedWriter.open(path, header, labels)
-    if (path / COMPLETE).is_file():
-        return _report(writer, header.chunks, 0.0, 0, already_complete=True)
+    writer, finished = _open_writer(Path(dst).expanduser(), header, labels)
+    if finished is not None:
+        return finished
     pending = writer.pending()
     started = time.perf_counter()
     target = np.load(writer.images_path, mmap_mode="r+")  # this call's own mapping, closed at return

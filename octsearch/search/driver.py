@@ -46,6 +46,7 @@ class SearchDriver:
         self.objectives = Objectives.of(space)
         self.reference_accuracy = record.reference_accuracy
         self.policy, self.total, self.emit = policy, total, emit
+        self._warm_up = len(space.uniform_configurations())
         self.state = SearchState()  # shared with the searcher and the scheduler
         self.counts: Counter[str] = Counter()
         self.known: dict[str, TrialRecord] = {}  # complete or infeasible, by configuration key
@@ -137,7 +138,7 @@ class SearchDriver:
             return None
         trials = self.store.trials(self.name)
         complete = [t for t in trials if t.status == "complete"]
-        if len(complete) <= len(self.space.uniform_configurations()):  # let a front form first
+        if len(complete) <= self._warm_up:  # let a front form first (the uniform points)
             return None
         # Pace repeats: at most max_share of the evaluations so far, so they spread over the search.
         if self.counts["repeats dispatched"] >= self.policy.max_share * sum(t.n_evals for t in complete):

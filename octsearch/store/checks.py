@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 
-from octsearch.core.split import check_alpha  # pure Python: no torch behind it
 from octsearch.errors import ConfigError
 from octsearch.store.models import SEARCH_KINDS
 from octsearch.store.records import OBJECTIVES, SearchSpec
@@ -32,16 +31,6 @@ def check_spec(spec: SearchSpec) -> None:
         raise ConfigError(
             f"reference FLOPs {spec.reference_flops!r} must be the positive multiply-adds of the alpha-0 network"
         )
-
-
-def check_alphas(alphas: Mapping[str, float]) -> dict[str, float]:
-    """Slot -> alpha as floats, each in [0, 1) (the modelling core's own rule)."""
-    if not isinstance(alphas, Mapping) or not alphas:
-        raise ConfigError(f"alphas {alphas!r} must be a non-empty mapping slot -> alpha")
-    for slot in alphas:
-        if not isinstance(slot, str):
-            raise ConfigError(f"alphas {dict(alphas)!r}: slot {slot!r} must be a slot name")
-    return {slot: check_alpha(alpha, f"alphas[{slot!r}]") for slot, alpha in alphas.items()}
 
 
 def opt_int(name: str, value: int | None) -> int | None:
