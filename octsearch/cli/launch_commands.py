@@ -28,6 +28,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="evaluate front candidates again with S further seeds (default: the space's, else 0)")
     p.add_argument("--noise-margin", type=float, metavar="Z",
                    help="a candidate is within Z standard errors of the front (default: the space's, else 1)")
+    p.add_argument("--gpus-per-trial", type=float, metavar="F",
+                   help="GPUs Ray gives each trial: a fraction in (0, 1] shares a card, 0 trains on the CPU "
+                        "(default: the space's resources.gpu, else 0)")
+    p.add_argument("--cpus-per-trial", type=int, metavar="N",
+                   help="CPUs Ray reserves for each trial, at least budget.threads (default: the space's "
+                        "resources.cpu, else budget.threads)")
     p.add_argument("--results-dir", metavar="DIR", help="Ray Tune's experiment directory")
     p.add_argument("--replay", metavar="TABLE",
                    help="answer every evaluation from a table (`octsearch tabulate`) in simulated time; no Ray")
@@ -42,7 +48,8 @@ def cmd_launch(args: argparse.Namespace) -> int:
         space=args.space, name=args.name, trials=args.trials, concurrency=args.concurrency,
         sampler=args.sampler, seed=args.seed, address=args.address, db=args.db, seed_from=args.seed_from,
         early_stop=args.early_stop, results_dir=args.results_dir, repeats=args.repeats,
-        noise_margin=args.noise_margin, replay=args.replay,
+        noise_margin=args.noise_margin, replay=args.replay, gpus_per_trial=args.gpus_per_trial,
+        cpus_per_trial=args.cpus_per_trial,
     )
 
     def write(text: str) -> None:

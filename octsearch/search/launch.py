@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from octsearch.errors import ConfigError, UnknownNameError
+from octsearch.search.capacity import check_cluster
 from octsearch.search.cluster import check_address
 from octsearch.search.driver import SearchDriver
 from octsearch.search.events import Event, NothingLeft, Resumed
@@ -23,6 +24,7 @@ from octsearch.search.samplers import check_sampler, make_sampler
 from octsearch.search.study import refuse_foreign_study
 from octsearch.search.study_lock import hold_search
 from octsearch.search.tuner import TuneRun, TuneSettings
+from octsearch.spaces.resources import TrialResources
 from octsearch.spaces.space import SearchSpace
 from octsearch.store import SearchRecord, Store
 
@@ -43,6 +45,8 @@ class LaunchOptions:
     repeats: int | None = None  # further seeds for front candidates (default: the space's)
     noise_margin: float | None = None  # in standard errors (default: the space's)
     replay: str | None = None  # answer every evaluation from this table, in simulated time (no Ray)
+    gpus_per_trial: float | None = None  # default: the space's resources.gpu (else 0: no GPU)
+    cpus_per_trial: int | None = None  # default: the space's resources.cpu (else budget.threads)
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ def _positive(name: str, value: int | None) -> int | None:
     return value
 
 
-def _prepare(opts: LaunchOptions) -> tuple[SearchSpace, Store, str, int, int, int, RepeatPolicy]:
+def _prepare(opts: LaunchOptions) -> tuple[SearchSpace, Store, str, int, int, int, RepeatPolicy, TrialResources]:
     """Every check that can fail on user input, with nothing written and no Ray started."""
     from octsearch.spaces import load_space
     from octsearch.store import open_store
@@ -84,7 +88,10 @@ def _prepare(opts: LaunchOptions) -> tuple[SearchSpace, Store, str, int, int, in
     if opts.replay is not None and opts.address is not None:
         raise ConfigError(f"--address {opts.address} with --replay: a replay runs no Ray; accepted: no --address")
     policy = _repeat_policy(opts, space)  # checked before anything is written
-    check_address(opts.address)
+    address = check_address(opts.address)
+    resources = space.resources(opts.gpus_per_trial, opts.cpus_per_trial)
+    if opts.replay is None:
+        check_cluster(resources, address)  # else Tune would wait forever for a node that fits
     if space.objectives.latency and space.objectives.latency_path == "fast+onnxruntime":
         from octsearch.fast.onnxrt import require
 
@@ -107,7 +114,7 @@ def _prepare(opts: LaunchOptions) -> tuple[SearchSpace, Store, str, int, int, in
     elif existing is not None and existing.kind != "search":
         again = f", or --replay {existing.source}" if existing.kind == "replay" else ""
         raise ConfigError(f"{opts.name!r} is a {existing.kind}, not a search; accepted: another --name{again}")
-    return space, store, sampler, trials, concurrency, seed, policy
+    return space, store, sampler, trials, concurrency, seed, policy, resources
 
 
 def _check_table(store: Store, opts: LaunchOptions, space: SearchSpace, existing: SearchRecord | None) -> None:
@@ -126,7 +133,7 @@ def _check_table(store: Store, opts: LaunchOptions, space: SearchSpace, existing
 def launch(opts: LaunchOptions, emit: Callable[[Event], None] | None = None) -> LaunchResult:
     """Run the search described by ``opts``; what happens goes to ``emit`` as events."""
     emit = emit or (lambda event: None)
-    space, store, sampler_name, trials, concurrency, seed, policy = _prepare(opts)
+    space, store, sampler_name, trials, concurrency, seed, policy, resources = _prepare(opts)
     with hold_search(store, opts.name):  # one driver per search: a second launch of it is refused
         kind = ("replay", opts.replay) if opts.replay else ("search", None)
         record = register_search(store, space, opts.name, sampler_name, seed, *kind)
@@ -141,7 +148,7 @@ def launch(opts: LaunchOptions, emit: Callable[[Event], None] | None = None) -> 
         sampler = make_sampler(sampler_name, trials, seed + driver.finished_before, sampler_args(space, sampler_name),
                                constrained=space.flops_budget is not None)
         settings = TuneSettings(sampler_name, concurrency, opts.address, opts.early_stop, opts.seed_from,
-                                opts.results_dir)
+                                opts.results_dir, resources)
         run = _run(driver, sampler, settings, opts.replay)
         return LaunchResult(opts.name, run.status, sum(driver.counts[k] for k in _RUN_OUTCOMES), driver.run_counts,
                             run.elapsed, driver.seconds["train_seconds"], store.url, run.ray_log,

@@ -1,7 +1,7 @@
 """Ray Tune around the driver: the searcher, the scheduler, the recorder and the trainable.
 
 Lifecycle: start (or join) Ray -> build the searcher (warm start, the history) -> Tune runs
-``remaining`` trials, ``concurrency`` at a time, each asking Ray for the space's CPU threads ->
+``remaining`` trials, ``concurrency`` at a time, each asking Ray for its CPUs and GPUs ->
 trials still running when Tune stopped (Ctrl-C) are reconciled -> the search's status is set.
 """
 
@@ -18,6 +18,7 @@ from octsearch.search.events import SearchStarted
 if TYPE_CHECKING:
     from octsearch.search.driver import SearchDriver
     from octsearch.search.searcher import OctOptunaSearch
+    from octsearch.spaces.resources import TrialResources
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class TuneSettings:
     early_stop: bool = False
     seed_from: str | None = None
     results_dir: str | None = None
+    resources: TrialResources | None = None  # None: the space's (``resources:``, else budget.threads CPUs)
 
 
 @dataclass(frozen=True)
@@ -92,7 +94,7 @@ def _fit(driver: SearchDriver, searcher: OctOptunaSearch, settings: TuneSettings
         if settings.early_stop and epochs > 1 else None
     recorder = StoreRecorder(driver, prefetch=searcher.prefetch)
     tuner = tune.Tuner(
-        _trainable(space, report_epochs=scheduler is not None),
+        _trainable(space, report_epochs=scheduler is not None, resources=settings.resources),
         tune_config=tune.TuneConfig(
             search_alg=searcher, scheduler=scheduler, num_samples=driver.remaining,
             max_concurrent_trials=settings.concurrency, reuse_actors=True,
@@ -108,7 +110,9 @@ def _fit(driver: SearchDriver, searcher: OctOptunaSearch, settings: TuneSettings
     tuner.fit()
 
 
-def _trainable(space: Any, report_epochs: bool) -> Any:
+def _trainable(space: Any, report_epochs: bool, resources: TrialResources | None = None) -> Any:
+    """The worker's function with what each trial asks Ray for: without a GPU in the request Ray
+    hides the GPUs from the trial, so a GPU must be asked for to be used."""
     from ray import tune
 
     from octsearch.search.worker import proxy_trainable
@@ -116,7 +120,7 @@ def _trainable(space: Any, report_epochs: bool) -> Any:
     return tune.with_resources(
         tune.with_parameters(proxy_trainable, space_text=space.text, space_name=space.name,
                              space_path=space.path, report_epochs=report_epochs),
-        {"cpu": space.budget().threads})
+        (resources or space.resources()).as_ray())
 
 
 def _results_dir(given: str | None) -> Path:

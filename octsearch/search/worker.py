@@ -32,11 +32,13 @@ def proxy_trainable(config: dict[str, Any], *, space_text: str, space_name: str,
 
     from ray import tune
 
+    from octsearch.search.placement import trial_placement
     from octsearch.search.request import request_of
     from octsearch.spaces import space_from_text
     from octsearch.trial import run_trial
 
     started, began_at = time.perf_counter(), time.time()
+    placement = trial_placement()  # before any work: a GPU it cannot use fails the trial here
     space = space_from_text(space_text, space_name, space_path)  # workers may lack the driver's file
     request = request_of(config)
     cost = request.configuration.counted  # the driver counted it
@@ -47,19 +49,21 @@ def proxy_trainable(config: dict[str, Any], *, space_text: str, space_name: str,
     def on_epoch(epoch: int, accuracy: float) -> None:
         tune.report({"accuracy": accuracy, **objectives, "epoch": epoch, "final": 0})
 
-    result = run_trial(space, request.configuration, seed=request.seed, budget=budget,
+    result = run_trial(space, request.configuration, seed=request.seed, budget=budget, device=placement.device,
                        on_epoch=on_epoch if report_epochs else None,
                        latency_ms=objectives.get("latency_ms"),  # measured once, above
                        evaluate_every_epoch=report_epochs)
     report = {k: v for k, v in result.as_dict().items() if isinstance(v, (int, float, str, bool, list))}
     report.update(accuracy=result.accuracy, **objectives, epoch=result.epochs, final=1,
-                  node=node_name(), pid=os.getpid(), worker_seconds=time.perf_counter() - started,
+                  node=f"{node_name()} {placement}", gpu_ids=list(placement.gpu_ids), latency_device="cpu",
+                  pid=os.getpid(), worker_seconds=time.perf_counter() - started,
                   t_begin=began_at, t_end=time.time())  # wall clock, for the driver's dispatch/return gaps
     tune.report(report)
 
 
 def measured_latency(space: SearchSpace, alphas: dict[str, float]) -> float:
-    """The latency objective of the configuration on this node (see ``space_latency_ms``)."""
+    """The latency objective of the configuration on this node's CPU, whatever device trains it
+    (``space_latency_ms`` measures CPU inference paths), hence ``latency_device="cpu"`` above."""
     from octsearch.core.registry import create_model
     from octsearch.trial.evaluate import space_latency_ms
 

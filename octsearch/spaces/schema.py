@@ -32,6 +32,7 @@ are scalars, and lists and mappings nest at most 64 levels (:mod:`octsearch.spac
     flops_budget: null
     sampler: {name: nsga2, args: {}, trials: 40, concurrency: 2}
     repeats: {seeds: 0, margin: 1.0}      # re-evaluate front candidates with more seeds (launch --repeats)
+    resources: {cpu: null, gpu: 0}        # Ray's share per trial (octsearch.spaces.resources)
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 from octsearch.spaces._errors import short
+from octsearch.spaces.resources import ResourcesSpec
 
 DEFAULT_GRID: tuple[float, ...] = (0.0, 0.125, 0.25, 0.5, 0.75)
 SAMPLERS: tuple[str, ...] = ("nsga2", "nsga3", "tpe", "random", "qmc", "gp")
@@ -254,6 +256,7 @@ class SpaceFile(_Section):
     flops_budget: float | None = Field(None, gt=0)
     sampler: SamplerSpec = SamplerSpec()
     repeats: RepeatsSpec = RepeatsSpec()
+    resources: ResourcesSpec = ResourcesSpec()
 
     @field_validator("description")
     @classmethod

@@ -18,6 +18,7 @@ from octsearch.core.slots import AlphaSlot
 from octsearch.core.split import check_alpha
 from octsearch.errors import ConfigError, UnknownNameError
 from octsearch.spaces.data import DataSpec
+from octsearch.spaces.resources import TrialResources, trial_resources
 from octsearch.spaces.schema import BudgetSpec, ObjectivesSpec, SamplerSpec, SpaceFile
 
 _LISTED_MAX = 16  # names listed in one error line before "..."
@@ -86,6 +87,10 @@ class SearchSpace:
     def budget(self, which: str = "proxy") -> BudgetSpec:
         """The training budget: ``"proxy"`` or ``"full"`` (the proxy with ``budget.full`` applied)."""
         return self.spec.budget.resolve(which)
+
+    def resources(self, gpus: float | None = None, cpus: int | None = None) -> TrialResources:
+        """What each trial asks Ray for: ``resources:`` with launch's ``--gpus/--cpus-per-trial`` applied."""
+        return trial_resources(self.spec.resources, self.budget().threads, self.path, gpus=gpus, cpus=cpus)
 
     # -- configurations ------------------------------------------------------------------------
 

@@ -1,0 +1,77 @@
+"""Can the cluster run one trial at all? Checked by ``launch`` before anything is written.
+
+A request no node can meet would leave Tune waiting forever with the search marked running, so
+it is refused up front: a GPU request where Ray sees no GPU, more GPUs or CPUs per trial than the
+largest node has, or CPUs and GPUs that no single node has together.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+
+from octsearch.errors import ClusterError
+from octsearch.spaces.resources import TrialResources
+
+
+@dataclass(frozen=True)
+class NodeCapacity:
+    """What Ray can hand out on one node (logical CPUs and GPUs, as ``ray.nodes()`` counts them)."""
+
+    cpus: float
+    gpus: float
+
+
+def local_gpu_count() -> int:
+    """The GPUs a local Ray of this machine gets: Ray's own detection, limited to CUDA_VISIBLE_DEVICES."""
+    try:
+        from ray._private.accelerators import get_accelerator_manager_for_resource
+
+        manager = get_accelerator_manager_for_resource("GPU")
+        found = int(manager.get_current_node_num_accelerators() or 0)
+        visible = manager.get_current_process_visible_accelerator_ids()
+    except Exception:  # noqa: BLE001 (no NVIDIA tooling: no GPU Ray could use)
+        return 0
+    return found if visible is None else min(found, len(visible))
+
+
+def cluster_nodes(address: str | None) -> list[NodeCapacity]:
+    """The nodes a search would run on: this machine for a local Ray (no Ray started), else
+    the live nodes of the cluster at ``address`` (joined briefly, about 2 s)."""
+    if address is None:
+        return [NodeCapacity(float(os.cpu_count() or 1), float(local_gpu_count()))]
+    import ray
+
+    from octsearch.search.cluster import ray_session
+
+    with ray_session(address, ship_package=False):
+        return [NodeCapacity(float(n["Resources"].get("CPU", 0)), float(n["Resources"].get("GPU", 0)))
+                for n in ray.nodes() if n.get("Alive")]
+
+
+def check_capacity(request: TrialResources, nodes: list[NodeCapacity], where: str) -> None:
+    """One line naming the request and what the cluster has, if no node can run a trial."""
+    if any(n.cpus >= request.cpu and n.gpus >= request.gpu for n in nodes):
+        return
+    most_gpus = max((n.gpus for n in nodes), default=0.0)
+    most_cpus = max((n.cpus for n in nodes), default=0.0)
+    gpu = f"{request.gpu_from} {request.gpu:g}"
+    if request.gpu and not most_gpus:
+        raise ClusterError(f"{gpu}: Ray sees no GPU on {where} ({len(nodes)} node(s)); accepted: "
+                           "0 (train on the CPU), or a cluster with GPUs (`ray start --num-gpus N`)")
+    if request.gpu > most_gpus:
+        raise ClusterError(f"{gpu} GPUs per trial, but the largest node of {where} has {most_gpus:g}; accepted: "
+                           f"a fraction in (0, 1] or a whole number up to {most_gpus:g}")
+    cpu = f"{request.cpu_from} {request.cpu}"
+    if request.cpu > most_cpus:
+        raise ClusterError(f"{cpu} CPUs per trial, but the largest node of {where} has {most_cpus:g}; "
+                           f"accepted: at most {most_cpus:g}")
+    best = max((n.cpus for n in nodes if n.gpus >= request.gpu), default=0.0)
+    raise ClusterError(f"{cpu} CPUs with {request.gpu:g} GPU per trial: no node of {where} has both (its nodes "
+                       f"with {request.gpu:g} GPU have at most {best:g} CPUs); accepted: at most {best:g} CPUs")
+
+
+def check_cluster(request: TrialResources, address: str | None) -> None:
+    """:func:`check_capacity` against the nodes the search would run on."""
+    where = "this machine" if address is None else f"the cluster at {address}"
+    check_capacity(request, cluster_nodes(address), where)
