@@ -7,7 +7,7 @@ ONE run with the cases interleaved: median ms per step of
 
 - ``reference``: the model as built (NCHW, eager; what a trial runs without the fast path);
 - ``fast``: ``octsearch.prepare_for_training(model)`` (same parameters, merged low-output
-  convolution; the layout ``"auto"`` picks, printed at the start);
+  convolution; the layout ``"auto"`` measures and picks at the first step, column ``auto picks``);
 - ``reference+cl`` (with ``--cl-reference``): the reference model in channels-last memory only;
 - ``fast-cl`` (with ``--channels-last-path``): ``prepare_for_training(model, layout="channels_last")``;
 - ``fast-bl`` (with ``--batch-last-path``): ``prepare_for_training(model, layout="batch_last")``;
@@ -74,8 +74,10 @@ def main(argv: list[str]) -> int:
     print(f"model: {args.model} {model_args}")
     from octsearch.fast import native
 
+    from octsearch.fast.autolayout import layout_of
+
     kernels = f"C kernels built, {native.lanes()} lanes" if native.available() else "no C kernels"
-    print(f"fast path layout (auto): {'batch_last' if native.preferred() else 'channels_last'} ({kernels})")
+    print(f"fast path layout (auto): measured per shape at the first step, column 'auto picks' ({kernels})")
     if args.batch_last_path and not native.available():
         print("--batch-last-path: the C kernels do not build here", file=sys.stderr)
         return 1
@@ -119,7 +121,7 @@ def main(argv: list[str]) -> int:
         headers = ["alpha", "GFLOPs", "FLOP ratio"]
         for p in paths:
             headers += [f"{p} ms (IQR)", f"{p} x a0"]
-        headers += ["fast x ref a0", "fast x ref"]
+        headers += ["fast x ref a0", "fast x ref", "auto picks"]
         rows = []
         ref0 = res["reference 0.0"].median_ms
         for alpha in args.alphas:
@@ -128,7 +130,8 @@ def main(argv: list[str]) -> int:
                 t, t0 = res[f"{p} {alpha}"], res[f"{p} 0.0"]
                 row += [f"{t.median_ms:.1f} ({t.iqr_ms:.1f})", f"{t0.median_ms / t.median_ms:.2f}x"]
             fast = res[f"fast {alpha}"].median_ms
-            row += [f"{ref0 / fast:.2f}x", f"{res[f'reference {alpha}'].median_ms / fast:.2f}x"]
+            row += [f"{ref0 / fast:.2f}x", f"{res[f'reference {alpha}'].median_ms / fast:.2f}x",
+                    layout_of(nets[("fast", alpha)][0])]
             rows.append(row)
         calls = res["fast 0.0"].calls
         print(f"\nbatch {batch}: median wall-clock ms per training step over {calls} interleaved steps "

@@ -122,7 +122,8 @@ class _BatchNorm(torch.autograd.Function):
         invstd = torch.rsqrt(var + eps)
         scale = weight.detach() * invstd
         y = native.bn_apply(x, scale, bias.detach() - mean * scale, relu)
-        ctx.save_for_backward(x, y, weight, mean, invstd)
+        # y is read back only as the ReLU mask; without ReLU an in-place activation may follow
+        ctx.save_for_backward(x, y if relu else x, weight, mean, invstd)
         ctx.relu = relu
         ctx.set_materialize_grads(False)
         ctx.mark_non_differentiable(mean, var)

@@ -19,6 +19,7 @@ one OctConv2d weight, so gradients land in that parameter. Layouts:
 
 from __future__ import annotations
 
+import collections
 import copy
 
 import torch
@@ -27,7 +28,7 @@ from torch import Tensor, nn
 
 from octsearch.core.layers import OctConv2d, OctConvBNAct, OctInput, OctPair, as_pair
 from octsearch.errors import ConfigError
-from octsearch.fast import batchlast, native
+from octsearch.fast import autolayout, batchlast
 from octsearch.fast.batchnorm import batch_norm
 from octsearch.fast.ops import pool2, upsample2
 
@@ -114,6 +115,8 @@ class TrainOctConv2d(nn.Module):
         return (_channels_last(y) if self.layout != "contiguous" else y), False
 
     def forward(self, x: OctInput) -> OctPair:
+        if self.layout == "reference":  # one of auto's candidates: the model's own forward
+            return self.conv(x)
         (y_h, y_l), physical = self._conv(x)
         return _to_logical(y_h, y_l) if physical else (y_h, y_l)
 
@@ -127,6 +130,9 @@ class TrainOctConvBNAct(TrainOctConv2d):
         self.bn, self.act = block.bn, block.act
 
     def forward(self, x: OctInput) -> OctPair:
+        if self.layout == "reference":
+            x = self.bn(self.conv(x))
+            return self.act(x) if self.act is not None else x
         (y_h, y_l), physical = self._conv(x)
         if physical:
             # batch norm and a ReLU in one pass each way
@@ -176,9 +182,17 @@ def prepare_for_training(model: nn.Module, *, layout: str = "auto") -> nn.Module
     accepted = (*LAYOUTS, "contiguous")
     if layout not in accepted:
         raise ConfigError(f"layout={layout!r}; accepted: {', '.join(accepted)}")
+    fast = _swap(model, autolayout.static_default() if layout == "auto" else layout)
     if layout == "auto":
-        layout = "batch_last" if native.preferred() and torch.get_num_threads() == 1 else "channels_last"
-    fast = _swap(model, layout)
-    if layout == "channels_last":
+        _measure_layout(fast)
+    elif layout == "channels_last":
         fast.to(memory_format=torch.channels_last)  # converts the shared tensors in place
     return fast
+
+
+def _measure_layout(fast: nn.Module) -> None:
+    # copy.copy shared the hook dict with the original model: give the copy its own
+    fast._forward_pre_hooks = collections.OrderedDict(fast._forward_pre_hooks)
+    hook = autolayout.AutoLayout(fast, [m for m in fast.modules() if isinstance(m, TrainOctConv2d)])
+    hook.apply(hook.forms[0].layout if hook.forms else "channels_last")
+    fast.register_forward_pre_hook(hook)

@@ -234,3 +234,13 @@ def test_batch_last_sgd_trajectory_follows_the_reference():
             opt.step()
     for a, b in zip(reference.parameters(), model.parameters(), strict=True):
         assert (a - b).abs().max().item() <= 1e-4
+
+
+@needs_native
+def test_batch_last_trains_a_relu6_family():
+    # ReLU6 runs in place after the batch-last batch norm, whose backward once read its output back
+    reference, model, fast = pair("oct_mobilenetv2", 0.25, torch.float32, "batch_last", **FAMILIES["oct_mobilenetv2"])
+    x, y = torch.randn(16, 3, 32, 32), torch.randint(0, 10, (16,))
+    expected, got = step(reference, x, y), step(fast, x, y)
+    assert (expected - got).abs().max().item() <= 1e-4
+    assert max_grad_diff(reference, model) <= 1e-3  # 17 float32 layers deep: 1.03e-4 measured
