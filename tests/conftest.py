@@ -19,6 +19,19 @@ from sqlalchemy.engine import make_url
 PG_URL = os.environ.get("OCTSEARCH_TEST_PG", "postgresql://postgres@127.0.0.1:5432/test")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def data_cache(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """The node's shared copies of data sets (octsearch.data.shared) go under the session's tmp
+    directory, for the test process and every process it starts, not the user's cache."""
+    old = os.environ.get("OCTSEARCH_DATA_CACHE")
+    os.environ["OCTSEARCH_DATA_CACHE"] = str(tmp_path_factory.mktemp("data-cache"))
+    yield
+    if old is None:
+        os.environ.pop("OCTSEARCH_DATA_CACHE", None)
+    else:
+        os.environ["OCTSEARCH_DATA_CACHE"] = old
+
+
 def _pg_engine():
     url = make_url(PG_URL).set(drivername="postgresql+psycopg")
     return create_engine(url, connect_args={"connect_timeout": 5})

@@ -20,6 +20,12 @@ class RawPool:
         val_images, val_labels: a fixed validation set (e.g. CIFAR-10's ``test_batch``); when
             None, validation is a seeded stratified fraction of ``images``.
         val_source: what the fixed validation set is, for the description.
+        in_place: the path ``images`` is a read-only memory map of (a prepared set), whose
+            splits are read where they are, never copied; None for images in memory.
+        rows: with ``in_place``, the rows of ``images`` that are in the pool (``labels`` gives
+            their classes).
+        stats: with ``in_place``, the normalisation (mean, std) known without a pass over the
+            pixels; None: computed from the training split.
     """
 
     images: np.ndarray
@@ -30,6 +36,9 @@ class RawPool:
     val_images: np.ndarray | None = None
     val_labels: np.ndarray | None = None
     val_source: str = ""
+    in_place: str | None = None
+    rows: np.ndarray | None = None
+    stats: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
     @property
     def side(self) -> int:

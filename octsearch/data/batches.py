@@ -1,8 +1,8 @@
 """Batches from uint8 images in a seeded order, normalised per batch on the trial's device.
 
-The images stay uint8 where they are (a read-only memory map of a prepared set, an array shared
-through Ray's object store, a tensor): each batch is gathered (indices sorted inside the batch,
-so a memory map is read forward), copied to the device as uint8 and converted there to float32
+The images stay uint8 where they are (a read-only memory map of a prepared set or of the node's
+shared copy, a tensor on the GPU): each batch is gathered (a memory map is read forward, rows
+sorted, then put back in the batch's order), copied to the device as uint8 and converted there to float32
 ``(pixel / max_value - mean) / std`` per channel. No float copy of the whole set is ever made.
 
 The order of an epoch is ``torch.randperm`` drawn from the caller's generator, as the in-memory
@@ -58,8 +58,6 @@ class BatchReader:
                              f"{len(self.indices)} images of {images.shape[1]} channels")
         self.device = torch.device(device)
         view = (1, -1, 1, 1)
-        self._scale = torch.tensor([1.0 / (max_value * s) for s in std], device=self.device).view(view)
-        self._shift = torch.tensor([-m / s for m, s in zip(mean, std, strict=True)], device=self.device).view(view)
         self._mean = torch.tensor(list(mean), device=self.device).view(view)
         self._std = torch.tensor(list(std), device=self.device).view(view)
         self.max_value, self.memory_format, self.prefetch = max_value, memory_format, prefetch
@@ -99,24 +97,26 @@ class BatchReader:
                 pool.shutdown(wait=True, cancel_futures=True)
 
     def _gather(self, positions: np.ndarray) -> tuple[torch.Tensor, torch.Tensor]:
-        """uint8 images and labels of the batch, rows read in ascending file order."""
-        positions = positions[np.argsort(self.indices[positions], kind="stable")]
+        """uint8 images and labels of the batch in the drawn order (a memory map is read in
+        ascending row order, then the rows are put back in the batch's order)."""
         rows = self.indices[positions]
         if isinstance(self.images, torch.Tensor):
             raw = self.images.index_select(0, torch.from_numpy(rows).to(self.images.device))
         else:
-            raw = torch.from_numpy(np.ascontiguousarray(self.images[rows]))
+            forward = np.argsort(rows, kind="stable")
+            back = np.empty_like(forward)
+            back[forward] = np.arange(len(forward))
+            raw = torch.from_numpy(np.ascontiguousarray(self.images[rows[forward]][back]))
         if self.device.type == "cuda" and raw.device.type == "cpu":
             raw = raw.pin_memory()
         return raw, self.labels[torch.from_numpy(positions)]
 
     def _convert(self, raw: torch.Tensor, transform: Transform | None) -> torch.Tensor:
-        x = raw.to(self.device, non_blocking=True).to(torch.float32)
-        if transform is None:
-            x = x.mul_(self._scale).add_(self._shift)
-        else:
-            x = transform(x.mul_(1.0 / self.max_value)).sub_(self._mean).div_(self._std)
-        return x.contiguous(memory_format=self.memory_format)
+        # the arithmetic of the float pipeline before it, step for step: the same floats
+        x = raw.to(self.device, non_blocking=True).to(torch.float32).mul_(1.0 / self.max_value)
+        if transform is not None:
+            x = transform(x)
+        return x.sub_(self._mean).div_(self._std).contiguous(memory_format=self.memory_format)
 
 
 def channel_stats(images: np.ndarray | torch.Tensor, indices: np.ndarray | None = None,

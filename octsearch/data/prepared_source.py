@@ -7,8 +7,10 @@ sorted name; ``per_class: M``, at most M images a class, a seeded choice with se
 the selected uint8 images to the registry's float pipeline (split, normalise) like any other
 source. Images that could not be decoded (label -1) are never read.
 
-For now the selected images are copied into memory and converted to float tensors, as for
-``cifar10``; reading batches from the shared memory map per node is not wired into trials yet.
+The set is read in place: its splits are rows of the read-only memory map, so every trial of a
+node shares the page cache's one copy and nothing is loaded whole. The normalisation comes from
+the per-class pixel sums kept at prepare time (all images of the chosen classes, validation
+included: no pass over the pixels).
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
-
-import numpy as np
 
 from octsearch.data._pool import RawPool
 from octsearch.data.registry import OptionSpec, register_dataset
@@ -34,6 +34,7 @@ SELECT_SEED = 0  # the seed of the per_class choice (the split has its own seed)
         OptionSpec("per_class", None, (), "at most M images a class, seeded choice (null: all)", minimum=1),
     ),
     needs_root=True,
+    in_place=True,
 )
 def load_prepared(root: Path | None, options: Mapping[str, Any], image_size: int | None) -> RawPool:
     from octsearch.data.prepared import Expected, open_prepared
@@ -41,9 +42,10 @@ def load_prepared(root: Path | None, options: Mapping[str, Any], image_size: int
     assert root is not None  # the registry enforces needs_root
     prepared = open_prepared(root, Expected(image_size=image_size))
     chosen = prepared.select(options.get("classes"), options.get("per_class"), seed=SELECT_SEED)
-    images = np.asarray(prepared.images[chosen.indices])  # a forward read of the memory map
     source = (
         f"prepared set {prepared.path} ({prepared.header.source}; {prepared.num_images:,} images, "
         f"{prepared.skipped:,} skipped at prepare time); {chosen.description}"
     )
-    return RawPool(images, chosen.labels, 255, chosen.class_names, source)
+    return RawPool(prepared.images, chosen.labels, 255, chosen.class_names, source,
+                   in_place=str(prepared.path), rows=chosen.indices,
+                   stats=prepared.normalisation(chosen.classes))

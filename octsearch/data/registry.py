@@ -114,6 +114,7 @@ class DatasetInfo:
     options: tuple[OptionSpec, ...]
     default_image_size: int | None  # None: the images' own side
     requires: str | None  # a module that must be importable, e.g. "sklearn"
+    in_place: bool = False  # read where it is (a memory map), never copied to the node's cache
 
     @property
     def available(self) -> bool:
@@ -138,13 +139,14 @@ def register_dataset(
     needs_root: bool = False,
     default_image_size: int | None = None,
     requires: str | None = None,
+    in_place: bool = False,
 ) -> Callable[[Loader], Loader]:
     """Decorator that registers ``loader(root, options, image_size) -> RawPool`` under ``name``."""
 
     def wrap(loader: Loader) -> Loader:
         if name in _REGISTRY:
             raise ValueError(f"data set {name!r} registered twice")  # a programming error
-        info = DatasetInfo(name, summary, needs_root, options, default_image_size, requires)
+        info = DatasetInfo(name, summary, needs_root, options, default_image_size, requires, in_place)
         _REGISTRY[name] = _Entry(info, loader)
         return loader
 
@@ -183,7 +185,7 @@ def load_dataset(
     limit: int | None = None,
     **kwargs: Any,
 ) -> ImageDataset:
-    """Load a registered data set, split and normalised, as in-memory tensors.
+    """Load a registered data set, split, as uint8 images with their normalisation.
 
     Args:
         name: a name from :func:`list_datasets`.

@@ -1,7 +1,9 @@
-"""The data section of a space, resolved, and an in-process cache of the loaded data set.
+"""The data section of a space, resolved, and the loaded data set: one copy per node, mapped.
 
-A Ray worker with ``reuse_actors`` runs many trials of one space: the data set is loaded once per
-process and key (name, split seed, fraction, limit, size, root, options).
+A Ray worker with ``reuse_actors`` runs many trials of one space: the data set is opened once per
+process and key (name, split seed, fraction, limit, size, root, options). Its uint8 splits are the
+node's shared copy (:mod:`octsearch.data.shared`), written by the first process that needs them and
+mapped read-only by every other; a prepared set is read in place.
 """
 
 from __future__ import annotations
@@ -67,7 +69,16 @@ class DataSpec:
 @functools.lru_cache(maxsize=4)
 def _load(name: str, seed: int, val_fraction: float, limit: int | None, image_size: int | None,
           root: str | None, options: tuple[tuple[str, Any], ...]) -> ImageDataset:
-    from octsearch.data import load_dataset
+    from octsearch.data import dataset_info, load_dataset
+    from octsearch.data.shared import cache_key, shared_dataset, source_fingerprint
 
-    return load_dataset(name, seed=seed, val_fraction=val_fraction, image_size=image_size,
-                        root=root, limit=limit, **dict(options))
+    def load() -> ImageDataset:
+        return load_dataset(name, seed=seed, val_fraction=val_fraction, image_size=image_size,
+                            root=root, limit=limit, **dict(options))
+
+    if dataset_info(name).in_place:
+        return load()
+    key = cache_key({"name": name, "seed": seed, "val_fraction": val_fraction, "limit": limit,
+                     "image_size": image_size, "root": root, "options": list(options),
+                     "files": source_fingerprint(root)})
+    return shared_dataset(key, load)

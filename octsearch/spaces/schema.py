@@ -10,6 +10,9 @@ are scalars, and lists and mappings nest at most 64 levels (:mod:`octsearch.spac
     description: one line shown by `octsearch spaces`
     model: {name: oct_resnet20, args: {width_mult: 0.5}}   # num_classes/in_chans/input_size: from the data
     data: {name: mnist, seed: 0, val_fraction: 0.2, limit: null, image_size: null, root: null, options: {}}
+    #   data.augment: the training batches' augmentation: a name (none | crop_flip | rrc_flip) or
+    #   {name: crop_flip, options: {padding: 4, flip: 0.5}}; null (the default): the data set's
+    #   own (none for mnist/digits, crop_flip for cifar10/cifar100, rrc_flip for imagefolder/prepared)
     search:
       grid: [0, 0.125, 0.25, 0.5, 0.75]   # choices of every parameter that lists none
       per: none                           # none | slot | stage: parameters for free slots no group names
@@ -27,6 +30,8 @@ are scalars, and lists and mappings nest at most 64 levels (:mod:`octsearch.spac
       threads: 1
       channels_last: true                 # memory layout while training (faster on CPU)
       fast_training: true                 # the fast OctConv training path on CPU (same results within 1e-4)
+      label_smoothing: 0                  # cross-entropy label smoothing, in [0, 1)
+      deterministic: false                # CUDA: true trades cuDNN autotuning for repeatability (CPU: always repeatable)
       full: {epochs: 8}                   # overrides for re-validation at a larger budget
     objectives: {flops: paper, params: false, latency: false, latency_path: fast}  # accuracy and FLOPs always
     flops_budget: null
@@ -40,7 +45,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from octsearch.spaces._errors import short
 from octsearch.spaces.resources import ResourcesSpec
@@ -96,6 +101,27 @@ class ModelSpec(_Section):
         return v
 
 
+class AugmentSpec(_Section):
+    """The augmentation of training batches (``octsearch.trial.augment``); ``name`` null: the data
+    set's default. Seeded per evaluation, applied to whole batches on the trial's device."""
+
+    name: str | None = None
+    options: dict[str, Any] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _known(self) -> AugmentSpec:
+        if self.name is not None or self.options:
+            from octsearch.data.augment_spec import check_augment  # torch-free
+
+            if self.name is None:
+                raise ValueError("options need a name; accepted: {name: crop_flip, options: {...}}")
+            try:
+                check_augment(self.name, self.options)
+            except ValueError as e:  # pydantic shows "accepted: ..." after the value
+                raise ValueError(str(e).replace("choose one of", "accepted")) from None
+        return self
+
+
 class DataSpecFile(_Section):
     """The data set (a name from ``octsearch datasets``) and the arguments of ``load_dataset``.
 
@@ -110,6 +136,12 @@ class DataSpecFile(_Section):
     image_size: int | None = Field(None, ge=1, le=MAX_IMAGE_SIZE)
     root: str | None = None
     options: dict[str, Any] = Field(default_factory=dict)
+    augment: AugmentSpec = AugmentSpec()
+
+    @field_validator("augment", mode="before")
+    @classmethod
+    def _augment_name(cls, v: Any) -> Any:
+        return {"name": v} if v is None or isinstance(v, str) else v
 
 
 class ParamSpec(_Section):
@@ -206,6 +238,8 @@ class BudgetSpec(_Section):
     threads: int = Field(1, ge=1)
     channels_last: bool = True  # memory layout of weights and batches while training
     fast_training: bool = True  # train through octsearch.fast.prepare_for_training (CPU)
+    label_smoothing: float = Field(0.0, ge=0, lt=1)  # F.cross_entropy's label_smoothing
+    deterministic: bool = False  # CUDA: deterministic kernels, no cuDNN autotuning
     full: FullBudgetSpec = FullBudgetSpec()
 
     def resolve(self, which: str) -> BudgetSpec:

@@ -29,15 +29,9 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from octsearch.errors import ConfigError, unknown_name
+from octsearch.data.augment_spec import RRC_RATIO, RRC_SCALE, check_augment, default_augment
 
-RRC_SCALE = (0.08, 1.0)
-RRC_RATIO = (3 / 4, 4 / 3)
 RRC_TRIES = 10
-# the default augmentation of each kind of data set, and the kind of each registered data set
-DEFAULTS = {"digits": "none", "cifar": "crop_flip", "imagefolder": "rrc_flip"}
-DATASET_KINDS = {"mnist": "digits", "digits": "digits", "cifar10": "cifar", "cifar100": "cifar",
-                 "imagefolder": "imagefolder", "prepared": "imagefolder"}
 
 
 @dataclass(frozen=True)
@@ -126,41 +120,8 @@ def rrc_flip(x: Tensor, generator: torch.Generator, *, scale: tuple[float, float
     return F.grid_sample(x.to(dtype), grid, mode="bilinear", padding_mode="border", align_corners=False)
 
 
-def _check_fraction(name: str, value: Any) -> float:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 1:
-        raise ConfigError(f"augmentation option {name}={value!r} is not accepted; use a probability in [0, 1]")
-    return float(value)
-
-
-def _check_range(name: str, value: Any, high: float | None) -> tuple[float, float]:
-    ok = (isinstance(value, (list, tuple)) and len(value) == 2
-          and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in value))
-    if not ok or not 0 < value[0] <= value[1] or (high is not None and value[1] > high):
-        bound = f" <= {high}" if high is not None else ""
-        raise ConfigError(f"augmentation option {name}={value!r} is not accepted; use [low, high] "
-                          f"with 0 < low <= high{bound}")
-    return (float(value[0]), float(value[1]))
-
-
-def _check_padding(value: Any) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= 64:
-        raise ConfigError(f"augmentation option padding={value!r} is not accepted; use an integer "
-                          "from 0 to 64 (px)")
-    return value
-
-
-# option -> its check; augmentation -> (function, its options with their defaults)
-_CHECKS: dict[str, Callable[[Any], Any]] = {
-    "padding": _check_padding,
-    "flip": lambda v: _check_fraction("flip", v),
-    "scale": lambda v: _check_range("scale", v, 1.0),
-    "ratio": lambda v: _check_range("ratio", v, None),
-}
-AUGMENTS: dict[str, tuple[Callable[..., Tensor], dict[str, Any]]] = {
-    "none": (no_augment, {}),
-    "crop_flip": (crop_flip, {"padding": 4, "flip": 0.5}),
-    "rrc_flip": (rrc_flip, {"scale": RRC_SCALE, "ratio": RRC_RATIO, "flip": 0.5}),
-}
+# augmentation -> its batched function (options and their checks: data.augment_spec)
+AUGMENTS: dict[str, Callable[..., Tensor]] = {"none": no_augment, "crop_flip": crop_flip, "rrc_flip": rrc_flip}
 
 
 def list_augments() -> list[str]:
@@ -170,22 +131,8 @@ def list_augments() -> list[str]:
 def make_augment(name: str, **options: Any) -> Augment:
     """The augmentation ``name`` (see :func:`list_augments`) with ``options`` over its defaults;
     an unknown name or option is a one-line error that lists the choices."""
-    if not isinstance(name, str) or name not in AUGMENTS:
-        raise unknown_name("augmentation", name, list(AUGMENTS))
-    fn, defaults = AUGMENTS[name]
-    for key in options:
-        if key not in defaults:
-            accepted = ", ".join(sorted(defaults)) or "(none)"
-            raise ConfigError(f"augmentation {name}: unknown option {key!r}; accepted: {accepted}")
-    merged = {k: _CHECKS[k](options.get(k, v)) for k, v in defaults.items()}
-    return Augment(name, tuple(merged.items()), fn)
-
-
-def default_augment(dataset: str) -> str:
-    """The augmentation a data set gets unless the space names one (by the data set's kind)."""
-    if dataset not in DATASET_KINDS:
-        raise unknown_name("data set for a default augmentation", dataset, list(DATASET_KINDS))
-    return DEFAULTS[DATASET_KINDS[dataset]]
+    merged = check_augment(name, options)
+    return Augment(name, tuple(merged.items()), AUGMENTS[name])
 
 
 def augment_generator(seed: int) -> torch.Generator:
@@ -193,3 +140,10 @@ def augment_generator(seed: int) -> torch.Generator:
     own (not the batch order's generator, which is seeded with ``seed`` itself)."""
     state = np.random.SeedSequence([seed, 0x617567]).generate_state(1, np.uint64)[0]
     return torch.Generator().manual_seed(int(state) & (2**63 - 1))
+
+
+def training_augment(dataset: str, name: str | None, options: dict[str, Any]) -> Augment | None:
+    """What augments a space's training batches: ``data.augment`` (``name`` null: the data set's
+    default); None for ``none``, so unaugmented batches take no extra step at all."""
+    chosen = default_augment(dataset) if name is None else name
+    return None if chosen == "none" else make_augment(chosen, **options)

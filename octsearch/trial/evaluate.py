@@ -5,22 +5,24 @@ from __future__ import annotations
 from typing import Any
 
 import torch
-from torch import Tensor, nn
+from torch import nn
+
+from octsearch.data.batches import BatchReader
+from octsearch.trial.recipe import Recipe
 
 EVAL_BATCH = 500
 
 
 @torch.no_grad()
-def count_correct(model: nn.Module, x: Tensor, y: Tensor, device: torch.device,
-                  memory_format: torch.memory_format = torch.contiguous_format) -> int:
-    """Images of ``x`` whose top-1 prediction equals ``y`` (model in eval mode, batch norm frozen)."""
+def count_correct(model: nn.Module, reader: BatchReader, recipe: Recipe) -> int:
+    """Images of the reader whose top-1 prediction equals their label (model in eval mode, batch
+    norm frozen), on the reader's device, in the recipe's precision."""
     model.eval()
-    correct = 0
-    for start in range(0, x.shape[0], EVAL_BATCH):
-        inputs = x[start:start + EVAL_BATCH].to(device, memory_format=memory_format, non_blocking=True)
-        targets = y[start:start + EVAL_BATCH].to(device, non_blocking=True)
-        correct += int((model(inputs).argmax(1) == targets).sum())
-    return correct
+    correct = torch.zeros((), dtype=torch.int64, device=recipe.device)
+    for inputs, targets in reader.sequential(EVAL_BATCH):
+        with recipe.precision():
+            correct += (model(inputs).argmax(1) == targets).sum()
+    return int(correct)
 
 
 def space_latency_ms(space: Any, model: nn.Module, threads: int) -> float:

@@ -31,6 +31,9 @@ class TrialResult:
         latency_ms: median forward latency at batch 1 in milliseconds, if the space asks for it.
         node: host name of the machine that ran the trial.
         space_hash: SHA-256 of the space file's text.
+        data_wait_seconds: wall seconds of ``train_seconds`` spent waiting for training batches
+            (gather not hidden by the prefetch, copy, conversion, augmentation).
+        precision: the arithmetic of training (``float32``; on CUDA an autocast dtype).
     """
 
     configuration: Configuration
@@ -50,6 +53,8 @@ class TrialResult:
     torch_threads: int
     latency_ms: float | None = None
     space_hash: str = ""
+    data_wait_seconds: float = 0.0
+    precision: str = "float32"
 
     @property
     def flops_paper(self) -> int:

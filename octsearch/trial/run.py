@@ -1,29 +1,36 @@
 """``run_trial``: one configuration of a space -> trained, evaluated, counted :class:`TrialResult`.
 
-Lifecycle: the configuration (built by the space unless given) -> its FLOPs (cached, before any seeding) -> load the data
-set (cached in-process) -> seed, build the model -> train ``epochs`` epochs, evaluating after each
-(or only the last) and calling ``on_epoch(epoch, accuracy)`` -> result. The same configuration, seed, budget and
-machine give the same accuracy: the initial weights come from ``torch.manual_seed(seed)``, the
-batch order from a generator seeded with ``seed``, and deterministic algorithms are switched on
-for the trial. Torch's thread count and determinism flags are restored afterwards.
+Lifecycle: the configuration (built by the space unless given) -> its FLOPs (cached, before any seeding) -> open the data
+set (the node's shared uint8 copy, cached in-process) -> seed, build the model -> train ``epochs`` epochs from
+batches normalised (and augmented, ``data.augment``) on the trial's device, evaluating after each (or only the
+last) and calling ``on_epoch(epoch, accuracy)`` -> result. The same configuration, seed, budget and
+machine give the same accuracy on the CPU: the initial weights come from ``torch.manual_seed(seed)``, the
+batch order from a generator seeded with ``seed``, the augmentation from its own stream of that seed, and
+deterministic algorithms are switched on for the trial. On CUDA the trial follows the GPU recipe of
+:mod:`octsearch.trial.recipe` (mixed precision, cuDNN autotuning unless ``budget.deterministic``). Torch's
+thread count and determinism flags are restored afterwards.
 """
 
 from __future__ import annotations
 
-import contextlib
-import os
 import socket
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 
 from octsearch.configuration import Configuration
+from octsearch.data.batches import BatchReader, Transform
+from octsearch.data.dataset import ImageDataset
 from octsearch.errors import ConfigError
+from octsearch.spaces.schema import BudgetSpec
 from octsearch.spaces.space import SearchSpace
 from octsearch.stats import binomial_stderr
+from octsearch.trial.augment import augment_generator, training_augment
 from octsearch.trial.evaluate import count_correct, space_latency_ms
+from octsearch.trial.recipe import Recipe, kernel_settings, recipe_for, split_reader
 from octsearch.trial.result import TrialResult
 from octsearch.trial.train import lr_factor, make_optimizer, steps_per_epoch, train_epoch
 
@@ -66,12 +73,49 @@ def run_trial(
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise ConfigError(f"seed={seed!r} is not accepted; use an integer >= 0")
     dev = _device(device)
-    with _torch_settings(spec.threads, dev):
+    with kernel_settings(spec.threads, dev, spec.deterministic):
         data = space.data.load()
         _check_data(space, data)
+        loop = _TrainingLoop.build(space, configuration, spec, seed, dev, data)
+        accuracies, timings = loop.run(spec.epochs, evaluate_every_epoch, on_epoch)
+        latency = latency_ms
+        if latency is None and space.objectives.latency:
+            latency = space_latency_ms(space, loop.model, spec.threads)
+        threads = torch.get_num_threads()
+    correct = loop.correct
+    accuracy = correct / data.num_val
+    return TrialResult(
+        configuration=configuration, accuracy=accuracy, correct=correct, n_val=data.num_val,
+        accuracy_stderr=binomial_stderr(accuracy, data.num_val), epoch_accuracies=tuple(accuracies),
+        train_seconds=timings[0], eval_seconds=timings[1], train_cpu_seconds=timings[2], seed=seed, budget=budget,
+        epochs=spec.epochs, device=str(dev), node=socket.gethostname(), torch_threads=threads, latency_ms=latency,
+        space_hash=space.hash, data_wait_seconds=loop.train_reader.wait_seconds, precision=loop.recipe.description,
+    )
+
+
+@dataclass
+class _TrainingLoop:
+    """A trial's model, optimizer and readers; :meth:`run` trains and validates epoch by epoch."""
+
+    model: torch.nn.Module
+    trainer: torch.nn.Module  # what trains: the model, or its fast CPU path (same parameters)
+    evaluator: Callable[[], torch.nn.Module]
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LRScheduler
+    recipe: Recipe
+    train_reader: BatchReader
+    val_reader: BatchReader
+    generator: torch.Generator  # the batch order's
+    transform: Transform | None  # the augmentation, seeded per evaluation
+    spec: BudgetSpec
+    correct: int = 0
+
+    @classmethod
+    def build(cls, space: SearchSpace, configuration: Configuration, spec: BudgetSpec, seed: int,
+              dev: torch.device, data: ImageDataset) -> _TrainingLoop:
         from octsearch.core.registry import create_model
 
-        torch.manual_seed(seed)
+        torch.manual_seed(seed)  # the initial weights: nothing draws from torch's generator before
         # channels-last: about 15-25% less CPU per training step here (measured, width-8 Oct-ResNet-20)
         layout = torch.channels_last if spec.channels_last else torch.contiguous_format
         model = create_model(space.model_name, alphas=configuration.alpha_dict, **space.model_args).to(dev, memory_format=layout)
@@ -83,35 +127,33 @@ def run_trial(
         optimizer = make_optimizer(model, spec.optimizer)
         total = spec.epochs * steps_per_epoch(data.num_train, spec.batch_size)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(spec.schedule, total))
-        generator = torch.Generator().manual_seed(seed)
+        augment = training_augment(data.name, space.spec.data.augment.name, space.spec.data.augment.options)
+        return cls(model, trainer, lambda: _evaluator(model, spec.fast_training, dev), optimizer, scheduler,
+                   recipe_for(dev), split_reader(data, "train", dev, layout), split_reader(data, "val", dev, layout),
+                   torch.Generator().manual_seed(seed),
+                   None if augment is None else augment.bind(augment_generator(seed)), spec)
+
+    def run(self, epochs: int, every_epoch: bool, on_epoch: EpochCallback | None) -> tuple[list[float], tuple[float, float, float]]:
+        """Accuracies (fraction, after each evaluated epoch) and (train s, eval s, train CPU s)."""
         accuracies: list[float] = []
-        correct, train_s, eval_s, cpu_s = 0, 0.0, 0.0, 0.0
-        for epoch in range(1, spec.epochs + 1):
+        train_s, eval_s, cpu_s = 0.0, 0.0, 0.0
+        scaler = self.recipe.scaler()
+        for epoch in range(1, epochs + 1):
             start, cpu_start = time.perf_counter(), time.process_time()
-            train_epoch(trainer, data.train_x, data.train_y, batch_size=spec.batch_size, optimizer=optimizer,
-                        scheduler=scheduler, generator=generator, device=dev, memory_format=layout)
+            train_epoch(self.trainer, self.train_reader, batch_size=self.spec.batch_size, optimizer=self.optimizer,
+                        scheduler=self.scheduler, generator=self.generator, recipe=self.recipe,
+                        transform=self.transform, label_smoothing=self.spec.label_smoothing, scaler=scaler)
             middle = time.perf_counter()
             cpu_s += time.process_time() - cpu_start
             train_s += middle - start
-            if not evaluate_every_epoch and epoch < spec.epochs:
+            if not every_epoch and epoch < epochs:
                 continue
-            correct = count_correct(_evaluator(model, spec.fast_training, dev), data.val_x, data.val_y, dev, layout)
+            self.correct = count_correct(self.evaluator(), self.val_reader, self.recipe)
             eval_s += time.perf_counter() - middle
-            accuracies.append(correct / data.num_val)
+            accuracies.append(self.correct / len(self.val_reader))
             if on_epoch is not None:
                 on_epoch(epoch, accuracies[-1])
-        latency = latency_ms
-        if latency is None and space.objectives.latency:
-            latency = space_latency_ms(space, model, spec.threads)
-        threads = torch.get_num_threads()
-    accuracy = correct / data.num_val
-    return TrialResult(
-        configuration=configuration, accuracy=accuracy, correct=correct, n_val=data.num_val,
-        accuracy_stderr=binomial_stderr(accuracy, data.num_val), epoch_accuracies=tuple(accuracies),
-        train_seconds=train_s, eval_seconds=eval_s, train_cpu_seconds=cpu_s, seed=seed, budget=budget, epochs=spec.epochs,
-        device=str(dev), node=socket.gethostname(), torch_threads=threads, latency_ms=latency,
-        space_hash=space.hash,
-    )
+        return accuracies, (train_s, eval_s, cpu_s)
 
 
 def _evaluator(model: torch.nn.Module, fast: bool, device: torch.device) -> torch.nn.Module:
@@ -134,24 +176,6 @@ def _device(device: str | torch.device | None) -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ConfigError(f"device {device!r} is not available here; accepted: cpu")
     return dev
-
-
-@contextlib.contextmanager
-def _torch_settings(threads: int, device: torch.device) -> Iterator[None]:
-    """Threads and deterministic algorithms for the trial; the caller's settings come back after."""
-    old_threads = torch.get_num_threads()
-    old_det = torch.are_deterministic_algorithms_enabled()
-    old_warn = torch.is_deterministic_algorithms_warn_only_enabled()
-    if device.type == "cuda":  # cuBLAS needs this before its first use to be deterministic
-        os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
-    torch.set_num_threads(threads)
-    # warn_only: an operator without a deterministic kernel (some CUDA backward passes) warns, not fails
-    torch.use_deterministic_algorithms(True, warn_only=True)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(old_threads)
-        torch.use_deterministic_algorithms(old_det, warn_only=old_warn)
 
 
 def _check_data(space: SearchSpace, data: Any) -> None:

@@ -1,4 +1,4 @@
-"""The proxy training loop: optimizer, learning-rate schedule, one epoch over in-memory tensors."""
+"""The proxy training loop: optimizer, learning-rate schedule, one epoch of batches from a reader."""
 
 from __future__ import annotations
 
@@ -7,9 +7,13 @@ from collections.abc import Callable
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor, nn
+from torch import nn
 
+from octsearch.data.batches import BatchReader, Transform, steps_per_epoch
 from octsearch.spaces.schema import OptimizerSpec, ScheduleSpec
+from octsearch.trial.recipe import Recipe
+
+__all__ = ["lr_factor", "make_optimizer", "steps_per_epoch", "train_epoch"]
 
 ONECYCLE_START = 1 / 25  # onecycle warms up from lr/25, as torch's OneCycleLR does by default
 
@@ -48,38 +52,35 @@ def lr_factor(spec: ScheduleSpec, total_steps: int) -> Callable[[int], float]:
     return factor
 
 
-def steps_per_epoch(n: int, batch_size: int) -> int:
-    """Batches per epoch; a last batch of one image is dropped (batch norm needs two)."""
-    full, rest = divmod(n, batch_size)
-    return full + (1 if rest >= 2 else 0)
-
-
 def train_epoch(
     model: nn.Module,
-    x: Tensor,
-    y: Tensor,
+    reader: BatchReader,
     *,
     batch_size: int,
     optimizer: torch.optim.Optimizer,
     scheduler: torch.optim.lr_scheduler.LRScheduler,
     generator: torch.Generator,
-    device: torch.device,
-    memory_format: torch.memory_format = torch.contiguous_format,
+    recipe: Recipe,
+    transform: Transform | None = None,
+    label_smoothing: float = 0.0,
+    scaler: torch.amp.GradScaler | None = None,
 ) -> float:
-    """One pass over ``(x, y)`` in an order drawn from ``generator``; returns the mean loss."""
+    """One pass over the reader's images in an order drawn from ``generator`` (``transform``, e.g.
+    an augmentation, on each batch in [0, 1]); returns the mean loss."""
     model.train()
-    n = x.shape[0]
-    order = torch.randperm(n, generator=generator)
-    total, batches = 0.0, 0
-    for b in range(steps_per_epoch(n, batch_size)):
-        idx = order[b * batch_size:(b + 1) * batch_size]
-        inputs = x[idx].to(device, memory_format=memory_format, non_blocking=True)
-        targets = y[idx].to(device, non_blocking=True)
-        loss = F.cross_entropy(model(inputs), targets)
+    total, batches = torch.zeros((), device=recipe.device), 0
+    for inputs, targets in reader.epoch(batch_size, generator, transform):
+        with recipe.precision():
+            loss = F.cross_entropy(model(inputs), targets, label_smoothing=label_smoothing)
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        optimizer.step()
+        if scaler is None:
+            loss.backward()
+            optimizer.step()
+        else:
+            scaler.scale(loss).backward()
+            scaler.step(optimizer)
+            scaler.update()
         scheduler.step()
-        total += float(loss.detach())
+        total += loss.detach().float()  # summed on the device: no wait for the GPU each step
         batches += 1
-    return total / max(1, batches)
+    return float(total) / max(1, batches)

@@ -18,22 +18,22 @@ def test_an_image_size_above_the_largest_model_input_is_refused(size: int) -> No
 
 
 def test_resized_splits_larger_than_the_memory_are_refused_with_the_figure(monkeypatch: pytest.MonkeyPatch) -> None:
-    """5,000 MNIST images: 4 bytes a pixel each, and 8 for the statistics pass's 2,048-image chunk."""
+    """5,000 MNIST images: 1 byte a pixel each (uint8), and 4 for the resize's 1,024-image float32 chunk."""
     monkeypatch.setattr(_tensors, "machine_memory", lambda: 10**7)
     with pytest.raises(ConfigError) as info:
         load_dataset("mnist", image_size=64)
     assert str(info.value) == (
-        "mnist: image_size=64 would take 149 MB (5,000 images of 1x64x64 float32 and the statistics pass), "
-        "more than the 10 MB of memory this machine has; accepted: image_size at most 16 here")
-    assert load_dataset("mnist", image_size=16).train_x.shape[-1] == 16  # the bound it names does fit
-    with pytest.raises(ConfigError, match="image_size=17 would take"):
-        load_dataset("mnist", image_size=17)
+        "mnist: image_size=64 would take 37.3 MB (5,000 images of 1x64x64 uint8 and a float32 resize chunk), "
+        "more than the 10 MB of memory this machine has; accepted: image_size at most 33 here")
+    assert load_dataset("mnist", image_size=33).train.images.shape[-1] == 33  # the bound it names does fit
+    with pytest.raises(ConfigError, match="image_size=34 would take"):
+        load_dataset("mnist", image_size=34)
 
 
-@pytest.mark.skipif(_tensors.machine_memory() > 610 * 10**9, reason="this machine would hold MNIST at 4096 px")
+@pytest.mark.skipif(_tensors.machine_memory() > 153 * 10**9, reason="this machine would hold MNIST at 4096 px")
 def test_the_largest_image_size_on_mnist_is_refused_on_this_machine() -> None:
-    """4096 px: 610 GB for MNIST, more than the machines these tests run on have."""
-    with pytest.raises(ConfigError, match=r"mnist: image_size=4096 would take 610 GB .* of memory this machine has"):
+    """4096 px: 153 GB for MNIST (uint8), more than the machines these tests run on have."""
+    with pytest.raises(ConfigError, match=r"mnist: image_size=4096 would take 153 GB .* of memory this machine has"):
         load_dataset("mnist", image_size=4096)
 
 

@@ -100,6 +100,7 @@ def test_a_cost_counted_by_the_caller_is_used_not_recounted(tiny) -> None:
 def test_validation_through_the_inference_path_counts_as_the_reference_does(tiny) -> None:
     from octsearch.core.registry import create_model
     from octsearch.trial.evaluate import count_correct
+    from octsearch.trial.recipe import recipe_for
     from octsearch.trial.run import _evaluator
 
     data = tiny.data.load()
@@ -115,8 +116,8 @@ def test_validation_through_the_inference_path_counts_as_the_reference_does(tiny
     model.eval()
     with torch.no_grad():
         assert (fast(x) - model(x)).abs().max() <= 1e-4
-    cpu = torch.device("cpu")
-    assert count_correct(fast, x, y, cpu) == count_correct(model, x, y, cpu)
+    recipe, reader = recipe_for(torch.device("cpu")), data.reader("val")
+    assert count_correct(fast, reader, recipe) == count_correct(model, reader, recipe)
 
 
 def test_stop_trial_from_the_callback_propagates_and_restores_torch(tiny) -> None:
