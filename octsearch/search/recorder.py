@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from ray.tune import Callback
@@ -23,7 +24,10 @@ def first_line_of_error(trial: Any) -> str:
     """The exception line of a failed trial's traceback (last non-empty line)."""
     text = ""
     try:
-        error = trial.get_error()
+        # Tune writes the error beside the driver first; get_error() reads the copy in the results
+        # directory, which is synced later: at on_trial_error it is not there yet.
+        local = Path(trial.error_file) if getattr(trial, "error_file", None) else None
+        error = local.read_text() if local is not None and local.is_file() else trial.get_error()
         text = str(error) if error is not None else ""
     except Exception:  # noqa: BLE001 (the error file may be gone)
         text = ""
