@@ -9,7 +9,7 @@ recording every trial -> mark the search finished or interrupted.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,6 +45,7 @@ class LaunchOptions:
     repeats: int | None = None  # further seeds for front candidates (default: the space's)
     noise_margin: float | None = None  # in standard errors (default: the space's)
     replay: str | None = None  # answer every evaluation from this table, in simulated time (no Ray)
+    sampler_args: Mapping[str, Any] | None = None  # instead of the space's (bench/search_quality.py)
     gpus_per_trial: float | None = None  # default: the space's resources.gpu (else 0: no GPU)
     cpus_per_trial: int | None = None  # default: the space's resources.cpu (else budget.threads)
 
@@ -136,7 +137,7 @@ def launch(opts: LaunchOptions, emit: Callable[[Event], None] | None = None) -> 
     space, store, sampler_name, trials, concurrency, seed, policy, resources = _prepare(opts)
     with hold_search(store, opts.name):  # one driver per search: a second launch of it is refused
         kind = ("replay", opts.replay) if opts.replay else ("search", None)
-        record = register_search(store, space, opts.name, sampler_name, seed, *kind)
+        record = register_search(store, space, opts.name, sampler_name, seed, *kind, args=opts.sampler_args)
         driver = SearchDriver(space, store, record, policy, trials, emit)
         reconciled = driver.resume()
         if reconciled:
@@ -145,7 +146,7 @@ def launch(opts: LaunchOptions, emit: Callable[[Event], None] | None = None) -> 
             store.set_search_status(opts.name, "finished")
             emit(NothingLeft(opts.name, driver.finished_before, trials))
             return LaunchResult(opts.name, "finished", 0, {}, 0.0, 0.0, store.url, None)
-        sampler = make_sampler(sampler_name, trials, seed + driver.finished_before, sampler_args(space, sampler_name),
+        sampler = make_sampler(sampler_name, trials, seed + driver.finished_before, sampler_args(space, sampler_name, opts.sampler_args),
                                constrained=space.flops_budget is not None)
         settings = TuneSettings(sampler_name, concurrency, opts.address, opts.early_stop, opts.seed_from,
                                 opts.results_dir, resources)

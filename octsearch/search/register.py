@@ -3,14 +3,20 @@ hypervolume (chance-level accuracy, the alpha-0 network's FLOPs in the objective
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from octsearch.search.objectives import Objectives
 from octsearch.spaces.space import SearchSpace
 from octsearch.store import SearchRecord, SearchSpec, Store
 
 
-def sampler_args(space: SearchSpace, sampler: str) -> dict:
-    """The space's sampler arguments when the search uses the space's sampler; none for another
-    (``--sampler tpe`` on a space tuned for NSGA-II must not get its ``population_size``)."""
+def sampler_args(space: SearchSpace, sampler: str, given: Mapping[str, Any] | None = None) -> dict:
+    """``given`` when set (the benchmark's strategies); else the space's sampler arguments when the
+    search uses the space's sampler, none for another (``--sampler tpe`` on a space tuned for
+    NSGA-II must not get its ``population_size``)."""
+    if given is not None:
+        return dict(given)
     return dict(space.sampler.args) if sampler == space.sampler.name else {}
 
 
@@ -24,13 +30,15 @@ def reference_point(space: SearchSpace) -> tuple[float, int]:
 
 
 def register_search(store: Store, space: SearchSpace, name: str, sampler: str, seed: int,
-                    kind: str = "search", source: str | None = None) -> SearchRecord:
-    """Create the search, or return the stored one if it is the same (space, kind, source)."""
+                    kind: str = "search", source: str | None = None,
+                    args: Mapping[str, Any] | None = None) -> SearchRecord:
+    """Create the search, or return the stored one if it is the same (space, kind, source);
+    ``args``: the sampler's arguments when not the space's (see :func:`sampler_args`)."""
     ref_acc, ref_flops = reference_point(space)
     return store.create_search(SearchSpec(
         name=name, space_text=space.text, space_hash=space.hash, model_name=space.model_name,
         model_args=dict(space.model_args), reference_accuracy=ref_acc, reference_flops=ref_flops,
-        objectives=Objectives.of(space).store_names, sampler=sampler, sampler_args=sampler_args(space, sampler),
+        objectives=Objectives.of(space).store_names, sampler=sampler, sampler_args=sampler_args(space, sampler, args),
         seed=seed, flops_budget=None if space.flops_budget is None else int(space.flops_budget),
         kind=kind, source=source,
     ), exist_ok=True)

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import atexit
 import logging
+import random
 import weakref
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
@@ -40,6 +41,7 @@ from octsearch.search.study_history import (
     constraint_attrs,
     record_evaluation,
 )
+from octsearch.search.unseen import draw_untaken, exhausted
 
 if TYPE_CHECKING:
     from octsearch.configuration import Configuration
@@ -48,8 +50,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-# Consecutive screened suggestions after which the space counts as exhausted.
-MAX_SCREENED = 300
+# Screened draws in a row (each one a trial told to the study in the database) after which the
+# next draw is an untaken configuration chosen uniformly at random instead of the sampler's.
+MAX_SCREENED = 10
 
 
 class OctOptunaSearch(OptunaSearch):
@@ -168,8 +171,11 @@ class OctOptunaSearch(OptunaSearch):
 
     def _next_screened(self, key: str) -> tuple[Any, dict | str | None]:
         """(Optuna trial, config) of the next draw that passes the screen, or (None, None |
-        FINISHED)."""
-        for _ in range(MAX_SCREENED):
+        FINISHED): FINISHED once every configuration of the space is taken."""
+        in_a_row = 0
+        while not self._exhausted():
+            if in_a_row >= MAX_SCREENED and not self._enqueue_untaken():
+                break
             with self._state.timings.timed("sampler (suggest)"):
                 config = super().suggest(key)
             if config is None:
@@ -183,9 +189,28 @@ class OctOptunaSearch(OptunaSearch):
                 self._drawn[str(ot_trial.number)] = configuration
                 return ot_trial, EvaluationRequest(configuration).as_config()
             self.screened += 1
+            in_a_row += 1
             self._tell(ot_trial, verdict)
-        log.warning("%d suggestions in a row were over budget or already evaluated: stopping", MAX_SCREENED)
+        log.warning("every configuration of the space (%d) is evaluated, over the FLOPs budget or running: "
+                    "the search is exhausted", self._driver.space.num_configurations)
         return None, Searcher.FINISHED
+
+    def _taken(self) -> set[str]:
+        return set(self._driver.known) | self._driver.dispatched
+
+    def _exhausted(self) -> bool:
+        return exhausted(self._driver.space, self._taken())
+
+    def _enqueue_untaken(self) -> bool:
+        """The sampler keeps proposing taken configurations: its next draw is an untaken one chosen
+        uniformly at random (seeded by the search and its draws so far), counted as such."""
+        taken = self._taken()
+        cfg = draw_untaken(self._driver.space, taken, random.Random(f"{self._driver.name}/{len(taken)}"))
+        if cfg is None:
+            return False
+        self._ot_study.enqueue_trial(cfg.param_dict)
+        self._driver.counts["drawn at random (sampler repeating itself)"] += 1
+        return True
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         from optuna.trial import TrialState

@@ -8,6 +8,7 @@ from collections import defaultdict
 
 from octsearch.configuration import Configuration
 from octsearch.errors import ConfigError
+from octsearch.search.unseen import every_configuration
 from octsearch.spaces.space import SearchSpace
 
 MAX_CONFIGURATIONS = 10_000  # a table of more needs --sample: each costs seeds x one proxy training
@@ -22,8 +23,7 @@ def table_configurations(space: SearchSpace, sample: int | None = None, seed: in
         if total > MAX_CONFIGURATIONS:
             raise ConfigError(f"{space.name}: {total:,} configurations are more than a table holds without "
                               f"--sample ({MAX_CONFIGURATIONS:,}); accepted: --sample N with N <= {MAX_CONFIGURATIONS:,}")
-        return [space.configuration(dict(zip(space.param_names, values, strict=True)))
-                for values in itertools.product(*(p.choices for p in space.params))]
+        return every_configuration(space)
     if isinstance(sample, bool) or not isinstance(sample, int) or not 1 <= sample <= min(total, MAX_CONFIGURATIONS):
         raise ConfigError(f"--sample {sample!r}; accepted: 1 to {min(total, MAX_CONFIGURATIONS):,} "
                           f"(the space has {total:,} configurations)")

@@ -90,6 +90,26 @@ def test_a_replay_continues_where_it_stopped_and_stops_early_like_a_search(table
 
 
 @pytest.mark.slow
+def test_a_replay_longer_than_the_space_stops_once_every_configuration_is_taken(table):
+    import optuna
+
+    from octsearch.search.searcher import MAX_SCREENED
+    from octsearch.search.study import study_name
+
+    space, db = table
+    proc = _replay(space, db, "r5", "--repeats", "0", trials=30)
+    assert proc.returncode == 0, proc.stderr + proc.stdout
+    assert "every configuration of the space (9) is evaluated" in proc.stderr
+    stored = _stored(db, "r5")
+    assert len(stored) == CONFIGURATIONS and all(t[1] == "complete" for t in stored)
+    assert len({json.dumps(t[2], sort_keys=True) for t in stored}) == CONFIGURATIONS  # each one once
+    # Draws of taken configurations, each one a trial told to the kept study, are bounded: at most
+    # MAX_SCREENED per suggestion, then an untaken one at random; none once all are taken.
+    told = optuna.load_study(study_name=study_name("r5"), storage=db).trials
+    assert len(told) <= CONFIGURATIONS * (1 + MAX_SCREENED)
+
+
+@pytest.mark.slow
 def test_configurations_the_table_lacks_are_said_counted_and_the_search_goes_on(tmp_path):
     space = write_space(tmp_path, name="tiny", epochs=1)
     db = f"sqlite:///{tmp_path / 'sample.db'}"
