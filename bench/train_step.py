@@ -74,7 +74,7 @@ def main(argv: list[str]) -> int:
     print(f"model: {args.model} {model_args}")
     from octsearch.fast import native
 
-    from octsearch.fast.autolayout import layout_of
+    from octsearch.fast.autolayout import layout_of, measuring
 
     kernels = f"C kernels built, {native.lanes()} lanes" if native.available() else "no C kernels"
     print(f"fast path layout (auto): measured per shape at the first step, column 'auto picks' ({kernels})")
@@ -117,6 +117,10 @@ def main(argv: list[str]) -> int:
                 opt.step()
 
             cases[f"{path} {alpha}"] = step
+            if path == "fast":  # auto measures in its first training steps: let it decide first
+                step()
+                while measuring(run):
+                    step()
         res = interleaved(cases, rounds=args.rounds, inner=3)
         headers = ["alpha", "GFLOPs", "FLOP ratio"]
         for p in paths:

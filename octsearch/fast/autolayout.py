@@ -3,21 +3,21 @@
 Neither fast layout wins everywhere, and neither always beats the reference forward: the batch-last
 C kernels win at small widths and large alphas, oneDNN's channels-last convolutions at wider maps,
 and on an AVX2 machine batch-last trained Oct-ResNet-20 at width 1, 32 px, alpha 0 in 1,339 ms
-per step against 890 ms for the reference (issue 14). So ``auto`` does not guess: at the first
-training forward of each (network structure, per-sample input shape, dtype, thread count), it
-runs a forward and backward on that batch through each candidate, interleaved (one warm-up call,
-then :data:`ROUNDS` timed calls each, the minimum kept: noise on a shared machine only adds), and
-keeps the fastest. Candidates: ``reference`` (the model's own forward, weights as given),
-``channels_last`` and ``batch_last`` (where the C kernels take the batch).
+per step against 890 ms for the reference (issue 14). So ``auto`` does not guess: the first training steps of
+each (network structure, per-sample input shape, dtype, thread count) run through the candidates
+in turn, real steps of the real training, so a measurement costs only what the slower candidates
+lose in those steps (one warm-up round, then up to :data:`ROUNDS` timed rounds, clear losers
+dropping out; the minimum per candidate is kept, as noise on a shared machine only adds). Then the fastest trains on. Candidates:
+``reference`` (the model's own forward, weights as given), ``channels_last`` and ``batch_last``
+(where the C kernels take the batch). Every candidate computes the same outputs and gradients (to
+float32 rounding) on the same parameters, so the rotation is training like any other.
 
-The measurement leaves no trace: parameter gradients come from ``torch.autograd.grad`` (nothing
-accumulates in ``.grad``), batch-norm statistics and the RNG state are restored, and weight memory
-is put back in the winner's format (values unchanged). A challenger displaces the static default
-(:func:`static_default`) only when faster by more than :data:`MARGIN`, so near-ties keep one choice
-and a fixed-seed run stays reproducible. Decisions are cached per process, so a worker that trains
-the same configuration again pays once; later batches of another size (the last, short batch of an
-epoch) reuse the decision. Forwards without gradients before any decision, and inputs not on the
-CPU, take the static default.
+A challenger displaces the static default (:func:`static_default`) only when faster by more than
+:data:`MARGIN`, so near-ties keep one choice and a fixed-seed run stays reproducible. Decisions
+are cached per process: a worker that trains the same configuration again does not measure again;
+batches of another size (the short last batch of an epoch) reuse the decision and are not
+counted while measuring. Forwards without gradients before a decision, and inputs not on the CPU,
+take the static default.
 
 Measured side by side (``bench/train_step.py``, see the docstring of :mod:`octsearch.fast.train`).
 """
@@ -35,7 +35,8 @@ from torch import Tensor, nn
 from octsearch.fast import batchlast, native
 
 MARGIN = 0.05  # relative: a challenger must beat the default by more than this
-ROUNDS = 2  # timed calls per candidate, after one warm-up call each
+ROUNDS = 2  # timed steps per candidate at most, after one warm-up step each
+CLOSE = 0.25  # relative: a candidate slower than the best by more than this is timed no more
 _DECISIONS: dict[tuple, str] = {}
 
 
@@ -61,12 +62,45 @@ def choose(seconds: dict[str, float], default: str) -> str:
     return best
 
 
+class _Rotation:
+    """Real training steps through the candidates in turn; a step lasts until the next training
+    forward starts (backward, optimizer and data included, alike for every candidate). A warm-up
+    round, then :data:`ROUNDS` timed rounds; after each, a candidate more than :data:`CLOSE` slower
+    than the best drops out (clear losers cost no more steps). Steps of another batch size run
+    but are not counted."""
+
+    def __init__(self, names: list[str], batch: int) -> None:
+        self.names, self.batch = names, batch
+        self.seconds = dict.fromkeys(names, math.inf)
+        self.queue = names + names  # the warm-up round, the first timed round
+        self.rounds_left = ROUNDS - 1
+        self.warming = len(names)
+        self.running: tuple[str, float, bool] | None = None  # candidate, start, counted
+
+    def next(self, now: float, batch: int) -> str | None:
+        """Record the step that ends now; the candidate of the next one, or None when done."""
+        if self.running is not None and self.running[2]:
+            name, start, _ = self.running
+            self.seconds[name] = min(self.seconds[name], now - start)
+        if not self.queue and self.rounds_left:
+            self.rounds_left -= 1
+            best = min(self.seconds.values())
+            self.queue = [n for n in self.names if self.seconds[n] <= best * (1 + CLOSE)]
+            self.queue = self.queue if len(self.queue) > 1 else []
+        if not self.queue:
+            return None
+        name = self.queue.pop(0)
+        self.running = (name, now, not self.warming and batch == self.batch)
+        self.warming = max(0, self.warming - 1)
+        return name
+
+
 class AutoLayout:
     """A forward pre-hook of the prepared root module: sets every training form's layout (and the
-    weights' memory format) to the one decided for the input before the forward runs."""
+    weights' memory format) before each forward, rotating through the candidates until decided."""
 
     def __init__(self, root: nn.Module, forms: Sequence[_Form]) -> None:
-        self.root, self.forms = root, list(forms)
+        self.forms = list(forms)
         self.weights = [p for p in root.parameters() if p.dim() == 4]
         # "reference" and "batch_last" keep the weights' memory format as given
         self.given_cl = [p.is_contiguous(memory_format=torch.channels_last) and not p.is_contiguous()
@@ -75,46 +109,41 @@ class AutoLayout:
                           tuple((f.conv.hi_in, f.conv.hi_out) for f in self.forms))
         self.current: str | None = None
         self.chosen: str | None = None
+        self.rotation: tuple[tuple, _Rotation] | None = None
 
     def __call__(self, module: nn.Module, args: tuple) -> None:
-        x = args[0] if args else None
-        if not isinstance(x, Tensor) or x.device.type != "cpu":
-            self.apply(self.chosen or static_default())
+        now = time.perf_counter()
+        x = args[0] if args and isinstance(args[0], Tensor) else None
+        if x is None or x.device.type != "cpu" or not (module.training and torch.is_grad_enabled()):
+            self.apply(self.chosen or static_default(x))
             return
-        if module.training and torch.is_grad_enabled():
-            self.chosen = self.decide(x)
-        self.apply(self.chosen or static_default(x))
+        self.apply(self.layout_for(x, now))
 
     def key(self, x: Tensor) -> tuple:
         return (self.structure, tuple(x.shape[1:]), x.dtype, x.is_contiguous(memory_format=torch.channels_last),
                 torch.get_num_threads(), native.available())
 
-    def decide(self, x: Tensor) -> str:
+    def layout_for(self, x: Tensor, now: float) -> str:
+        """The decided layout for ``x``'s shape, or the candidate this step measures."""
         key = self.key(x)
         if key not in _DECISIONS:
-            _DECISIONS[key] = self.measure(x)
-        return _DECISIONS[key]
+            if self.rotation is None or self.rotation[0] != key:
+                self.rotation = (key, _Rotation(self.candidates(x), x.shape[0]))
+            name = self.rotation[1].next(now, x.shape[0])
+            if name is not None:
+                return name
+            _DECISIONS[key] = self.decision(self.rotation[1].seconds, x)
+            self.rotation = None
+        self.chosen = _DECISIONS[key]
+        return self.chosen
 
     def candidates(self, x: Tensor) -> list[str]:
         return ["reference", "channels_last"] + (["batch_last"] if batchlast.usable(x) else [])
 
-    def measure(self, x: Tensor) -> str:
-        """Time a forward and backward through each candidate (see the module docstring)."""
-        params = [p for p in self.root.parameters() if p.requires_grad]
-        if not params:
-            return static_default(x)
-        names = self.candidates(x)
-        seconds = dict.fromkeys(names, math.inf)
-        with _Untouched(self.root):
-            for r in range(1 + ROUNDS):
-                for name in names:
-                    self.apply(name)
-                    start = time.perf_counter()
-                    out = self.root.forward(x)  # forward(), not __call__: this hook must not run again
-                    torch.autograd.grad(out.sum(), params, allow_unused=True)
-                    if r:
-                        seconds[name] = min(seconds[name], time.perf_counter() - start)
-        return choose(seconds, static_default(x))
+    @staticmethod
+    def decision(seconds: dict[str, float], x: Tensor) -> str:
+        timed = {name: s for name, s in seconds.items() if s < math.inf}
+        return choose(timed, static_default(x)) if timed else static_default(x)
 
     def apply(self, layout: str) -> None:
         if layout == self.current:
@@ -127,24 +156,17 @@ class AutoLayout:
         self.current = layout
 
 
-class _Untouched:
-    """Restores the module's buffers (batch-norm statistics) and the RNG state on exit."""
+def measuring(module: nn.Module) -> bool:
+    """Whether ``auto`` is still rotating ``module``'s training steps through the candidates."""
+    hook = _hook(module)
+    return hook is not None and hook.rotation is not None
 
-    def __init__(self, module: nn.Module) -> None:
-        self.module = module
 
-    def __enter__(self) -> None:
-        self.buffers = [(b, b.detach().clone()) for b in self.module.buffers()]
-        self.rng = torch.get_rng_state()
-
-    def __exit__(self, *exc: object) -> None:
-        with torch.no_grad():
-            for b, saved in self.buffers:
-                b.copy_(saved)
-        torch.set_rng_state(self.rng)
+def _hook(module: nn.Module) -> AutoLayout | None:
+    return next((h for h in module._forward_pre_hooks.values() if isinstance(h, AutoLayout)), None)
 
 
 def layout_of(module: nn.Module) -> str | None:
     """The layout ``auto`` runs ``module`` (a result of ``prepare_for_training``) in; None if fixed."""
-    hook = next((h for h in module._forward_pre_hooks.values() if isinstance(h, AutoLayout)), None)
+    hook = _hook(module)
     return None if hook is None else hook.current
