@@ -7,10 +7,17 @@ per step against 890 ms for the reference (issue 14). So ``auto`` does not guess
 each (network structure, per-sample input shape, dtype, thread count) run through the candidates
 in turn, real steps of the real training, so a measurement costs only what the slower candidates
 lose in those steps (one warm-up round, then up to :data:`ROUNDS` timed rounds, clear losers
-dropping out; the minimum per candidate is kept, as noise on a shared machine only adds). Then the fastest trains on. Candidates:
+dropping out; the minimum per candidate is kept, as noise on a shared machine only adds; with one
+torch thread the clock is the thread's CPU time, which other processes' preemption leaves alone). Then the fastest trains on. Candidates:
 ``reference`` (the model's own forward, weights as given), ``channels_last`` and ``batch_last``
 (where the C kernels take the batch). Every candidate computes the same outputs and gradients (to
 float32 rounding) on the same parameters, so the rotation is training like any other.
+
+The alphas of a search change the split of one network, and where the last :data:`SETTLE`
+measured splits of a network all had one clear winner (by more than :data:`CLOSE` over every
+other candidate, the reference included), a new split takes it without measuring (:func:`settled`):
+a search on the default space measures its first trials only. One split without a clear winner
+restarts the count.
 
 A challenger displaces the static default (:func:`static_default`) only when faster by more than
 :data:`MARGIN`, so near-ties keep one choice and a fixed-seed run stays reproducible. Decisions
@@ -37,7 +44,20 @@ from octsearch.fast import batchlast, native
 MARGIN = 0.05  # relative: a challenger must beat the default by more than this
 ROUNDS = 2  # timed steps per candidate at most, after one warm-up step each
 CLOSE = 0.25  # relative: a candidate slower than the best by more than this is timed no more
+SETTLE = 3  # decisive measurements of sibling shapes after which a new sibling is not measured
 _DECISIONS: dict[tuple, str] = {}
+_EVIDENCE: dict[tuple, list[tuple[str, bool]]] = {}  # per sibling group: (winner, decisive) measured
+
+
+def settled(siblings: tuple) -> str | None:
+    """The layout that won each of the last :data:`SETTLE` measurements of sibling shapes (the same
+    network and input, another alpha split) by more than :data:`CLOSE` over every other candidate,
+    or None: a new sibling then takes it without measuring."""
+    recent = _EVIDENCE.get(siblings, [])[-SETTLE:]
+    winners = {winner for winner, decisive in recent if decisive}
+    if len(recent) == SETTLE and len(winners) == 1 and all(decisive for _, decisive in recent):
+        return winners.pop()
+    return None
 
 
 class _Form(Protocol):
@@ -105,34 +125,38 @@ class AutoLayout:
         # "reference" and "batch_last" keep the weights' memory format as given
         self.given_cl = [p.is_contiguous(memory_format=torch.channels_last) and not p.is_contiguous()
                          for p in self.weights]
-        self.structure = (type(root).__name__, tuple(tuple(p.shape) for p in root.parameters()),
-                          tuple((f.conv.hi_in, f.conv.hi_out) for f in self.forms))
+        self.network = (type(root).__name__, tuple(tuple(p.shape) for p in root.parameters()))
+        self.split = tuple((f.conv.hi_in, f.conv.hi_out) for f in self.forms)  # what alphas change
         self.current: str | None = None
         self.chosen: str | None = None
         self.rotation: tuple[tuple, _Rotation] | None = None
 
     def __call__(self, module: nn.Module, args: tuple) -> None:
-        now = time.perf_counter()
+        now = _clock()
         x = args[0] if args and isinstance(args[0], Tensor) else None
         if x is None or x.device.type != "cpu" or not (module.training and torch.is_grad_enabled()):
             self.apply(self.chosen or static_default(x))
             return
         self.apply(self.layout_for(x, now))
 
-    def key(self, x: Tensor) -> tuple:
-        return (self.structure, tuple(x.shape[1:]), x.dtype, x.is_contiguous(memory_format=torch.channels_last),
+    def siblings(self, x: Tensor) -> tuple:
+        """What the shapes of one search share: the network and its input, not the alpha split."""
+        return (self.network, tuple(x.shape[1:]), x.dtype, x.is_contiguous(memory_format=torch.channels_last),
                 torch.get_num_threads(), native.available())
 
     def layout_for(self, x: Tensor, now: float) -> str:
         """The decided layout for ``x``'s shape, or the candidate this step measures."""
-        key = self.key(x)
+        siblings = self.siblings(x)
+        key = (siblings, self.split)
+        if key not in _DECISIONS and settled(siblings) is not None:
+            _DECISIONS[key] = settled(siblings)
         if key not in _DECISIONS:
             if self.rotation is None or self.rotation[0] != key:
                 self.rotation = (key, _Rotation(self.candidates(x), x.shape[0]))
             name = self.rotation[1].next(now, x.shape[0])
             if name is not None:
                 return name
-            _DECISIONS[key] = self.decision(self.rotation[1].seconds, x)
+            _DECISIONS[key] = self.decision(self.rotation[1].seconds, x, siblings)
             self.rotation = None
         self.chosen = _DECISIONS[key]
         return self.chosen
@@ -141,9 +165,15 @@ class AutoLayout:
         return ["reference", "channels_last"] + (["batch_last"] if batchlast.usable(x) else [])
 
     @staticmethod
-    def decision(seconds: dict[str, float], x: Tensor) -> str:
+    def decision(seconds: dict[str, float], x: Tensor, siblings: tuple) -> str:
         timed = {name: s for name, s in seconds.items() if s < math.inf}
-        return choose(timed, static_default(x)) if timed else static_default(x)
+        if not timed:
+            return static_default(x)
+        best = min(timed.values())
+        winner = choose(timed, static_default(x))
+        decisive = len(timed) == len(seconds) and all(s > best * (1 + CLOSE) for n, s in timed.items() if n != winner)
+        _EVIDENCE.setdefault(siblings, []).append((winner, decisive))
+        return winner
 
     def apply(self, layout: str) -> None:
         if layout == self.current:
@@ -154,6 +184,12 @@ class AutoLayout:
             cl = layout == "channels_last" or given_cl
             p.data = p.data.contiguous(memory_format=torch.channels_last if cl else torch.contiguous_format)
         self.current = layout
+
+
+def _clock() -> float:
+    # One thread: its CPU time, which a shared machine's other processes do not inflate as they
+    # do wall-clock time (preemption). Several threads: wall-clock time, as parallelism is the point.
+    return time.thread_time() if torch.get_num_threads() == 1 else time.perf_counter()
 
 
 def measuring(module: nn.Module) -> bool:

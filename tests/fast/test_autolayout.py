@@ -21,6 +21,12 @@ MODEL = dict(input_size=16, width_mult=0.5)
 
 
 @pytest.fixture(autouse=True)
+def fresh_decisions():
+    autolayout._DECISIONS.clear()
+    autolayout._EVIDENCE.clear()
+
+
+@pytest.fixture(autouse=True)
 def one_thread():
     previous = torch.get_num_threads()
     torch.set_num_threads(1)
@@ -78,7 +84,6 @@ def test_the_measuring_steps_train_like_the_reference():
     reference = create_model("oct_resnet20", 0.5, **MODEL).double().train()
     model = copy.deepcopy(reference)
     fast = prepare_for_training(model)
-    autolayout._DECISIONS.clear()
     steps = 2 * (1 + autolayout.ROUNDS) + 2  # the longest rotation, the deciding step, one more
     train(fast, model, steps, dtype=torch.float64)
     train(reference, reference, steps, dtype=torch.float64)
@@ -88,7 +93,6 @@ def test_the_measuring_steps_train_like_the_reference():
 
 
 def test_one_decision_per_structure_and_sample_shape():
-    autolayout._DECISIONS.clear()
     _, model, fast = models(0.5)
     warm_up = len(hook_of(fast).candidates(torch.randn(16, 3, 16, 16)))
     train(fast, model, warm_up)
@@ -105,7 +109,6 @@ def test_one_decision_per_structure_and_sample_shape():
 
 
 def test_forwards_without_gradients_measure_nothing():
-    autolayout._DECISIONS.clear()
     _, _, fast = models(0.5)
     x = torch.randn(16, 3, 16, 16)
     with torch.no_grad():
@@ -118,3 +121,33 @@ def test_forwards_without_gradients_measure_nothing():
 def test_the_original_model_gets_no_hook():
     _, model, fast = models(0.5)
     assert not model._forward_pre_hooks and len(fast._forward_pre_hooks) == 1
+
+
+def test_three_clear_wins_settle_a_new_split_of_the_same_network():
+    _, model, fast = models(0.5)
+    siblings = hook_of(fast).siblings(torch.randn(16, 3, 16, 16))
+    autolayout._EVIDENCE[siblings] = [("channels_last", True)] * autolayout.SETTLE
+    assert autolayout.settled(siblings) == "channels_last"
+    train(fast, model, 1)
+    assert not autolayout.measuring(fast) and layout_of(fast) == "channels_last"
+
+
+@pytest.mark.parametrize("evidence", [
+    [("batch_last", True)] * 2,  # too few
+    [("batch_last", True), ("batch_last", False), ("batch_last", True)],  # one without a clear winner
+    [("batch_last", True), ("channels_last", True), ("batch_last", True)],  # winners differ
+])
+def test_anything_less_keeps_measuring(evidence):
+    _, model, fast = models(0.5)
+    siblings = hook_of(fast).siblings(torch.randn(16, 3, 16, 16))
+    autolayout._EVIDENCE[siblings] = evidence
+    assert autolayout.settled(siblings) is None
+    train(fast, model, 1)
+    assert autolayout.measuring(fast)
+
+
+def test_a_measured_decision_is_recorded_as_evidence():
+    _, model, fast = models(0.5)
+    train(fast, model, 3 * (1 + autolayout.ROUNDS) + 1)
+    (evidence,) = autolayout._EVIDENCE.values()
+    assert len(evidence) == 1 and evidence[0][0] == layout_of(fast)
