@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from octsearch.search.events import Event, NothingLeft, Progress, Resumed, SearchStarted
+from octsearch.search.events import Event, NothingLeft, Progress, Resumed, SearchStarted, TrialEnded
 
 
 def progress_text(p: Progress) -> str:
@@ -14,6 +14,7 @@ def progress_text(p: Progress) -> str:
     extra += f" infeasible {p.infeasible}" if p.infeasible else ""
     extra += f" already-known {p.skipped}" if p.skipped else ""
     extra += f" (of which repeat seeds {p.repeats})" if p.repeats else ""
+    extra += f" lost-with-worker {p.lost} (run again)" if p.lost else ""
     return (f"trials {p.finished}/{p.total}: done {p.done} running {p.running} failed {p.failed}{extra} | "
             f"front {p.front_size} hypervolume {p.hypervolume:.4g} (accuracy x share of alpha-0 FLOPs saved) | "
             f"elapsed {duration(p.elapsed)} eta {eta}")
@@ -30,6 +31,8 @@ def notice_text(event: Event) -> str | None:
         return f"resumed: {event.reconciled} trial(s) left running by an earlier driver marked failed"
     if isinstance(event, NothingLeft):
         return f"search {event.name!r} already has {event.finished} of {event.total} trials; raise --trials to continue"
+    if isinstance(event, TrialEnded) and event.outcome == "lost":
+        return f"trial {event.number} {event.error}; running it again on another worker"
     if isinstance(event, SearchStarted):
         return (f"search {event.name!r}: {event.remaining} trial(s) to run, sampler {event.sampler}, "
                 f"{event.concurrency} at a time; store {event.store_url}; "

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -24,16 +24,21 @@ from octsearch.search.objectives import Objectives
 from octsearch.search.repeats import RepeatPolicy, next_seed, pick_repeat
 from octsearch.search.request import EvaluationRequest
 from octsearch.search.state import KnownPoint, SearchState, Verdict
-from octsearch.search.status import INTERRUPTED
+from octsearch.search.status import INTERRUPTED, LOST
 from octsearch.spaces.space import SearchSpace
 from octsearch.store import SearchRecord, Store, TrialRecord
+
+# Times one configuration may be lost with its worker before it fails for good: a configuration
+# that kills its worker (memory, say) would otherwise be run again forever.
+MAX_LOSSES = 2
 
 
 def counts_against_budget(trial: TrialRecord) -> bool:
     """Finished trials count against ``--trials``; one cut short by a stopped driver does not
-    (it is run again when the sampler proposes it again)."""
+    (it is run again when the sampler proposes it again), nor one lost with its worker (run
+    again at once)."""
     if trial.status == "failed":
-        return not (trial.error or "").startswith(INTERRUPTED)
+        return not (trial.error or "").startswith((INTERRUPTED, LOST))
     return trial.status in ("complete", "pruned", "infeasible")
 
 
@@ -52,6 +57,10 @@ class SearchDriver:
         self.known: dict[str, TrialRecord] = {}  # complete or infeasible, by configuration key
         self.dispatched: set[str] = set()  # configurations this launch sent to workers
         self.in_flight: dict[str, tuple[int, EvaluationRequest, float]] = {}  # trial id -> (number, request, wall start)
+        self.dispatches = 0  # evaluations handed to workers this launch, less those lost with them
+        self.reruns: deque[EvaluationRequest] = deque()  # lost evaluations, dispatched before any draw
+        self._losses: Counter[str] = Counter()  # configuration key -> times lost with its worker
+        self._lost_notes: dict[int, str] = {}  # trial number -> why it was lost, until run again
         self.history: list[TrialRecord] = []
         self.remaining = 0
         self.seconds: Counter[str] = Counter()  # train, eval and worker seconds summed over evaluations
@@ -152,6 +161,15 @@ class SearchDriver:
         trial = self.store.trial(self.name, number)
         return EvaluationRequest(trial.configuration, next_seed(used, self.space.budget().seed + 1), number)
 
+    @property
+    def budget_spent(self) -> bool:
+        """Every evaluation of the budget is dispatched (a lost one gives its place back)."""
+        return self.dispatches >= self.remaining
+
+    def dispatching(self, request: EvaluationRequest) -> EvaluationRequest:
+        self.dispatches += 1
+        return request
+
     # -- what the recorder reports ---------------------------------------------------------------
 
     def started(self, trial_id: str, request: EvaluationRequest) -> None:
@@ -177,6 +195,11 @@ class SearchDriver:
             self._ended(TrialEnded(number, "interrupted", error=error))
         else:
             self._record_evaluation(number, result, budget)
+            if request.rerun_of is not None and request.repeat_of is None:
+                # The store keeps one row per configuration: the row that was lost is the one run
+                # again; its error keeps the loss (a complete trial's error is a note, as for a
+                # failed repeat seed).
+                self.store.record_failure(self.name, number, f"{self._lost_notes.pop(number, LOST)}; run again to completion")
             self.timeline.append((int(result["pid"]), started_at, float(result["t_begin"]),
                                   float(result["t_end"]), time.time()))
             outcome = "repeat" if request.repeat_of is not None else "complete"
@@ -198,6 +221,29 @@ class SearchDriver:
             self.store.record_failure(self.name, entry[0], error)
         self._ended(TrialEnded(entry[0] if entry else None, "failed", error=error))
 
+    def lost(self, trial_id: str, error: str) -> None:
+        """The trial's worker died under it (node, container or process): recorded as lost, not
+        counted against the budget, and its evaluation queued to run again on another worker;
+        after :data:`MAX_LOSSES` losses of one configuration it fails for good."""
+        entry = self.in_flight.get(trial_id)
+        key = entry[1].configuration.key if entry else ""
+        self._losses[key] += 1
+        if entry is None or self._losses[key] > MAX_LOSSES:
+            times = f"{self._losses[key]} times, not run again: " if entry else ""
+            self.errored(trial_id, f"failed: lost with its worker {times}{error}" if times else error)
+        else:
+            del self.in_flight[trial_id]
+            self._run_again(entry[0], entry[1], f"{LOST}: {error}")
+
+    def _run_again(self, number: int, request: EvaluationRequest, why: str) -> None:
+        self.dispatches -= 1  # the lost evaluation gives its place in the budget back
+        rerun_of = number if request.repeat_of is None else request.rerun_of
+        self.reruns.append(EvaluationRequest(request.configuration, request.seed, request.repeat_of, rerun_of))
+        if request.repeat_of is None:  # a lost repeat seed leaves its trial's result standing
+            self.store.record_failure(self.name, number, why)
+            self._lost_notes[number] = why
+        self._ended(TrialEnded(number, "lost", error=why))
+
     def unrecorded(self) -> None:
         """A store write inside a Tune callback failed (logged there); counted, the search goes on."""
         self.counts["unrecorded"] += 1
@@ -213,7 +259,7 @@ class SearchDriver:
             done=c["complete"] + c["repeat"], running=len(self.in_flight), failed=c["failed"] + c["interrupted"],
             pruned=c["pruned"], infeasible=c["infeasible"], skipped=c["already known"], repeats=c["repeat"],
             total=self.remaining, front_size=len(self.store.front(self.name)),
-            hypervolume=self.store.hypervolume(self.name), elapsed=self.clock() - self.started_at))
+            hypervolume=self.store.hypervolume(self.name), elapsed=self.clock() - self.started_at, lost=c["lost"]))
 
     @property
     def run_counts(self) -> dict[str, int]:

@@ -42,7 +42,8 @@ class TrialStarted:
 
 @dataclass(frozen=True)
 class TrialEnded:
-    """``outcome``: complete, repeat, pruned, interrupted or failed (``error`` then says why)."""
+    """``outcome``: complete, repeat, pruned, interrupted, failed or lost (with its worker: it is
+    run again; ``error`` says why for the last three)."""
 
     number: int | None  # None: the trial failed before it was registered
     outcome: str
@@ -66,6 +67,7 @@ class Progress:
     front_size: int
     hypervolume: float
     elapsed: float
+    lost: int = 0  # lost with their worker, and run again (not counted in ``finished``)
 
     @property
     def finished(self) -> int:

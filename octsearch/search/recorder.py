@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import logging
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,39 @@ def first_line_of_error(trial: Any) -> str:
         text = ""
     lines = [line.strip() for line in text.strip().splitlines() if line.strip()]
     return lines[-1] if lines else "the trial failed (no error text)"
+
+
+def lost_with_its_worker(trial: Any) -> bool:
+    """Whether the trial failed because the process, node or container running it died (Ray's
+    actor, worker-crash and node-death errors, also as the cause of a task error), not because
+    training raised. Read from the error Tune pickled for the trial."""
+    from ray.exceptions import (
+        LocalRayletDiedError,
+        NodeDiedError,
+        RayActorError,
+        RayTaskError,
+        WorkerCrashedError,
+    )
+
+    error = _pickled_error(trial)
+    if isinstance(error, RayTaskError) and not isinstance(error, RayActorError):
+        error = error.as_instanceof_cause()
+    return isinstance(error, (RayActorError, WorkerCrashedError, NodeDiedError, LocalRayletDiedError))
+
+
+def _pickled_error(trial: Any) -> BaseException | None:
+    """The exception Tune pickled for the trial: the driver-side copy first (Tune writes it there
+    as the error happens; the copy in the run's storage may not be synced yet), else storage's."""
+    import cloudpickle
+
+    try:
+        if trial.pickled_error_file and os.path.exists(trial.pickled_error_file):
+            with open(trial.pickled_error_file, "rb") as f:
+                return cloudpickle.load(f)
+        return trial.get_pickled_error()
+    except Exception:  # noqa: BLE001 (unreadable: not known to be lost)
+        log.debug("could not read the pickled error of %s", trial, exc_info=True)
+        return None
 
 
 def _guarded(method: Callable) -> Callable:
@@ -88,4 +122,7 @@ class StoreRecorder(Callback):
 
     @_guarded
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._driver.errored(trial.trial_id, first_line_of_error(trial))
+        if lost_with_its_worker(trial):
+            self._driver.lost(trial.trial_id, first_line_of_error(trial))
+        else:
+            self._driver.errored(trial.trial_id, first_line_of_error(trial))

@@ -33,7 +33,7 @@ from ray.tune.search import Searcher
 from ray.tune.search.optuna import OptunaSearch
 
 from octsearch.search.objectives import METRIC_MODES
-from octsearch.search.request import EvaluationRequest
+from octsearch.search.request import EvaluationRequest, request_of
 from octsearch.search.state import KnownPoint, Verdict
 from octsearch.search.study_history import (
     CONSTRAINT,
@@ -84,6 +84,7 @@ class OctOptunaSearch(OptunaSearch):
         self.screened = 0
         self._ready: list[tuple[Any, dict | str | None]] = []  # prefetched (Optuna trial, config)
         self._drawn: dict[str, Configuration] = {}  # trial id -> its configuration, until told
+        self._open: set[str] = set()  # trials dispatched and not yet ended
         if study is None or not study.resumed:
             for point in history:
                 self._add_known(point)
@@ -146,19 +147,24 @@ class OctOptunaSearch(OptunaSearch):
         self._constrain(ot_trial, verdict.over_budget)
         self._ot_study.tell(ot_trial, list(verdict.values))
 
-    def suggest(self, trial_id: str) -> dict | None:
-        repeat = self._driver.next_repeat()
-        if repeat is not None:  # a repeat evaluation: not a sampler trial
-            self._state.extra[trial_id] = repeat
-            return repeat.as_config()
-        if self._ready:
-            ot_trial, config = self._ready.pop()
+    def suggest(self, trial_id: str) -> dict | str | None:
+        """The next evaluation: one lost with its worker first, then a repeat seed when one is
+        due, else the sampler's next draw. Once the budget is dispatched: None (ask again) while
+        trials run, since one may yet be lost and run again; FINISHED when none is left."""
+        driver = self._driver
+        if driver.budget_spent:
+            return None if self._open else Searcher.FINISHED
+        extra = driver.reruns.popleft() if driver.reruns else driver.next_repeat()
+        if extra is not None:  # a run again or a repeat seed: not a sampler trial
+            self._state.extra[trial_id] = extra
+            config: dict | str | None = extra.as_config()
+        else:
+            ot_trial, config = self._ready.pop() if self._ready else self._next_screened(trial_id)
             if ot_trial is not None:
                 self._ot_trials[trial_id] = ot_trial
-            return config
-        ot_trial, config = self._next_screened(trial_id)
-        if ot_trial is not None:
-            self._ot_trials[trial_id] = ot_trial
+        if isinstance(config, dict):
+            self._open.add(trial_id)
+            driver.dispatching(request_of(config))
         return config
 
     def prefetch(self) -> None:
@@ -215,11 +221,12 @@ class OctOptunaSearch(OptunaSearch):
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
         from optuna.trial import TrialState
 
+        self._open.discard(trial_id)
         final = bool(result and result.get("final")) and not error
-        repeat = self._state.extra.pop(trial_id, None)
-        if repeat is not None:  # a further seed: an evaluation, not a sampler trial
+        extra = self._state.extra.pop(trial_id, None)
+        if extra is not None:  # a further seed or a run again: an evaluation, not a sampler trial
             if final:
-                self._record(repeat.configuration, result, {"repeat of octsearch trial": repeat.repeat_of})
+                self._extra_complete(extra, result)
             return
         if trial_id in self._completed_trials or trial_id not in self._ot_trials:
             return
@@ -238,6 +245,15 @@ class OctOptunaSearch(OptunaSearch):
             super().on_trial_complete(trial_id, result, error)
         if cfg is not None:
             self._record(cfg, result, {})
+
+    def _extra_complete(self, extra: EvaluationRequest, result: dict) -> None:
+        if extra.repeat_of is not None:
+            self._record(extra.configuration, result, {"repeat of octsearch trial": extra.repeat_of})
+            return
+        # The lost trial's draw was told FAIL; the sampler learns the result of its run again here.
+        values = tuple(result[m] for m in self.metric)
+        self._add_known(KnownPoint(extra.configuration.param_dict, "complete", values))
+        self._record(extra.configuration, result, {"run again of octsearch trial": extra.rerun_of})
 
     def _measured(self, ot_trial: Any, result: dict) -> None:
         ot_trial.set_user_attr("outcome", "trained")

@@ -96,7 +96,9 @@ def _fit(driver: SearchDriver, searcher: OctOptunaSearch, settings: TuneSettings
     tuner = tune.Tuner(
         _trainable(space, report_epochs=scheduler is not None, resources=settings.resources),
         tune_config=tune.TuneConfig(
-            search_alg=searcher, scheduler=scheduler, num_samples=driver.remaining,
+            # The searcher ends the search (FINISHED) once the budget is dispatched and nothing
+            # runs: a trial lost with its worker gives its place back and is run again.
+            search_alg=searcher, scheduler=scheduler, num_samples=-1,
             max_concurrent_trials=settings.concurrency, reuse_actors=True,
             trial_dirname_creator=lambda trial: f"trial_{trial.trial_id}",
         ),
