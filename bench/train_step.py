@@ -12,7 +12,9 @@ ONE run with the cases interleaved: median ms per step of
 - ``fast-cl`` (with ``--channels-last-path``): ``prepare_for_training(model, layout="channels_last")``;
 - ``fast-bl`` (with ``--batch-last-path``): ``prepare_for_training(model, layout="batch_last")``;
 
-the speed-up over alpha 0 through the same path, over the reference at alpha 0, and the FLOP
+the speed-up over alpha 0 through the same path, over the reference at alpha 0, over the
+reference at the same alpha (wall clock, and CPU time of the timing thread: steadier where other
+processes share the cores), the layout ``auto`` picked, and the FLOP
 ratio (``flops_paper`` of alpha 0 over alpha: forward multiply-adds of convolutions and fully
 connected layers).
 
@@ -74,7 +76,7 @@ def main(argv: list[str]) -> int:
     print(f"model: {args.model} {model_args}")
     from octsearch.fast import native
 
-    from octsearch.fast.autolayout import layout_of, measuring
+    from octsearch.fast.autolayout import layout_of
 
     kernels = f"C kernels built, {native.lanes()} lanes" if native.available() else "no C kernels"
     print(f"fast path layout (auto): measured per shape at the first step, column 'auto picks' ({kernels})")
@@ -117,15 +119,13 @@ def main(argv: list[str]) -> int:
                 opt.step()
 
             cases[f"{path} {alpha}"] = step
-            if path == "fast":  # auto measures in its first training steps: let it decide first
-                step()
-                while measuring(run):
-                    step()
+            if path == "fast":
+                step()  # auto measures at its first training step: decided before the timing
         res = interleaved(cases, rounds=args.rounds, inner=3)
         headers = ["alpha", "GFLOPs", "FLOP ratio"]
         for p in paths:
             headers += [f"{p} ms (IQR)", f"{p} x a0"]
-        headers += ["fast x ref a0", "fast x ref", "auto picks"]
+        headers += ["fast x ref a0", "fast x ref", "fast x ref CPU", "auto picks"]
         rows = []
         ref0 = res["reference 0.0"].median_ms
         for alpha in args.alphas:
@@ -134,8 +134,9 @@ def main(argv: list[str]) -> int:
                 t, t0 = res[f"{p} {alpha}"], res[f"{p} 0.0"]
                 row += [f"{t.median_ms:.1f} ({t.iqr_ms:.1f})", f"{t0.median_ms / t.median_ms:.2f}x"]
             fast = res[f"fast {alpha}"].median_ms
+            cpu_ratio = res[f"reference {alpha}"].cpu_median_ms / res[f"fast {alpha}"].cpu_median_ms
             row += [f"{ref0 / fast:.2f}x", f"{res[f'reference {alpha}'].median_ms / fast:.2f}x",
-                    layout_of(nets[("fast", alpha)][0])]
+                    f"{cpu_ratio:.2f}x", layout_of(nets[("fast", alpha)][0])]
             rows.append(row)
         calls = res["fast 0.0"].calls
         print(f"\nbatch {batch}: median wall-clock ms per training step over {calls} interleaved steps "

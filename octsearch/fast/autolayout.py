@@ -3,15 +3,19 @@
 Neither fast layout wins everywhere, and neither always beats the reference forward: the batch-last
 C kernels win at small widths and large alphas, oneDNN's channels-last convolutions at wider maps,
 and on an AVX2 machine batch-last trained Oct-ResNet-20 at width 1, 32 px, alpha 0 in 1,339 ms
-per step against 890 ms for the reference (issue 14). So ``auto`` does not guess: the first training steps of
-each (network structure, per-sample input shape, dtype, thread count) run through the candidates
-in turn, real steps of the real training, so a measurement costs only what the slower candidates
-lose in those steps (one warm-up round, then up to :data:`ROUNDS` timed rounds, clear losers
-dropping out; the minimum per candidate is kept, as noise on a shared machine only adds; with one
-torch thread the clock is the thread's CPU time, which other processes' preemption leaves alone). Then the fastest trains on. Candidates:
-``reference`` (the model's own forward, weights as given), ``channels_last`` and ``batch_last``
-(where the C kernels take the batch). Every candidate computes the same outputs and gradients (to
-float32 rounding) on the same parameters, so the rotation is training like any other.
+per step against 890 ms for the reference (issue 14). So ``auto`` does not guess: at
+the first training forward of each (network, alpha split, per-sample input shape, dtype, thread
+count) it runs a forward and backward on that batch through each candidate: one warm-up round,
+then up to :data:`ROUNDS` timed rounds, a candidate more than :data:`CLOSE` slower than the best
+timed no more; the minimum per candidate is kept (noise on a shared machine only adds), and with
+one torch thread the clock is the thread's CPU time, which other processes' preemption leaves
+alone. The fastest then trains. Candidates: ``reference`` (the model's own forward, weights as
+given), ``channels_last`` and ``batch_last`` (where the C kernels take the batch).
+
+The measurement leaves no trace: parameter gradients come from ``torch.autograd.grad`` (nothing
+accumulates in ``.grad``), batch-norm statistics and the RNG state are restored, and the weights'
+memory is put in the winner's format (values unchanged). So a trial's numbers are those of the one
+path that trains it (the measuring steps were not training steps through other paths).
 
 The alphas of a search change the split of one network, and where the last :data:`SETTLE`
 measured splits of a network all had one clear winner (by more than :data:`CLOSE` over every
@@ -22,8 +26,7 @@ restarts the count.
 A challenger displaces the static default (:func:`static_default`) only when faster by more than
 :data:`MARGIN`, so near-ties keep one choice and a fixed-seed run stays reproducible. Decisions
 are cached per process: a worker that trains the same configuration again does not measure again;
-batches of another size (the short last batch of an epoch) reuse the decision and are not
-counted while measuring. Forwards without gradients before a decision, and inputs not on the CPU,
+batches of another size (the short last batch of an epoch) reuse the decision. Forwards without gradients before a decision, and inputs not on the CPU,
 take the static default.
 
 Measured side by side (``bench/train_step.py``, see the docstring of :mod:`octsearch.fast.train`).
@@ -82,42 +85,26 @@ def choose(seconds: dict[str, float], default: str) -> str:
     return best
 
 
-class _Rotation:
-    """Real training steps through the candidates in turn; a step lasts until the next training
-    forward starts (backward, optimizer and data included, alike for every candidate). A warm-up
-    round, then :data:`ROUNDS` timed rounds; after each, a candidate more than :data:`CLOSE` slower
-    than the best drops out (clear losers cost no more steps). Steps of another batch size run
-    but are not counted."""
+class _Untouched:
+    """Restores the module's buffers (batch-norm statistics) and the RNG state on exit."""
 
-    def __init__(self, names: list[str], batch: int) -> None:
-        self.names, self.batch = names, batch
-        self.seconds = dict.fromkeys(names, math.inf)
-        self.queue = names + names  # the warm-up round, the first timed round
-        self.rounds_left = ROUNDS - 1
-        self.warming = len(names)
-        self.running: tuple[str, float, bool] | None = None  # candidate, start, counted
+    def __init__(self, module: nn.Module) -> None:
+        self.module = module
 
-    def next(self, now: float, batch: int) -> str | None:
-        """Record the step that ends now; the candidate of the next one, or None when done."""
-        if self.running is not None and self.running[2]:
-            name, start, _ = self.running
-            self.seconds[name] = min(self.seconds[name], now - start)
-        if not self.queue and self.rounds_left:
-            self.rounds_left -= 1
-            best = min(self.seconds.values())
-            self.queue = [n for n in self.names if self.seconds[n] <= best * (1 + CLOSE)]
-            self.queue = self.queue if len(self.queue) > 1 else []
-        if not self.queue:
-            return None
-        name = self.queue.pop(0)
-        self.running = (name, now, not self.warming and batch == self.batch)
-        self.warming = max(0, self.warming - 1)
-        return name
+    def __enter__(self) -> None:
+        self.buffers = [(b, b.detach().clone()) for b in self.module.buffers()]
+        self.rng = torch.get_rng_state()
+
+    def __exit__(self, *exc: object) -> None:
+        with torch.no_grad():
+            for b, saved in self.buffers:
+                b.copy_(saved)
+        torch.set_rng_state(self.rng)
 
 
 class AutoLayout:
     """A forward pre-hook of the prepared root module: sets every training form's layout (and the
-    weights' memory format) before each forward, rotating through the candidates until decided."""
+    weights' memory format) to the one decided for the input, measuring it first if need be."""
 
     def __init__(self, root: nn.Module, forms: Sequence[_Form]) -> None:
         self.forms = list(forms)
@@ -129,49 +116,58 @@ class AutoLayout:
         self.split = tuple((f.conv.hi_in, f.conv.hi_out) for f in self.forms)  # what alphas change
         self.current: str | None = None
         self.chosen: str | None = None
-        self.rotation: tuple[tuple, _Rotation] | None = None
 
     def __call__(self, module: nn.Module, args: tuple) -> None:
-        now = _clock()
         x = args[0] if args and isinstance(args[0], Tensor) else None
         if x is None or x.device.type != "cpu" or not (module.training and torch.is_grad_enabled()):
             self.apply(self.chosen or static_default(x))
             return
-        self.apply(self.layout_for(x, now))
+        self.apply(self.decide(module, x))
 
     def siblings(self, x: Tensor) -> tuple:
         """What the shapes of one search share: the network and its input, not the alpha split."""
         return (self.network, tuple(x.shape[1:]), x.dtype, x.is_contiguous(memory_format=torch.channels_last),
                 torch.get_num_threads(), native.available())
 
-    def layout_for(self, x: Tensor, now: float) -> str:
-        """The decided layout for ``x``'s shape, or the candidate this step measures."""
+    def decide(self, root: nn.Module, x: Tensor) -> str:
         siblings = self.siblings(x)
         key = (siblings, self.split)
-        if key not in _DECISIONS and settled(siblings) is not None:
-            _DECISIONS[key] = settled(siblings)
         if key not in _DECISIONS:
-            if self.rotation is None or self.rotation[0] != key:
-                self.rotation = (key, _Rotation(self.candidates(x), x.shape[0]))
-            name = self.rotation[1].next(now, x.shape[0])
-            if name is not None:
-                return name
-            _DECISIONS[key] = self.decision(self.rotation[1].seconds, x, siblings)
-            self.rotation = None
+            _DECISIONS[key] = settled(siblings) or self.decision(self.measure(root, x), x, siblings)
         self.chosen = _DECISIONS[key]
         return self.chosen
 
     def candidates(self, x: Tensor) -> list[str]:
         return ["reference", "channels_last"] + (["batch_last"] if batchlast.usable(x) else [])
 
+    def measure(self, root: nn.Module, x: Tensor) -> dict[str, float]:
+        """Seconds of a forward and backward on ``x`` per candidate (see the module docstring)."""
+        params = [p for p in root.parameters() if p.requires_grad]
+        names = self.candidates(x)
+        seconds = dict.fromkeys(names, math.inf)
+        with _Untouched(root):
+            for r in range(1 + ROUNDS):
+                for name in names:
+                    self.apply(name)
+                    start = _clock()
+                    out = root.forward(x)  # forward(), not __call__: this hook must not run again
+                    if not (params and isinstance(out, Tensor)):
+                        return {}
+                    torch.autograd.grad(out.sum(), params, allow_unused=True)
+                    seconds[name] = min(seconds[name], _clock() - start) if r else math.inf
+                if r:  # clear losers are timed no more
+                    names = [n for n in names if seconds[n] <= min(seconds.values()) * (1 + CLOSE)]
+                if len(names) == 1:
+                    break
+        return seconds
+
     @staticmethod
     def decision(seconds: dict[str, float], x: Tensor, siblings: tuple) -> str:
-        timed = {name: s for name, s in seconds.items() if s < math.inf}
-        if not timed:
+        if not seconds:
             return static_default(x)
-        best = min(timed.values())
-        winner = choose(timed, static_default(x))
-        decisive = len(timed) == len(seconds) and all(s > best * (1 + CLOSE) for n, s in timed.items() if n != winner)
+        best = min(seconds.values())
+        winner = choose(seconds, static_default(x))
+        decisive = all(s > best * (1 + CLOSE) for n, s in seconds.items() if n != winner)
         _EVIDENCE.setdefault(siblings, []).append((winner, decisive))
         return winner
 
@@ -190,12 +186,6 @@ def _clock() -> float:
     # One thread: its CPU time, which a shared machine's other processes do not inflate as they
     # do wall-clock time (preemption). Several threads: wall-clock time, as parallelism is the point.
     return time.thread_time() if torch.get_num_threads() == 1 else time.perf_counter()
-
-
-def measuring(module: nn.Module) -> bool:
-    """Whether ``auto`` is still rotating ``module``'s training steps through the candidates."""
-    hook = _hook(module)
-    return hook is not None and hook.rotation is not None
 
 
 def _hook(module: nn.Module) -> AutoLayout | None:
