@@ -16,6 +16,7 @@ Sets read in place (prepared sets: already memory maps) are never copied.
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import fcntl
 import hashlib
 import json
@@ -74,7 +75,17 @@ def shared_dataset(key: str, load: Callable[[], ImageDataset], directory: Path |
     with _locked(root / f"{key}.lock"):
         if not (final / _META).is_file():  # another process may have written it while we waited
             _write(final, load())
+            _release_freed_memory()
     return open_shared(final)
+
+
+def _release_freed_memory() -> None:
+    """The decoded set is freed once its copy is written, but glibc keeps freed heap pages (tens of
+    MB blocks fall under its dynamic mmap threshold) unless asked: hand them back to the system."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):  # not glibc: nothing to ask
+        pass
 
 
 @contextlib.contextmanager

@@ -13,7 +13,14 @@ import pytest
 import torch
 
 from octsearch.data import load_dataset
-from octsearch.data.shared import CACHE_ENV, cache_dir, cache_key, open_shared, shared_dataset, source_fingerprint
+from octsearch.data.shared import (
+    CACHE_ENV,
+    cache_dir,
+    cache_key,
+    open_shared,
+    shared_dataset,
+    source_fingerprint,
+)
 from octsearch.errors import DataError
 from octsearch.spaces import load_space
 
