@@ -98,8 +98,23 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(f, fcntl.LOCK_UN)
 
 
+def free_bytes(directory: Path) -> int:
+    """Bytes free for this user on the file system of ``directory``."""
+    return shutil.disk_usage(directory).free
+
+
+def _check_room(directory: Path, data: ImageDataset) -> None:
+    need = data.nbytes + 8 * (data.num_train + data.num_val) + (1 << 20)  # images, labels, headers
+    free = free_bytes(directory)
+    if need > free:
+        raise DataError(f"{directory}: the node's copy of {data.name} needs {need / 1e6:,.1f} MB but the disk "
+                        f"has {free / 1e6:,.1f} MB free; accepted: free space there, or set {CACHE_ENV} to a "
+                        "directory with room")
+
+
 def _write(final: Path, data: ImageDataset) -> None:
     """The splits as .npy files and what else the value holds, renamed into place in one step."""
+    _check_room(final.parent, data)
     tmp = final.with_name(f".{final.name}.{os.getpid()}.tmp")
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()

@@ -76,6 +76,18 @@ def test_a_damaged_copy_is_one_line(tmp_path: Path) -> None:
     assert "the node's copy of the data set is damaged" in str(info.value) and "\n" not in str(info.value)
 
 
+def test_a_disk_without_room_is_one_line_with_the_figures_and_nothing_is_written(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from octsearch.data import shared
+
+    monkeypatch.setattr(shared, "free_bytes", lambda directory: 10**6)
+    with pytest.raises(DataError) as info:
+        shared_dataset("k", lambda: load_dataset("mnist", limit=200), tmp_path)
+    assert str(info.value) == (f"{tmp_path}: the node's copy of mnist needs 1.2 MB but the disk has 1.0 MB free; "
+                               f"accepted: free space there, or set {CACHE_ENV} to a directory with room")
+    assert [p.name for p in tmp_path.iterdir()] == ["k.lock"]
+
+
 def test_the_key_follows_the_values_and_the_source_files(tmp_path: Path) -> None:
     (tmp_path / "a").write_bytes(b"123")
     before = source_fingerprint(str(tmp_path))
