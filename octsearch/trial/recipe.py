@@ -104,6 +104,19 @@ def split_reader(data: ImageDataset, split: str, device: torch.device,
                        max_value=data.max_value, memory_format=memory_format, prefetch=False)
 
 
+def device_copy(part: Split, device: torch.device, chunk: int = 4096) -> torch.Tensor:
+    """``images[rows]`` of a split as one uint8 tensor on ``device``, in the split's order, copied in
+    chunks (each read forward through a memory map, then put in place)."""
+    rows = np.arange(len(part.images)) if part.rows is None else part.rows
+    out = torch.empty((len(rows), *part.images.shape[1:]), dtype=torch.uint8, device=device)
+    for start in range(0, len(rows), chunk):
+        block = rows[start:start + chunk]
+        order = np.argsort(block, kind="stable")
+        out[start + torch.from_numpy(order).to(device)] = torch.from_numpy(
+            np.ascontiguousarray(part.images[block[order]])).to(device)
+    return out
+
+
 def _gpu_images(data: ImageDataset, split: str, part: Split, device: torch.device) -> torch.Tensor | None:
     """The split's uint8 images on ``device`` (copied once per process, in chunks), or None if
     they would take more than :data:`GPU_DATA_SHARE` of its free memory."""
@@ -113,13 +126,7 @@ def _gpu_images(data: ImageDataset, split: str, part: Split, device: torch.devic
     free, _ = torch.cuda.mem_get_info(device)
     if part.nbytes > GPU_DATA_SHARE * free:
         return None
-    rows = np.arange(len(part.images)) if part.rows is None else part.rows
-    out = torch.empty((len(rows), *part.images.shape[1:]), dtype=torch.uint8, device=device)
-    for start in range(0, len(rows), 4096):
-        chunk = rows[start:start + 4096]
-        order = np.argsort(chunk, kind="stable")  # a memory map is read forward
-        block = torch.from_numpy(np.ascontiguousarray(part.images[chunk[order]]))
-        out[start + torch.from_numpy(order).to(device)] = block.to(device)
+    out = device_copy(part, device)
     if len(_ON_GPU) >= 4:  # a worker that moved on to another data set frees the oldest
         _ON_GPU.pop(next(iter(_ON_GPU)))
     _ON_GPU[key] = out

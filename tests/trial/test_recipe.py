@@ -97,6 +97,22 @@ def test_the_cpu_trains_in_float32_deterministically_and_settings_come_back() ->
             torch.get_num_threads()) == before
 
 
+def test_a_device_copy_holds_the_splits_rows_in_order(tmp_path: Path) -> None:
+    """What a GPU gets (here on the CPU): the selected rows of a memory map, in the split's order."""
+    import numpy as np
+
+    from octsearch.data.dataset import Split
+    from octsearch.trial.recipe import Recipe, device_copy
+
+    images = np.lib.format.open_memmap(tmp_path / "x.npy", "w+", np.uint8, (50, 3, 4, 4))
+    images[:] = np.random.default_rng(0).integers(0, 256, images.shape, dtype=np.uint8)
+    rows = np.random.default_rng(1).permutation(50)[:37]
+    copy = device_copy(Split(images, np.zeros(37, np.int64), rows), torch.device("cpu"), chunk=8)
+    assert copy.dtype == torch.uint8 and torch.equal(copy, torch.from_numpy(images[rows]))
+    assert Recipe(torch.device("cuda"), torch.float16, True).description == "float16 autocast, scaled gradients"
+    assert Recipe(torch.device("cuda"), torch.bfloat16, False).description == "bfloat16 autocast"
+
+
 @CUDA
 def test_cuda_autocasts_to_bf16_where_the_card_has_it_else_fp16_with_a_scaler() -> None:
     recipe = recipe_for(torch.device("cuda"))
