@@ -102,7 +102,8 @@ def available() -> bool:
 
 
 def preferred() -> bool:
-    """Whether ``prepare_for_training(layout="auto")`` should take the batch-last kernels here:
+    """Whether ``prepare_for_training(layout="auto")`` starts from the batch-last kernels (its
+    default before, or without, a measurement: see :mod:`.autolayout`):
     they are built for the CPU's widest vectors (16 lanes with AVX-512; 8 with AVX2 and FMA).
     Measured on AVX2 (AMD EPYC, 1 thread; Oct-ResNet-20, width 0.5, 28x28, batch 128; median ms per
     training step, ``bench/train_step.py --alphas 0,0.5,0.75 --channels-last-path --batch-last-path``):

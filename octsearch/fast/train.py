@@ -13,8 +13,9 @@ one OctConv2d weight, so gradients land in that parameter. Layouts:
   of the kernels' vector lanes (16 with AVX-512, 8 otherwise) on CPU in float32 (other batches take the channels-last path);
 - ``"channels_last"``: oneDNN convolutions on channels-last memory, batch norm of branches with
   few channels through the lane kernel of :mod:`.batchnorm`;
-- ``"auto"`` (default): batch-last where :func:`.native.preferred` (kernels built for the CPU's widest
-  vectors: AVX-512, or AVX2 with FMA) and torch runs one thread (the kernels are single-threaded; proxy trials run one thread each), else channels-last.
+- ``"auto"`` (default): whichever of the reference forward, channels-last and batch-last trains
+  fastest for the shape at hand, measured at the first training step of each shape
+  (:mod:`.autolayout`); never a path slower than the reference.
 """
 
 from __future__ import annotations

@@ -27,12 +27,7 @@ def fresh_decisions():
     autolayout._EVIDENCE.clear()
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def models(alpha: float = 0.5, name: str = "oct_resnet20", **args):

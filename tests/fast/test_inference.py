@@ -24,13 +24,7 @@ FAMILIES = {
 ALPHAS = [0, 0.25, 0.5, 0.75]
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    # Two intra-op threads on a loaded 2-core machine spin-wait each other: 100x slower.
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def randomise_batch_norm(model: nn.Module, seed: int = 0) -> nn.Module:

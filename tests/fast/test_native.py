@@ -12,8 +12,9 @@ from octsearch.fast import native
 
 # Skipped only where no C compiler exists, and never under CI: there a kernel build that fails
 # must fail these tests (a silent skip once hid a build broken on AVX2).
-pytestmark = pytest.mark.skipif(native.find_compiler() is None and os.environ.get("CI", "").lower() != "true",
-                                reason="no C compiler for the batch-last kernels")
+pytestmark = [pytest.mark.skipif(native.find_compiler() is None and os.environ.get("CI", "").lower() != "true",
+                                 reason="no C compiler for the batch-last kernels"),
+              pytest.mark.usefixtures("one_thread")]
 
 
 def test_kernels_build_where_a_compiler_exists():
@@ -21,14 +22,6 @@ def test_kernels_build_where_a_compiler_exists():
                                 f"{native.find_compiler() or 'none found (set CC)'}, "
                                 f"OCTSEARCH_NO_NATIVE={os.environ.get('OCTSEARCH_NO_NATIVE')!r}")
     assert native.lanes() in (8, 16)
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
 
 
 def rel(a: torch.Tensor, b: torch.Tensor) -> float:

@@ -37,12 +37,7 @@ needs_native = pytest.mark.skipif(native.find_compiler() is None and os.environ.
                                   reason="no C compiler for the batch-last kernels")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    previous = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(previous)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def pair(name: str, alpha: float, dtype: torch.dtype, layout: str = "channels_last", **args):
