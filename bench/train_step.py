@@ -75,7 +75,6 @@ def main(argv: list[str]) -> int:
                       num_classes=args.num_classes)
     print(f"model: {args.model} {model_args}")
     from octsearch.fast import native
-
     from octsearch.fast.autolayout import layout_of
 
     kernels = f"C kernels built, {native.lanes()} lanes" if native.available() else "no C kernels"

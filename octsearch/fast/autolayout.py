@@ -29,7 +29,22 @@ are cached per process: a worker that trains the same configuration again does n
 batches of another size (the short last batch of an epoch) reuse the decision. Forwards without gradients before a decision, and inputs not on the CPU,
 take the static default.
 
-Measured side by side (``bench/train_step.py``, see the docstring of :mod:`octsearch.fast.train`).
+Measured side by side (AVX-512 AMD EPYC, 2 cores shared with other work, load average 8-10, 1
+thread; CPU-time medians per training step, so preemption does not count), each line one run of
+``python bench/train_step.py --quick --channels-last-path --batch-last-path`` plus the arguments
+shown; speed of ``auto`` over the reference at uniform alpha 0 / .25 / .5 / .75, and what it picked
+(bl batch-last, cl channels-last):
+
+| arguments | auto x reference | picked | batch-last alone x reference |
+| --- | --- | --- | --- |
+| ``--width-mult 0.5 --input-size 28 --in-chans 1 --batch 64`` (default space) | 1.34 / 2.35 / 2.30 / 2.34 | bl bl bl bl | 1.26 / 2.47 / 2.72 / 2.38 |
+| ``--width-mult 1 --input-size 32 --in-chans 3 --batch 128`` (CIFAR-10 space) | 1.29 / 1.46 / 1.56 / 1.83 | cl cl bl bl | 0.86 / 1.50 / 1.60 / 1.88 |
+| ``--width-mult 1 --input-size 16 --in-chans 3 --batch 32 --alphas 0,.5,.75`` | 1.19 / - / 1.58 / 1.61 | cl bl bl | 1.04 / - / 1.34 / 1.51 |
+
+At the CIFAR-10 width and alpha 0, batch-last alone (the former ``auto`` on this CPU) took 670 ms
+against 575 ms for the reference, the issue's slowdown on AVX-512 too; ``auto`` took 445 ms.
+Measuring costs a trial about 9 training steps of the default space's model (0.6 CPU-s here, in
+its first step), for the first :data:`SETTLE` splits of a network in each worker process.
 """
 
 from __future__ import annotations
