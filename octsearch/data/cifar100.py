@@ -25,6 +25,7 @@ import numpy as np
 from octsearch.data._pool import RawPool
 from octsearch.data.cifar10 import _get, find_dir, unpickle
 from octsearch.data.registry import OptionSpec, register_dataset, resize_option
+from octsearch.data.select import CLASS_OPTIONS, subset_pool
 from octsearch.errors import DataError
 
 TRAIN_FILE = "train"
@@ -59,6 +60,7 @@ OPTIONS = (
         "test = the test file (val_fraction unused)",
     ),
     resize_option("bilinear", "nearest", "pad"),
+    *CLASS_OPTIONS,
 )
 
 
@@ -81,12 +83,12 @@ def load_cifar100(
     source = f"CIFAR-100 from {directory} (train: {len(labels):,} 32x32 RGB images, fine labels)"
     names = class_names(directory)
     if not test:
-        return RawPool(images, labels, 255, names, source)
-    val_images, val_labels = read_file(directory / TEST_FILE)
-    return RawPool(
-        images, labels, 255, names, source, val_images=val_images, val_labels=val_labels,
-        val_source=f"validation = test ({len(val_labels):,} images)",
-    )
+        pool = RawPool(images, labels, 255, names, source)
+    else:
+        val_images, val_labels = read_file(directory / TEST_FILE)
+        pool = RawPool(images, labels, 255, names, source, val_images=val_images, val_labels=val_labels,
+                       val_source=f"validation = test ({len(val_labels):,} images)")
+    return subset_pool(pool, options.get("classes"), options.get("per_class"), f"cifar100 ({directory})")
 
 
 def _find_dir(root: Path) -> Path:

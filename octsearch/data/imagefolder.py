@@ -17,6 +17,7 @@ import numpy as np
 
 from octsearch.data._pool import RawPool
 from octsearch.data.registry import OptionSpec, register_dataset, resize_option
+from octsearch.data.select import CLASS_OPTIONS, subset_pool
 from octsearch.errors import DataError
 
 EXTENSIONS = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".webp")
@@ -31,6 +32,7 @@ _LISTED = ", ".join(e[1:] for e in EXTENSIONS)
     options=(
         OptionSpec("in_chans", 3, (3, 1), "3: convert to RGB; 1: convert to greyscale"),
         resize_option("bilinear", "nearest"),
+        *CLASS_OPTIONS,
     ),
     needs_root=True,
     default_image_size=DEFAULT_SIZE,
@@ -51,7 +53,7 @@ def load_imagefolder(
     array = np.stack(images)
     if mode == "L":
         array = array[:, :, :, None]
-    return RawPool(
+    pool = RawPool(
         images=np.ascontiguousarray(array.transpose(0, 3, 1, 2)),
         labels=np.asarray(labels, dtype=np.int64),
         max_value=255,
@@ -59,6 +61,7 @@ def load_imagefolder(
         source=f"image folder {root} ({len(labels):,} images, {len(classes)} classes, read as {mode} "
         f"and resized by Pillow to {image_size}x{image_size} with {options['resize']})",
     )
+    return subset_pool(pool, options.get("classes"), options.get("per_class"), f"imagefolder ({root})")
 
 
 def _class_dirs(root: Path) -> list[Path]:

@@ -28,6 +28,7 @@ from typing import Any
 
 import numpy as np
 
+from octsearch.data.select import Selection, select_rows
 from octsearch.errors import ConfigError
 
 FORMAT = "octsearch-prepared"
@@ -271,18 +272,6 @@ class Expected:
 
 
 @dataclass(frozen=True, eq=False)
-class Selection:
-    """Indices into a prepared set (ascending, so reads go forward through the file) with their
-    labels renumbered ``0..len(class_names)-1``; nothing is copied but the indices."""
-
-    indices: np.ndarray
-    labels: np.ndarray
-    classes: tuple[int, ...]  # the file's class indices, in the order of the new labels
-    class_names: tuple[str, ...]
-    description: str
-
-
-@dataclass(frozen=True, eq=False)
 class PreparedSet:
     """A complete, checked prepared set. ``images`` is a read-only memory map (never loaded
     whole); ``labels`` is -1 where an image could not be decoded."""
@@ -307,38 +296,10 @@ class PreparedSet:
     def select(self, classes: int | None = None, per_class: int | None = None, *,
                pick: str = "first", seed: int = 0) -> Selection:
         """Images of ``classes`` classes (``pick="first"``: the first by sorted name; ``"seeded"``:
-        a seeded choice), at most ``per_class`` of each (a seeded choice, ``seed``)."""
-        chosen = self._classes(classes, pick, seed)
-        if per_class is not None and (isinstance(per_class, bool) or not isinstance(per_class, int) or per_class < 1):
-            raise ConfigError(f"{self.path}: per_class={per_class!r} is not accepted; use an integer >= 1 or None")
-        rng = np.random.default_rng(seed)
-        parts = []
-        for cls in chosen:
-            members = np.flatnonzero(self.labels == cls)
-            if per_class is not None and len(members) > per_class:
-                members = np.sort(rng.choice(members, per_class, replace=False))
-            parts.append(members)
-        indices = np.sort(np.concatenate(parts)) if parts else np.zeros(0, dtype=np.int64)
-        remap = np.full(len(self.class_names), -1, dtype=np.int64)
-        remap[list(chosen)] = np.arange(len(chosen))
-        how = (f"{len(chosen)} of {len(self.class_names)} classes ({pick}"
-               + (f", seed {seed})" if pick == "seeded" else " by sorted name)")
-               + (f", at most {per_class} a class (seed {seed})" if per_class else ""))
-        return Selection(indices.astype(np.int64), remap[self.labels[indices]], chosen,
-                         tuple(self.class_names[c] for c in chosen), f"{len(indices):,} images: {how}")
-
-    def _classes(self, classes: int | None, pick: str, seed: int) -> tuple[int, ...]:
-        total = len(self.class_names)
-        if pick not in ("first", "seeded"):
-            raise ConfigError(f"{self.path}: class pick {pick!r} is not accepted; choose one of: first, seeded")
-        if classes is None:
-            return tuple(range(total))
-        if isinstance(classes, bool) or not isinstance(classes, int) or not 1 <= classes <= total:
-            raise ConfigError(f"{self.path}: classes={classes!r} but the set has {total} classes; "
-                              f"accepted: 1..{total}")
-        if pick == "first":
-            return tuple(sorted(np.argsort(np.array(self.class_names), kind="stable")[:classes].tolist()))
-        return tuple(sorted(np.random.default_rng(seed).choice(total, classes, replace=False).tolist()))
+        a seeded choice), at most ``per_class`` of each (a seeded choice, ``seed``); undecoded
+        slots (label -1) are never chosen."""
+        return select_rows(self.labels, self.class_names, classes, per_class, pick=pick, seed=seed,
+                           where=str(self.path))
 
     def normalisation(self, classes: Sequence[int] | None = None) -> tuple[tuple[float, ...], tuple[float, ...]]:
         """Per-channel mean and std of the pixels (scaled to [0, 1]) of ``classes`` (default all),

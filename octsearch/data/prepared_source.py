@@ -20,19 +20,15 @@ from pathlib import Path
 from typing import Any
 
 from octsearch.data._pool import RawPool
-from octsearch.data.registry import OptionSpec, register_dataset
-
-SELECT_SEED = 0  # the seed of the per_class choice (the split has its own seed)
+from octsearch.data.registry import register_dataset
+from octsearch.data.select import CLASS_OPTIONS, SELECT_SEED
 
 
 @register_dataset(
     "prepared",
     summary="a set written by `octsearch dataset prepare` (uint8 memory map) in ROOT; its own "
     "resolution and classes; optional class subset: classes=K, per_class=M",
-    options=(
-        OptionSpec("classes", None, (), "keep the first K classes by sorted name (null: all)", minimum=1),
-        OptionSpec("per_class", None, (), "at most M images a class, seeded choice (null: all)", minimum=1),
-    ),
+    options=CLASS_OPTIONS,
     needs_root=True,
     in_place=True,
 )

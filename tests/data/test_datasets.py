@@ -45,7 +45,7 @@ def test_unknown_name_lists_the_choices() -> None:
 def test_unknown_option_names_it_and_the_accepted_ones() -> None:
     with pytest.raises(ConfigError, match=r"mnist: unknown option 'split'; accepted: resize"):
         load_dataset("mnist", split="test")
-    with pytest.raises(ConfigError, match=r"unknown option 'colour'; accepted: in_chans, resize"):
+    with pytest.raises(ConfigError, match=r"unknown option 'colour'; accepted: classes, in_chans, per_class, resize"):
         load_dataset("imagefolder", root="/nonexistent", colour=True)
 
 
