@@ -40,6 +40,7 @@ shown; speed of ``auto`` over the reference at uniform alpha 0 / .25 / .5 / .75,
 | ``--width-mult 0.5 --input-size 28 --in-chans 1 --batch 64`` (default space) | 1.34 / 2.35 / 2.30 / 2.34 | bl bl bl bl | 1.26 / 2.47 / 2.72 / 2.38 |
 | ``--width-mult 1 --input-size 32 --in-chans 3 --batch 128`` (CIFAR-10 space) | 1.29 / 1.46 / 1.56 / 1.83 | cl cl bl bl | 0.86 / 1.50 / 1.60 / 1.88 |
 | ``--width-mult 1 --input-size 16 --in-chans 3 --batch 32 --alphas 0,.5,.75`` | 1.19 / - / 1.58 / 1.61 | cl bl bl | 1.04 / - / 1.34 / 1.51 |
+| ``--width-mult 2 --input-size 32 --in-chans 3 --batch 32 --alphas 0,.5`` | 1.18 / - / 1.35 / - | cl cl | 0.74 / - / 1.01 / - |
 
 At the CIFAR-10 width and alpha 0, batch-last alone (the former ``auto`` on this CPU) took 670 ms
 against 575 ms for the reference, the issue's slowdown on AVX-512 too; ``auto`` took 445 ms.
