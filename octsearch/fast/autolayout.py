@@ -23,8 +23,9 @@ other candidate, the reference included), a new split takes it without measuring
 a search on the default space measures its first trials only. One split without a clear winner
 restarts the count.
 
-A challenger displaces the static default (:func:`static_default`) only when faster by more than
-:data:`MARGIN`, so near-ties keep one choice and a fixed-seed run stays reproducible. Decisions
+Between the fast paths, a challenger displaces the static default (:func:`static_default`) only
+when faster by more than :data:`MARGIN`, so near-ties keep one choice and a fixed-seed run stays
+reproducible; the reference is taken whenever it measured fastest. Decisions
 are cached per process: a worker that trains the same configuration again does not measure again;
 batches of another size (the short last batch of an epoch) reuse the decision. Forwards without gradients before a decision, and inputs not on the CPU,
 take the static default.
@@ -73,9 +74,8 @@ def settled(siblings: tuple) -> str | None:
     network and input, another alpha split) by more than :data:`CLOSE` over every other candidate,
     or None: a new sibling then takes it without measuring."""
     recent = _EVIDENCE.get(siblings, [])[-SETTLE:]
-    winners = {winner for winner, decisive in recent if decisive}
-    if len(recent) == SETTLE and len(winners) == 1 and all(decisive for _, decisive in recent):
-        return winners.pop()
+    if len(recent) == SETTLE and all(decisive for _, decisive in recent) and len({w for w, _ in recent}) == 1:
+        return recent[0][0]
     return None
 
 
@@ -94,9 +94,10 @@ def static_default(x: Tensor | None = None) -> str:
 
 
 def choose(seconds: dict[str, float], default: str) -> str:
-    """The fastest candidate, unless the default is within :data:`MARGIN` of it."""
+    """The fastest candidate; among the fast paths, the default unless another beats it by more
+    than :data:`MARGIN`. The reference wins whenever it measured fastest: never a slower path."""
     best = min(seconds, key=seconds.__getitem__)
-    if default in seconds and seconds[default] <= seconds[best] * (1 + MARGIN):
+    if best != "reference" and default in seconds and seconds[default] <= seconds[best] * (1 + MARGIN):
         return default
     return best
 
