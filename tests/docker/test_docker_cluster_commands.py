@@ -173,13 +173,6 @@ def test_a_wrong_token_is_refused(cluster: Cluster) -> None:
     assert f"Ray could not start or join {cluster.address}" in result["error"]
 
 
-def test_healthcheck_sees_the_nodes_when_the_dashboard_runs(cluster: Cluster) -> None:
-    try:
-        socket.create_connection(("127.0.0.1", cluster.ports["head_agent"]), timeout=2).close()
-    except OSError:
-        pytest.skip("this Ray install has no dashboard agent (ray[default] missing); the image has it")
-    head = cluster.healthcheck("--head", "--agent-port", str(cluster.ports["head_agent"]),
-                               "--dashboard-port", str(cluster.ports["dashboard"]))
-    assert head.returncode == 0, head.stderr
-    worker = cluster.healthcheck("--agent-port", str(cluster.ports["worker_agent"]))
-    assert worker.returncode == 0, worker.stderr
+# The healthcheck with the dashboard agent running (it needs ray[default], which the image has and
+# this test environment does not) is exercised by tests/docker/test_compose_cluster.py: `compose up
+# --wait` waits until every Ray container's octsearch-healthcheck passes.
