@@ -60,6 +60,7 @@ def _describe(space: Any) -> list[str]:
     if data.root is not None:
         data_args += f" root={data.root}"
     data_args += "".join(f" {k}={v}" for k, v in data.options)
+    data_args += f" augment={_augment(space)}"
     objectives = ["accuracy (max, validation split)", f"FLOPs (min, {spec.objectives.flops} convention)"]
     latency = f"latency (min, ms at batch 1, {spec.objectives.latency_path} inference path)"
     objectives += ["parameters (min)"] * spec.objectives.params + [latency] * spec.objectives.latency
@@ -76,7 +77,14 @@ def _describe(space: Any) -> list[str]:
         f"objectives   {', '.join(objectives)}",
         f"flops budget {budget}",
         f"sampler      {sampler.name} {sampler.args or ''}  {sampler.trials} trials, {sampler.concurrency} concurrent",
+        f"resources    {_resources(space)}",
     ]
+
+
+def _resources(space: Any) -> str:
+    r = space.resources()
+    gpu = "no GPU (trains on the CPU)" if not r.gpu else f"{r.gpu:g} GPU(s) ({r.gpu_from})"
+    return f"per trial {r.cpu} CPU(s) ({r.cpu_from}), {gpu}; launch --cpus-per-trial/--gpus-per-trial override"
 
 
 def _budget(b: Any) -> str:
@@ -84,7 +92,16 @@ def _budget(b: Any) -> str:
     opt = f"{o.name} lr {o.lr:g}" + (f" momentum {o.momentum:g}{' nesterov' if o.nesterov else ''}" if o.name == "sgd" else "")
     return (f"{b.epochs} epochs, batch {b.batch_size}, {opt}, weight decay {o.weight_decay:g}, "
             f"{s.name} schedule (warm-up {s.warmup:g} of the steps), seed {b.seed}, {b.threads} torch thread(s)"
-            + (", channels-last" if b.channels_last else ""))
+            + (", channels-last" if b.channels_last else "")
+            + (f", label smoothing {b.label_smoothing:g}" if b.label_smoothing else "")
+            + (", deterministic on CUDA" if b.deterministic else ""))
+
+
+def _augment(space: Any) -> str:
+    from octsearch.data.augment_spec import default_augment
+
+    spec = space.spec.data.augment
+    return spec.name or f"{default_augment(space.data.name)} (the data set's default)"
 
 
 def _slot_list(slots: tuple[str, ...]) -> str:

@@ -239,6 +239,8 @@ def test_cli_spaces_and_space_show(capsys) -> None:
     assert "configurations: 625" in out
     assert "uniform 0.75" in out and "GFLOPs (paper)" in out and "1e9 multiply-adds" in out
     assert "stage3.out" in out and "pinned to 0" in out
+    assert "augment=none (the data set's default)" in out
+    assert "resources    per trial 1 CPU(s) (budget.threads), no GPU (trains on the CPU)" in out
     assert main(["space", "show", "default", "--json"]) == 0
     shown = json.loads(capsys.readouterr().out)
     flops = {row["point"]: row["flops_paper"] for row in shown["flops"]}
