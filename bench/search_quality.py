@@ -110,6 +110,7 @@ def parse_args() -> argparse.Namespace:
     p.add_argument("--share", type=float, default=0.5,
                    help="evaluations per replay as a share of the table's configurations (default 0.5)")
     p.add_argument("--repeats", default="0,1", help="repeat seeds per front candidate to compare (default 0,1)")
+    p.add_argument("--concurrency", type=int, help="simulated workers per replay (default: the space's)")
     p.add_argument("--out", help="also write the report to this markdown file")
     p.add_argument("--quick", action="store_true", help="2 seeds, a quarter of the table: a smoke run")
     args = p.parse_args()
@@ -118,13 +119,13 @@ def parse_args() -> argparse.Namespace:
     return args
 
 
-def replay(db: str, space_file: Path, table_name: str, strategy: Strategy, repeats: int, seed: int,
-           trials: int) -> str:
+def replay(bench: Bench, strategy: Strategy, repeats: int, seed: int) -> str:
     from octsearch.search.launch import LaunchOptions, launch
 
     name = f"{strategy.label}-r{repeats}-s{seed}"
-    launch(LaunchOptions(space=str(space_file), name=name, trials=trials, sampler=strategy.sampler, seed=seed,
-                         repeats=repeats, db=db, replay=table_name, sampler_args=strategy.args))
+    launch(LaunchOptions(space=str(bench.space_file), name=name, trials=bench.trials, sampler=strategy.sampler,
+                         seed=seed, repeats=repeats, db=bench.db, replay=bench.args.table,
+                         sampler_args=strategy.args, concurrency=bench.args.concurrency))
     return name
 
 
@@ -176,7 +177,7 @@ class Bench:
         out = Outcome(strategy, repeats, regrets={b: [] for b in self.budgets})
         for seed in range(self.args.seeds):
             t0, c0 = time.monotonic(), time.process_time()
-            name = replay(self.db, self.space_file, self.args.table, strategy, repeats, seed, self.trials)
+            name = replay(self, strategy, repeats, seed)
             out.walls.append(time.monotonic() - t0)
             out.cpus.append(time.process_time() - c0)
             keys = evaluated_in_order(self.store, name)
@@ -211,11 +212,13 @@ class Bench:
         n_runs = sum(len(self.table.runs(t.configuration)) for t in self.table.trials.values())
         from octsearch.tables.quality import uniform_keys
 
+        workers = self.args.concurrency or "the space's"
+
         return [f"table {self.args.table!r}: {self.n_configs} configurations, {n_runs} runs; true front hypervolume "
                 f"{self.score.true_hypervolume:.5f} (accuracy x share of alpha-0 FLOPs saved); the uniform-alpha "
                 f"configurations alone reach {100 * self.score.share(uniform_keys(self.table)):.1f}% of it",
                 f"each replay: {self.trials} trials ({self.args.share:.0%} of the table); {self.args.seeds} sampler "
-                f"seeds per strategy"]
+                f"seeds per strategy; {workers} concurrent simulated workers"]
 
     def legend(self) -> str:
         return (f"HV% @n: share of the table's true front hypervolume (%) after n evaluations (training runs, repeat "
@@ -238,7 +241,7 @@ def main() -> int:
     for strategy in (parse_strategy(s) for s in args.samplers.split(",")):
         for repeats in (int(r) for r in args.repeats.split(",")):
             outcomes.append(bench.run(strategy, repeats))
-            print(f"  {strategy.label} repeats {repeats}: {sum(outcomes[-1].walls):.0f} s", flush=True)
+            print(f"  {' | '.join(bench.row(outcomes[-1]))}", flush=True)  # so far, in the table's columns
     headers = ["strategy", "repeats", *(f"HV% @{c}" for c in bench.checkpoints), "evals to 95%", "evals to 99%",
                *(f"regret pts @{b / 1e9:.4f} GF" for b in bench.budgets), "wall s", "CPU s"]
     random_of = {o.repeats: o for o in outcomes if o.strategy == Strategy("random")}

@@ -51,8 +51,10 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 # Screened draws in a row (each one a trial told to the study in the database) after which the
-# next draw is an untaken configuration chosen uniformly at random instead of the sampler's.
-MAX_SCREENED = 10
+# next draw is an untaken configuration chosen uniformly at random instead of the sampler's. A
+# sampler that repeats itself three times rarely stops: TPE replaying 40 trials of mnist81 needed
+# 27 random draws at 3 and 26 at 10, with 86 against 272 draws screened (12.6 against 26 CPU s).
+MAX_SCREENED = 3
 
 
 class OctOptunaSearch(OptunaSearch):
@@ -125,8 +127,13 @@ class OctOptunaSearch(OptunaSearch):
             system_attrs=constraint_attrs(point.over_budget) if complete and self._constrained else {},
         ))
 
-    def _describe(self, ot_trial: Any, cfg: Configuration) -> None:
-        for key, value in configuration_attrs(cfg).items():
+    def _describe(self, ot_trial: Any, cfg: Configuration, verdict: Verdict | None) -> None:
+        """The configuration as the trial's attributes; a draw answered from the store or running
+        already gets its key only (one write, not one per slot: such draws come by the hundred)."""
+        attrs = configuration_attrs(cfg)
+        if verdict is not None and verdict.over_budget <= 0:
+            attrs = {"configuration": attrs["configuration"]}
+        for key, value in attrs.items():
             ot_trial.set_user_attr(key, value)
 
     def _constrain(self, ot_trial: Any, over_budget: float) -> None:
@@ -190,7 +197,7 @@ class OctOptunaSearch(OptunaSearch):
             with self._state.timings.timed("screen (FLOPs count, budget)"):
                 configuration, verdict = self._driver.screen(config)
             with self._state.timings.timed("sampler (study attributes)"):
-                self._describe(ot_trial, configuration)
+                self._describe(ot_trial, configuration, verdict)
             if verdict is None:
                 self._drawn[str(ot_trial.number)] = configuration
                 return ot_trial, EvaluationRequest(configuration).as_config()
