@@ -72,6 +72,7 @@ def _describe(space: Any) -> list[str]:
         f"description  {space.description or '-'}",
         f"model        {space.model_name}  {args}",
         f"data         {data.name}  {data_args}",
+        f"data size    {_data_size(space)}",
         f"budget       proxy: {_budget(proxy)}",
         f"             full:  {_budget(full)}",
         f"objectives   {', '.join(objectives)}",
@@ -79,6 +80,21 @@ def _describe(space: Any) -> list[str]:
         f"sampler      {sampler.name} {sampler.args or ''}  {sampler.trials} trials, {sampler.concurrency} concurrent",
         f"resources    {_resources(space)}",
     ]
+
+
+def _data_size(space: Any) -> str:
+    """What the spec bounds without reading the data: images (limit, classes x per_class) and
+    their uint8 bytes at the model's input size, the one copy each node keeps."""
+    data, args = space.data, space.model_args
+    options = dict(data.options)
+    bounds = [n for n in (data.limit, (options.get("classes") or 0) * (options.get("per_class") or 0)) if n]
+    side = data.image_size or args["input_size"]
+    per_image = args["in_chans"] * side * side
+    if not bounds:
+        return f"the whole data set, {per_image:,} bytes an image as uint8 ({side} px), one copy per node"
+    n = min(bounds)
+    return (f"at most {n:,} images (train + validation) = {n * per_image / 1e9:.2f} GB as uint8 at {side} px, "
+            "one copy per node shared by its trials")
 
 
 def _resources(space: Any) -> str:

@@ -73,6 +73,16 @@ def test_imagenet_resnet50_matches_the_paper_grouping() -> None:
     assert not any(s.free for s in space.slots if s.name.startswith("stage5") or s.name == "stem.out")
 
 
+@pytest.mark.parametrize("name", ["imagenet_resnet50", "imagenet_mobilenetv2"])
+def test_imagenet_spaces_are_a_gpu_proxy_on_a_prepared_imagenet_100(name, capsys) -> None:
+    space = load_space(name)
+    assert space.data.name == "prepared" and dict(space.data.options) == {"classes": 100, "per_class": 300}
+    assert space.model_args["input_size"] == space.data.image_size == 128 and space.model_args["num_classes"] == 100
+    assert space.resources().gpu == 0.5 and space.resources(gpus=0).as_ray() == {"cpu": 4}
+    assert main(["space", "show", name]) == 0
+    assert "at most 30,000 images (train + validation) = 1.47 GB as uint8 at 128 px" in capsys.readouterr().out
+
+
 def test_shipped_space_by_path_wins_and_env_dir_is_searched(tmp_path: Path, monkeypatch) -> None:
     own = write(tmp_path, DEFAULT_TEXT.replace("width_mult: 0.5", "width_mult: 1.0"), "default.yaml")
     monkeypatch.setenv("OCTSEARCH_SPACES_DIR", str(tmp_path))
