@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import Counter, deque
 from types import SimpleNamespace
 
 import pytest
@@ -100,6 +101,12 @@ class _Screening:
 
     def __init__(self, space):
         self.space, self.state, self.screened = space, SearchState(), []
+        # what the searcher reads to tell an exhausted space (nothing taken here) and counts
+        self.name, self.known, self.dispatched, self.counts = "s", {}, set(), Counter()
+        self.budget_spent, self.reruns = False, deque()  # no lost trials to run again here
+
+    def dispatching(self, request):
+        return request
 
     def next_repeat(self):
         return None
