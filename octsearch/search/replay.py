@@ -11,17 +11,16 @@ seconds.
 
 from __future__ import annotations
 
-import contextlib
 import heapq
 import itertools
 from collections import defaultdict
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
 from octsearch.search.driver import SearchDriver
 from octsearch.search.request import EvaluationRequest, request_of
+from octsearch.search.threads import one_torch_thread
 from octsearch.search.tuner import TuneRun, TuneSettings, searcher_for
 from octsearch.tables.lookup import StoredRun, Table
 
@@ -151,21 +150,6 @@ def _seeds_used(driver: SearchDriver) -> dict[str, set[int]]:
     return used
 
 
-@contextlib.contextmanager
-def _one_torch_thread() -> Iterator[None]:
-    """A replay's own torch work is tiny (GPSampler's fits, one row per trial; FLOPs counts at
-    batch 1): more threads only add synchronisation, ruinous on a loaded machine (GP, 16
-    suggestions on 2 shared cores: 119 s of sampler time with torch's default threads, 24 s with one)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def _scheduler(driver: SearchDriver, settings: TuneSettings) -> Any:
     epochs = driver.space.budget().epochs
     if not settings.early_stop or epochs <= 1:
@@ -177,7 +161,7 @@ def _scheduler(driver: SearchDriver, settings: TuneSettings) -> Any:
 
 def run_replay(driver: SearchDriver, sampler: Any, settings: TuneSettings, table: Table) -> TuneRun:
     """Replay what is left of the driver's search on ``table``; set the search's status."""
-    with _one_torch_thread():
+    with one_torch_thread():
         result = Replay(driver, sampler, settings, table).run()
     driver.store.set_search_status(driver.name, "finished")
     return result

@@ -44,11 +44,13 @@ def run_search(driver: SearchDriver, sampler: Any, settings: TuneSettings) -> Tu
     """Run what is left of the driver's search through Tune; set the search's status."""
     from octsearch.search.cluster import check_address, ray_session
     from octsearch.search.interrupt import stop_on_sigint
+    from octsearch.search.threads import one_torch_thread
 
     searcher = searcher_for(driver, sampler, settings.seed_from)
     started = time.monotonic()
     store, name = driver.store, driver.name
-    with ray_session(check_address(settings.address)) as session, stop_on_sigint() as should_stop:
+    with ray_session(check_address(settings.address)) as session, stop_on_sigint() as should_stop, \
+            one_torch_thread():
         ray_ready = driver.started_at = time.monotonic()
         driver.emit(SearchStarted(name, driver.remaining, settings.sampler_name, settings.concurrency,
                                   store.url, session.log_file))

@@ -152,4 +152,4 @@ def test_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, table):
     assert json.dumps(_stored(db, "t9")) == before
     assert not (tmp_path / "fresh.db").exists()
     with open_store(db) as store:
-        assert {s.name for s in store.list_searches()} <= {"t9", "r1", "r2", "r3", "r4"}
+        assert {s.name for s in store.list_searches()} <= {"t9", "r1", "r2", "r3", "r4", "r5"}
