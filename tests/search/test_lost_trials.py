@@ -26,14 +26,18 @@ from octsearch.store import open_store
 DIED = "ActorDiedError: The actor died unexpectedly before finishing this task."
 
 
-@pytest.fixture
-def search(tmp_path):
+def _open(tmp_path):
     space = load_space(str(write_space(tmp_path)))
     store = open_store(f"sqlite:///{tmp_path / 's.db'}")
     record = register_search(store, space, "s", "nsga2", 0)
     driver = SearchDriver(space, store, record, RepeatPolicy(seeds=0), 4, lambda event: None)
     driver.resume()
     return driver, searcher_for(driver, make_sampler("nsga2", 6, seed=1), None)
+
+
+@pytest.fixture
+def search(tmp_path):
+    return _open(tmp_path)
 
 
 def _dispatch(driver, searcher, trial_id):
@@ -105,6 +109,21 @@ def test_a_configuration_lost_too_often_fails_for_good(search):
     assert trial.status == "failed" and counts_against_budget(trial)
     assert trial.error == f"failed: lost with its worker {MAX_LOSSES + 1} times, not run again: {DIED}"
     assert request_of(searcher.suggest("t9")).configuration != first.configuration  # a new draw
+
+
+def test_a_resumed_search_runs_again_what_its_stopped_driver_lost(tmp_path):
+    driver, searcher = _open(tmp_path)
+    first = _dispatch(driver, searcher, "t0")
+    number = driver.in_flight["t0"][0]
+    _lose(driver, searcher, "t0")  # then the driver stops before running it again
+    driver, searcher = _open(tmp_path)  # the next launch of the same search
+    assert driver.remaining == 4  # the loss is not counted
+    again = _dispatch(driver, searcher, "t1")
+    assert again.configuration == first.configuration and again.rerun_of == number
+    _finish(driver, searcher, "t1", again)
+    trial = driver.store.trial("s", number)
+    assert trial.status == "complete" and trial.error == f"lost with its worker: {DIED}; run again to completion"
+    assert driver.screen(first.configuration.param_dict)[1] is not None  # never drawn to train twice
 
 
 def _trial_with_error(tmp_path, error):
