@@ -74,8 +74,12 @@ def test_headless_chromium_shows_the_trials_and_the_pareto_front(finished, tmp_p
     from selenium.webdriver.support.ui import WebDriverWait
 
     db, n_trials = finished
-    proc, url = _serve(db, tmp_path / "dashboard.log")
-    browser = _browser()
+    browser = _browser()  # first: a missing Chromium then leaves no dashboard server running
+    try:
+        proc, url = _serve(db, tmp_path / "dashboard.log")
+    except BaseException:
+        browser.quit()
+        raise
     try:
         browser.get(f"{url}/trials")
         WebDriverWait(browser, 60).until(lambda b: f"{n_trials} Trials" in b.find_element(By.TAG_NAME, "body").text)
