@@ -26,6 +26,7 @@ from torch import nn
 from torch.utils._python_dispatch import TorchDispatchMode
 
 from octsearch.core.flops import input_shape_of
+from octsearch.core.threads import one_torch_thread
 
 
 class UncountedOperator(Exception):
@@ -155,13 +156,10 @@ def count_totals(model: nn.Module, input_size: Any = None) -> FlopTotals:
     hooks = [m.register_forward_pre_hook(_set_pool(counter, True)) for m in pools]
     hooks += [m.register_forward_hook(_set_pool(counter, False)) for m in pools]
     model.eval()  # batch norm counted at inference, as count_flops does
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)  # batch-1 kernels: see count_flops
     try:
-        with torch.no_grad(), counter:
+        with torch.no_grad(), counter, one_torch_thread():  # batch-1 kernels: see count_flops
             model(torch.zeros(1, *shape, device=device))
     finally:
-        torch.set_num_threads(threads)
         model.train(was_training)
         for hook in hooks:
             hook.remove()

@@ -28,6 +28,7 @@ from torch import nn
 
 from octsearch.core.layers import OctConv2d
 from octsearch.core.registration import check_input_shape
+from octsearch.core.threads import one_torch_thread
 from octsearch.errors import ConfigError, FlopCountError
 
 # fvcore's names (by_operator keys) of the operators that make the paper's convention.
@@ -115,16 +116,15 @@ def count_flops(model: nn.Module, input_size: int | tuple[int, int, int] | None 
     shape = input_shape_of(model, input_size)
     param = next(model.parameters(), None)
     device = param.device if param is not None else torch.device("cpu")
-    was_training, threads = model.training, torch.get_num_threads()
+    was_training = model.training
     model.eval()  # batch norm counted at inference
     # One thread: the trace runs tiny batch-1 kernels, and OpenMP threads on a busy machine made
     # a count 15x slower (1.9 s against 0.12 s for the default space's model, measured here).
-    torch.set_num_threads(1)
     try:
-        by_operator, skipped, by_module = _analyse(model, torch.zeros(1, *shape, device=device))
+        with one_torch_thread():
+            by_operator, skipped, by_module = _analyse(model, torch.zeros(1, *shape, device=device))
     finally:
         model.train(was_training)
-        torch.set_num_threads(threads)
     if skipped:
         listed = ", ".join(f"{op} x{n}" for op, n in sorted(skipped.items()))
         raise FlopCountError(f"no FLOP handle for operator(s) {listed}; refusing an incomplete total")

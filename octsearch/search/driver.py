@@ -231,14 +231,16 @@ class SearchDriver:
         counted against the budget, and its evaluation queued to run again on another worker;
         after :data:`MAX_LOSSES` losses of one configuration it fails for good."""
         entry = self.in_flight.get(trial_id)
-        key = entry[1].configuration.key if entry else ""
+        if entry is None:  # never registered: nothing to run again
+            self.errored(trial_id, error)
+            return
+        key = entry[1].configuration.key
         self._losses[key] += 1
-        if entry is None or self._losses[key] > MAX_LOSSES:
-            times = f"{self._losses[key]} times, not run again: " if entry else ""
-            self.errored(trial_id, f"failed: lost with its worker {times}{error}" if times else error)
-        else:
-            del self.in_flight[trial_id]
-            self._run_again(entry[0], entry[1], f"{LOST}: {error}")
+        if self._losses[key] > MAX_LOSSES:
+            self.errored(trial_id, f"failed: lost with its worker {self._losses[key]} times, not run again: {error}")
+            return
+        del self.in_flight[trial_id]
+        self._run_again(entry[0], entry[1], f"{LOST}: {error}")
 
     def _run_again(self, number: int, request: EvaluationRequest, why: str) -> None:
         self.dispatches -= 1  # the lost evaluation gives its place in the budget back

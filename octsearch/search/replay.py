@@ -18,9 +18,9 @@ from dataclasses import dataclass, field
 from types import SimpleNamespace
 from typing import Any
 
+from octsearch.core.threads import one_torch_thread
 from octsearch.search.driver import SearchDriver
 from octsearch.search.request import EvaluationRequest, request_of
-from octsearch.search.threads import one_torch_thread
 from octsearch.search.tuner import TuneRun, TuneSettings, searcher_for
 from octsearch.tables.lookup import StoredRun, Table
 

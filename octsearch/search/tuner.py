@@ -42,9 +42,9 @@ class TuneRun:
 
 def run_search(driver: SearchDriver, sampler: Any, settings: TuneSettings) -> TuneRun:
     """Run what is left of the driver's search through Tune; set the search's status."""
+    from octsearch.core.threads import one_torch_thread
     from octsearch.search.cluster import check_address, ray_session
     from octsearch.search.interrupt import stop_on_sigint
-    from octsearch.search.threads import one_torch_thread
 
     searcher = searcher_for(driver, sampler, settings.seed_from)
     started = time.monotonic()
