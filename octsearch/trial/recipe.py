@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import contextlib
 import os
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -81,26 +80,15 @@ def kernel_settings(threads: int, device: torch.device, deterministic: bool) -> 
         os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
     torch.set_num_threads(threads)
     # warn_only: an operator without a deterministic kernel (some CUDA backward passes) warns, not fails
-    _deterministic_algorithms(repeatable, warn_only=True)
+    torch.use_deterministic_algorithms(repeatable, warn_only=True)
     torch.backends.cudnn.benchmark = not repeatable
     torch.backends.cudnn.deterministic = repeatable
     try:
         yield
     finally:
         torch.set_num_threads(old[0])
-        _deterministic_algorithms(old[1], warn_only=old[2])
+        torch.use_deterministic_algorithms(old[1], warn_only=old[2])
         torch.backends.cudnn.benchmark, torch.backends.cudnn.deterministic = old[3], old[4]
-
-
-def _deterministic_algorithms(mode: bool, *, warn_only: bool) -> None:
-    """``torch.use_deterministic_algorithms`` without its import of ``torch._inductor`` (2 CPU-s
-    in every worker process's first trial, bench/overhead.py's "first-trial set-up"). That import
-    only sets inductor's own flag, which only compiled code reads and no trial trains through
-    (``fast+compile`` measures latency, not accuracy): it is set where inductor is loaded already."""
-    if "torch._inductor.config" in sys.modules or not hasattr(torch._C, "_set_deterministic_algorithms"):
-        torch.use_deterministic_algorithms(mode, warn_only=warn_only)
-    else:
-        torch._C._set_deterministic_algorithms(mode, warn_only=warn_only)
 
 
 def split_reader(data: ImageDataset, split: str, device: torch.device,

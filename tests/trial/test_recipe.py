@@ -97,28 +97,6 @@ def test_the_cpu_trains_in_float32_deterministically_and_settings_come_back() ->
             torch.get_num_threads()) == before
 
 
-def test_kernel_settings_set_determinism_without_loading_inductor() -> None:
-    """torch.use_deterministic_algorithms imports torch._inductor (2 CPU-s per worker process):
-    a fresh process's trial settings switch determinism on, warn-only, and leave inductor unloaded;
-    where inductor is loaded, its flag follows."""
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, torch\n"
-        "from octsearch.trial.recipe import kernel_settings\n"
-        "with kernel_settings(1, torch.device('cpu'), False):\n"
-        "    on = (torch.are_deterministic_algorithms_enabled(), torch.is_deterministic_algorithms_warn_only_enabled())\n"
-        "    loaded = 'torch._inductor' in sys.modules\n"
-        "import torch._inductor.config as c\n"
-        "with kernel_settings(1, torch.device('cpu'), False):\n"
-        "    follows = c.deterministic\n"
-        "print(on, loaded, follows, c.deterministic, torch.are_deterministic_algorithms_enabled())\n"
-    )
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
-    assert out.split() == ["(True,", "True)", "False", "True", "False", "False"]
-
-
 def test_a_device_copy_holds_the_splits_rows_in_order(tmp_path: Path) -> None:
     """What a GPU gets (here on the CPU): the selected rows of a memory map, in the split's order."""
     import numpy as np
