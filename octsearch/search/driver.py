@@ -79,10 +79,11 @@ class SearchDriver:
         self.known = {t.configuration.key: t for t in self.history
                       if t.status in ("complete", "infeasible")}
         for t in self.history:  # lost with its worker and not yet run again when the driver stopped
-            if t.status == "failed" and (t.error or "").startswith(LOST):
+            error = t.error or ""
+            if t.status == "failed" and error.startswith(LOST):
                 self.dispatched.add(t.configuration.key)  # the run again, not the sampler, trains it
                 self.reruns.append(EvaluationRequest(t.configuration, rerun_of=t.number))
-                self._lost_notes[t.number] = t.error or LOST
+                self._lost_notes[t.number] = error
         return reconciled
 
     @property
