@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "octsearch.cli.launch_commands",
     "octsearch.cli.tabulate_commands",
     "octsearch.cli.store_commands",
+    "octsearch.cli.effects_commands",
     "octsearch.cli.validate_commands",
     "octsearch.cli.dashboard_commands",
 )

@@ -1,0 +1,93 @@
+"""The model of a search, end to end: evaluations -> failures set apart -> fit -> effects, tests,
+diagnostics. The one entry point :func:`search_effects` reads the store and writes nothing.
+
+Units (:data:`UNITS`): accuracies, effects, SEs and SDs are points of validation accuracy
+(percent of the search's validation split); FLOPs are multiply-adds at batch 1 (1 fused
+multiply-add = 1 FLOP) in the search's convention.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from octsearch.analysis.additivity import Additivity, check_additivity
+from octsearch.analysis.diagnostics import Diagnostics, diagnose
+from octsearch.analysis.effects import SE_RULE, Effect, ParameterTest, effects_of, parameter_tests
+from octsearch.analysis.evaluations import Evaluations, read_evaluations
+from octsearch.analysis.failures import Failures, split_failures
+from octsearch.analysis.model import FLOPS_TERMS, fit
+
+if TYPE_CHECKING:
+    from octsearch.store import Store
+
+UNITS = ("points of validation accuracy (percent of the validation split); FLOPs = multiply-adds "
+         "at batch 1, 1 fused multiply-add = 1 FLOP")
+ASSUMPTIONS = ("additive effects (no interactions), a smooth FLOPs term, a seed block term; "
+               "evaluations of one configuration may be correlated (clustered by configuration)")
+
+
+@dataclass(frozen=True)
+class EffectsResult:
+    """The model of ``search`` at ``budget``: ``effects`` per parameter and alpha and one
+    ``parameters`` test each (space order), fit on ``n_evaluations`` evaluations of
+    ``n_configurations`` configurations; ``params`` every searched parameter (space order),
+    ``fixed`` those with one alpha in the data. ``model`` is the fitted formula in words."""
+
+    search: str
+    kind: str
+    budget: str
+    flops_key: str
+    flops_label: str
+    params: tuple[str, ...]
+    fixed: tuple[str, ...]
+    n_evaluations: int
+    n_configurations: int
+    seeds: tuple[int, ...]
+    flops_degree: int
+    model: str
+    effects: tuple[Effect, ...]
+    parameters: tuple[ParameterTest, ...]
+    failures: Failures
+    diagnostics: Diagnostics
+    additivity: Additivity
+    without_flops: int = 0
+    units: str = UNITS
+    assumptions: str = ASSUMPTIONS
+    se_rule: str = SE_RULE
+
+
+def search_effects(store: Store, search: str, budget: str | None = None) -> EffectsResult:
+    """Fit the model on every evaluation of ``search`` at ``budget`` (default: the budget with the
+    most evaluations). Reads only."""
+    return analyse(read_evaluations(store, search, budget))
+
+
+def analyse(evaluations: Evaluations) -> EffectsResult:
+    """The model of these evaluations (failures counted and left out; see
+    :mod:`octsearch.analysis.failures`). One-line ConfigErrors where the data cannot carry it."""
+    e = evaluations
+    kept, failures = split_failures(e.frame, e.params, e.chance)
+    what = f"search {e.search!r} at budget {e.budget!r}"
+    if failures.failed:
+        what += f" ({failures.failed} failed evaluations left out)"
+    fitted = fit(kept, e.params, what)
+    effects = effects_of(fitted)
+    design = fitted.design
+    return EffectsResult(
+        search=e.search, kind=e.kind, budget=e.budget, flops_key=e.flops_key, flops_label=e.flops_label,
+        params=e.params, fixed=design.fixed, n_evaluations=len(kept),
+        n_configurations=int(kept["trial"].nunique()), seeds=design.seeds, flops_degree=design.flops_degree,
+        model=model_text(design.flops_degree, e.flops_label), effects=effects,
+        parameters=parameter_tests(fitted, effects), failures=failures,
+        diagnostics=diagnose(fitted, kept, e.params), additivity=check_additivity(fitted),
+        without_flops=e.without_flops,
+    )
+
+
+def model_text(flops_degree: int, flops_label: str) -> str:
+    """The model in words: 'accuracy (points) ~ quadratic in log FLOPs (conv+fc) + ...'."""
+    flops = {2: "quadratic", 1: "linear", 0: "no term"}[flops_degree]
+    dropped = "" if flops_degree == len(FLOPS_TERMS) else " (the alphas fix the FLOPs: higher terms dropped)"
+    return (f"OLS: accuracy (points) ~ {flops} in log FLOPs ({flops_label} multiply-adds){dropped} "
+            "+ one effect per parameter and alpha (treatment-coded against alpha 0) + seed (block)")
