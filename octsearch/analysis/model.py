@@ -104,8 +104,10 @@ def fit(frame: pd.DataFrame, params: tuple[str, ...], what: str = "these evaluat
             f"{what}: {len(frame)} evaluations for a model of {design.n_terms} terms "
             f"({design.terms_text()}); it needs at least {need}: {need - len(frame)} more")
     data = model_frame(frame, design)
-    design = _separable(data, design, what)
-    return _fit(data, design)
+    design, model = _separable(data, design, what)
+    classic = model.fit()
+    cluster = model.fit(cov_type="cluster", cov_kwds={"groups": data["trial"].to_numpy()})
+    return Fitted(design, data, classic, cluster)
 
 
 def check_accuracies(frame: pd.DataFrame, what: str) -> None:
@@ -130,23 +132,16 @@ def model_frame(frame: pd.DataFrame, design: Design) -> pd.DataFrame:
     return data
 
 
-def _separable(data: pd.DataFrame, design: Design, what: str) -> Design:
-    """The design with as many FLOPs terms (2, 1, 0) as the data can tell from the effects."""
+def _separable(data: pd.DataFrame, design: Design, what: str) -> tuple[Design, Any]:
+    """The design with as many FLOPs terms (2, 1, 0) as the data can tell from the effects, and
+    its statsmodels OLS model."""
     import statsmodels.formula.api as smf
 
     for degree in (2, 1, 0):
         candidate = replace(design, flops_degree=degree)
-        exog = smf.ols(candidate.formula, data=data).exog
-        if np.linalg.matrix_rank(exog) == exog.shape[1]:
-            return candidate
+        model = smf.ols(candidate.formula, data=data)
+        if np.linalg.matrix_rank(model.exog) == model.exog.shape[1]:
+            return candidate, model
     raise ConfigError(f"{what}: the parameters' alphas move together in these configurations "
                       f"({', '.join(design.params)}), so no effect can be told from another")
 
-
-def _fit(data: pd.DataFrame, design: Design) -> Fitted:
-    import statsmodels.formula.api as smf
-
-    model = smf.ols(design.formula, data=data)
-    classic = model.fit()
-    cluster = model.fit(cov_type="cluster", cov_kwds={"groups": data["trial"].to_numpy()})
-    return Fitted(design, data, classic, cluster)
