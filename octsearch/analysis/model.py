@@ -115,7 +115,7 @@ def check_accuracies(frame: pd.DataFrame, what: str) -> None:
     acc = frame["accuracy"].to_numpy(dtype=float)
     bad = acc[~np.isfinite(acc)]
     if bad.size:
-        raise ConfigError(f"{what}: {bad.size} of {acc.size} accuracies are not finite ({bad[0]!r}); "
+        raise ConfigError(f"{what}: {bad.size} of {acc.size} accuracies are not finite ({float(bad[0])!r}); "
                           "the model needs a number for every evaluation")
     if acc.size and np.ptp(acc) == 0:
         raise ConfigError(f"{what}: every evaluation has validation accuracy {acc[0]:.2f}%: "
