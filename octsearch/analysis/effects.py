@@ -8,10 +8,12 @@ Standard errors (:data:`SE_RULE`): the larger of the cluster-robust one (by conf
 and the classic OLS one, per coefficient. Cluster-robust errors guard against configurations that
 sit off the additive model (their seeds share the deviation), but CR1 runs small at this size: on
 2,000 planted tables of 81 configurations x 2 seeds it put 93.3% of the effects within 2 SE of the
-truth, and Holm let 5.2% of 1,000 null tables through, against 96.0% and 2.1% for the larger of
-the two; a calibrated 2-SE interval holds 95.4% (tests/analysis/test_planted_effects.py). The
-per-parameter Wald test is run with each covariance and keeps the larger p value. p values are two-sided normal; Holm corrects over every effect of
-the model (and, separately, over the parameters' Wald tests).
+truth, and Holm let 5.4% of 1,000 null tables through, against 96.0% and 2.6% for the larger of
+the two; a calibrated 2-SE interval holds 95.4% (bench/effects_mnist81.py, figures in
+bench/results/effects_mnist81.md; tests/analysis/test_planted_effects.py checks it).
+The per-parameter Wald test is run with each covariance and keeps the larger p value. p values are
+two-sided normal; Holm corrects over every effect of the model (and, separately, over the
+parameters' Wald tests).
 
 Smallest detectable effect: (z_0.975 + z_0.8) x SE, the effect a two-sided 5% test would find
 with 80% power.
