@@ -65,9 +65,8 @@ class Design:
 
     def terms_text(self) -> str:
         """The terms in words, for the 'too few evaluations' message."""
-        seeds = len(self.seeds) - 1
         return (f"intercept, {self.flops_degree} FLOPs, {len(self.columns)} alpha effects over "
-                f"{len(self.params)} parameters, {seeds} seed")
+                f"{len(self.params)} parameter(s), {len(self.seeds) - 1} seed")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from octsearch.analysis.diagnostics import Diagnostics, diagnose
 from octsearch.analysis.effects import SE_RULE, Effect, ParameterTest, effects_of, parameter_tests
 from octsearch.analysis.evaluations import Evaluations, read_evaluations
 from octsearch.analysis.failures import Failures, split_failures
-from octsearch.analysis.model import FLOPS_TERMS, fit
+from octsearch.analysis.model import fit
 
 if TYPE_CHECKING:
     from octsearch.store import Store
@@ -86,8 +86,13 @@ def analyse(evaluations: Evaluations) -> EffectsResult:
 
 
 def model_text(flops_degree: int, flops_label: str) -> str:
-    """The model in words: 'accuracy (points) ~ quadratic in log FLOPs (conv+fc) + ...'."""
-    flops = {2: "quadratic", 1: "linear", 0: "no term"}[flops_degree]
-    dropped = "" if flops_degree == len(FLOPS_TERMS) else " (the alphas fix the FLOPs: higher terms dropped)"
-    return (f"OLS: accuracy (points) ~ {flops} in log FLOPs ({flops_label} multiply-adds){dropped} "
-            "+ one effect per parameter and alpha (treatment-coded against alpha 0) + seed (block)")
+    """The model in words: 'OLS: accuracy (points) ~ quadratic in log FLOPs (conv+fc ...) + ...'."""
+    flops = f"log FLOPs ({flops_label} multiply-adds)"
+    term = {
+        2: f"quadratic in {flops}",
+        1: f"linear in {flops} (the quadratic term dropped: the alphas fix FLOPs too closely to separate it)",
+        0: "no FLOPs term (the alphas fix FLOPs exactly: the effects include what their FLOPs savings cost, "
+           "they are not at equal FLOPs)",
+    }[flops_degree]
+    return (f"OLS: accuracy (points) ~ {term} + one effect per parameter and alpha (treatment-coded against "
+            "alpha 0) + seed (block)")

@@ -103,7 +103,8 @@ def parameter_line(t: ParameterTest, effects: list[Effect]) -> str:
 
 def _effect_words(e: Effect) -> str:
     verb = "costs" if e.estimate < 0 else "adds"
-    return (f"{verb} {abs(e.estimate):.2f} +/- {e.se:.2f} points of validation accuracy at equal FLOPs "
+    against = "" if e.reference == 0 else f" against alpha {alpha_text(e.reference)} (no evaluation at 0)"
+    return (f"{verb} {abs(e.estimate):.2f} +/- {e.se:.2f} points of validation accuracy at equal FLOPs{against} "
             f"(p {_p(e.p)}, Holm {_p(e.p_holm)})")
 
 

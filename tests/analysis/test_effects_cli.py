@@ -105,7 +105,7 @@ def test_too_few_evaluations_says_how_many_more(write_table, capsys):
     frame = planted_table(np.random.default_rng(5), seeds=1).iloc[::7]  # 12 of 81 configurations, 1 seed
     err = one_line_error(capsys, "effects", "planted", "--db", write_table(frame))
     assert ("search 'planted' at budget 'proxy': 12 evaluations for a model of 11 terms (intercept, 2 FLOPs, "
-            "8 alpha effects over 4 parameters, 0 seed); it needs at least 14: 2 more") in err
+            "8 alpha effects over 4 parameter(s), 0 seed); it needs at least 14: 2 more") in err
 
 
 def test_a_constant_accuracy_is_refused(write_table, capsys):
