@@ -142,3 +142,12 @@ def test_the_analysis_loads_neither_torch_nor_ray(planted_url):
               "print(sorted(m for m in ('torch', 'ray', 'optuna') if m in sys.modules))\n")
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
     assert done.stdout.strip() == "[]"
+
+
+def test_a_file_that_holds_no_store_stays_untouched(capsys, tmp_path):
+    (tmp_path / "empty.db").write_bytes(b"")
+    err = one_line_error(capsys, "effects", "demo", "--db", f"sqlite:///{tmp_path / 'empty.db'}")
+    assert "holds no octsearch store" in err
+    err = one_line_error(capsys, "effects", "demo", "--db", f"sqlite:///{tmp_path / 'new' / 'x.db'}")
+    assert "no octsearch database at" in err
+    assert (tmp_path / "empty.db").read_bytes() == b"" and sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"]
