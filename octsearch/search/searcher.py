@@ -1,16 +1,16 @@
-"""OptunaSearch that screens configurations before they are dispatched, and knows what the
-driver knows (pruned trials, the recorded history of a resumed search).
+"""The search's Tune searcher: Ray's public ``Searcher`` interface over an ``optuna.Study`` (ask and
+tell), screening configurations before they are dispatched.
 
 - Every draw becomes a :class:`~octsearch.configuration.Configuration` and goes through the
   driver's screen: one over the FLOPs budget, or one whose result is already stored, is answered
   at once and never reaches a worker; the sampler is told (with Optuna's constraint for the
   budget) and asked again.
 - A trial the scheduler stopped is told to the sampler as PRUNED, never with its truncated
-  accuracy (plain OptunaSearch would record it as COMPLETE).
+  accuracy.
 - The study is kept in the store's database (:mod:`octsearch.search.study`): a resumed search
   reloads it, so the sampler goes on with its own state and nothing is re-injected; without a
-  kept study (``study=None``: in memory) a resumed search hands every recorded result to the
-  sampler before the first suggestion.
+  kept study (an in-memory one) a resumed search hands every recorded result to the sampler
+  before the first suggestion (``history``).
 - Every trial carries the configuration's FLOPs, parameter count and slot alphas as attributes;
   the FLOPs budget is an Optuna constraint (``Trial.set_constraint``); every finished evaluation,
   a repeat seed too, is a trial of the search's evaluations study
@@ -18,20 +18,24 @@ driver knows (pruned trials, the recorded history of a resumed search).
 - The next configuration is drawn and screened while trials run (``prefetch``). A dispatched
   trial's Tune config is one :class:`~octsearch.search.request.EvaluationRequest`, counted by the
   driver, so workers never count again.
+- Tune pickles its searcher when the Tuner is built (for ``Tuner.restore``, which octsearch does
+  not use: a resumed search is rebuilt from the store). What it pickles is the metric names and
+  modes only: never the study, the sampler (Optuna 5.1's NSGA samplers hold a lock) or the driver.
 """
 
 from __future__ import annotations
 
 import atexit
 import logging
+import pickle
 import random
 import weakref
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ray.tune.search import Searcher
-from ray.tune.search.optuna import OptunaSearch
 
+from octsearch.errors import ConfigError
 from octsearch.search.objectives import METRIC_MODES
 from octsearch.search.request import EvaluationRequest, request_of
 from octsearch.search.state import KnownPoint, Verdict
@@ -44,9 +48,10 @@ from octsearch.search.study_history import (
 from octsearch.search.unseen import draw_untaken, exhausted
 
 if TYPE_CHECKING:
+    from optuna import Study
+
     from octsearch.configuration import Configuration
     from octsearch.search.driver import SearchDriver
-    from octsearch.search.study import SearchStudy
 
 log = logging.getLogger(__name__)
 
@@ -57,56 +62,79 @@ log = logging.getLogger(__name__)
 MAX_SCREENED = 3
 
 
-class OctOptunaSearch(OptunaSearch):
+class StudySearcher(Searcher):
+    """Tune's searcher of one search: the driver screens, ``study`` (its sampler set) draws."""
+
     def __init__(
         self,
-        distributions: Mapping[str, Sequence[float]],
-        sampler: Any,
+        study: Study,
         driver: SearchDriver,
         *,
+        metrics: Sequence[str] = ("accuracy", "flops"),
         points_to_evaluate: Sequence[Mapping[str, float]] = (),
         history: Sequence[KnownPoint] = (),
-        metrics: Sequence[str] = ("accuracy", "flops"),
-        study: SearchStudy | None = None,
-        evaluations: Any = None,
+        evaluations: Study | None = None,
+        kept: bool = False,
     ) -> None:
+        """``kept``: the study is in the store's database and holds the history already (a draw
+        never dispatched is failed at exit, so the kept study shows nothing running)."""
         import optuna
 
-        self._distributions = {k: optuna.distributions.CategoricalDistribution(list(v))
-                               for k, v in distributions.items()}
-        super().__init__(space=self._distributions, metric=list(metrics), mode=[METRIC_MODES[m] for m in metrics],
-                         points_to_evaluate=[dict(p) for p in points_to_evaluate] or None, sampler=sampler,
-                         study_name=None if study is None else study.name,
-                         storage=None if study is None else study.storage)
+        super().__init__(metric=list(metrics), mode=[METRIC_MODES[m] for m in metrics])
+        self._study: Study | None = study
+        self._distributions = {p.name: optuna.distributions.CategoricalDistribution(list(p.choices))
+                               for p in driver.space.params}
         self._driver: SearchDriver | None = driver
         self._state = driver.state
         # With a FLOPs budget every trial the sampler is told carries its constraint.
         self._constrained = getattr(driver.space, "flops_budget", None) is not None
-        self._evaluations = evaluations  # the evaluations study, or None
+        self._evaluations = evaluations
         self.screened = 0
         self._ready: list[tuple[Any, dict | str | None]] = []  # prefetched (Optuna trial, config)
-        self._drawn: dict[str, Configuration] = {}  # trial id -> its configuration, until told
+        self._drawn: dict[int, Configuration] = {}  # Optuna trial number -> configuration, until told
+        self._asked: dict[str, Any] = {}  # Tune trial id -> its Optuna trial, until told
         self._open: set[str] = set()  # trials dispatched and not yet ended
-        if study is None or not study.resumed:
+        for point in points_to_evaluate:
+            study.enqueue_trial(dict(point))
+        if not kept:
             for point in history:
                 self._add_known(point)
-        if study is not None:  # a draw never dispatched (prefetched at the end) is not left RUNNING
+        else:
             atexit.register(_fail_untold, weakref.ref(self))
 
+    # -- what Tune pickles -------------------------------------------------------------------------
+
     def __getstate__(self) -> dict[str, Any]:
-        # Tune pickles its configuration (for Tuner.restore, which octsearch does not use: a
-        # resumed search is rebuilt from the store). The driver-side hooks hold the open store.
-        state = self.__dict__.copy()
-        state["_driver"] = None
-        state["_state"] = None
-        state["_evaluations"] = None
-        return state
+        return {"_metric": self._metric, "_mode": self._mode}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        self.__dict__.update(state)
+        self._study = self._driver = None  # detached: a resumed search is rebuilt from the store
 
     def save(self, checkpoint_path: str) -> None:
-        import pickle
-
         with open(checkpoint_path, "wb") as f:
             pickle.dump(self.__getstate__(), f)
+
+    def restore(self, checkpoint_path: str) -> None:
+        raise ConfigError(f"octsearch does not restore a searcher from {checkpoint_path}; accepted: launch the "
+                          "search again with the same --name (it resumes from the store)")
+
+    def set_search_properties(self, metric: Any, mode: Any, config: dict, **spec: Any) -> bool:
+        return True  # the search space is the driver's; Tune's config stays empty
+
+    # -- the study ---------------------------------------------------------------------------------
+
+    @property
+    def study(self) -> Study:
+        if self._study is None:
+            raise ConfigError("this searcher was unpickled and holds no study; accepted: a searcher made by "
+                              "octsearch.search.tuner.searcher_for")
+        return self._study
+
+    @property
+    def asked(self) -> frozenset[str]:
+        """Tune trial ids whose sampler draw is running (told when the trial ends)."""
+        return frozenset(self._asked)
 
     def _add_known(self, point: KnownPoint) -> None:
         import optuna
@@ -119,7 +147,7 @@ class OctOptunaSearch(OptunaSearch):
         ):
             return
         complete = point.state == "complete"
-        self._ot_study.add_trial(optuna.trial.create_trial(
+        self.study.add_trial(optuna.trial.create_trial(
             state=states[point.state],
             values=list(point.values) if complete else None,
             params=dict(point.params),
@@ -146,13 +174,15 @@ class OctOptunaSearch(OptunaSearch):
             from optuna.trial import TrialState
 
             ot_trial.set_user_attr("outcome", "running already: not trained twice")
-            self._ot_study.tell(ot_trial, None, state=TrialState.FAIL)
+            self.study.tell(ot_trial, None, state=TrialState.FAIL)
             return
         over = verdict.over_budget > 0
         ot_trial.set_user_attr("outcome", "over the FLOPs budget: not trained" if over else
                                "evaluated before: answered from the store")
         self._constrain(ot_trial, verdict.over_budget)
-        self._ot_study.tell(ot_trial, list(verdict.values))
+        self.study.tell(ot_trial, list(verdict.values))
+
+    # -- Tune's calls ------------------------------------------------------------------------------
 
     def suggest(self, trial_id: str) -> dict | str | None:
         """The next evaluation: one lost with its worker first, then a repeat seed when one is
@@ -166,9 +196,9 @@ class OctOptunaSearch(OptunaSearch):
             self._state.extra[trial_id] = extra
             config: dict | str | None = extra.as_config()
         else:
-            ot_trial, config = self._ready.pop() if self._ready else self._next_screened(trial_id)
+            ot_trial, config = self._ready.pop() if self._ready else self._next_screened()
             if ot_trial is not None:
-                self._ot_trials[trial_id] = ot_trial
+                self._asked[trial_id] = ot_trial
         if isinstance(config, dict):
             self._open.add(trial_id)
             driver.dispatching(request_of(config))
@@ -178,28 +208,25 @@ class OctOptunaSearch(OptunaSearch):
         """Draw and screen the next configuration now, while trials run, so that the slot the next
         finishing trial frees is filled at once (the screen counts FLOPs: 0.1-0.4 s here). The draw
         then misses the result of the trial finishing in between, as it would at one more
-        concurrent trial; NSGA-II, the default, draws from its last generation anyway."""
+        concurrent trial; NSGA-II draws from its last generation anyway."""
         if not self._ready:
-            self._ready.append(self._next_screened("__prefetch__"))
+            self._ready.append(self._next_screened())
 
-    def _next_screened(self, key: str) -> tuple[Any, dict | str | None]:
-        """(Optuna trial, config) of the next draw that passes the screen, or (None, None |
-        FINISHED): FINISHED once every configuration of the space is taken."""
+    def _next_screened(self) -> tuple[Any, dict | str | None]:
+        """(Optuna trial, config) of the next draw that passes the screen, or (None, FINISHED)
+        once every configuration of the space is taken."""
         in_a_row = 0
         while not self._exhausted():
             if in_a_row >= MAX_SCREENED and not self._enqueue_untaken():
                 break
             with self._state.timings.timed("sampler (suggest)"):
-                config = super().suggest(key)
-            if config is None:
-                return None, None
-            ot_trial = self._ot_trials.pop(key)
+                ot_trial = self.study.ask(self._distributions)
             with self._state.timings.timed("screen (FLOPs count, budget)"):
-                configuration, verdict = self._driver.screen(config)
+                configuration, verdict = self._driver.screen(ot_trial.params)
             with self._state.timings.timed("sampler (study attributes)"):
                 self._describe(ot_trial, configuration, verdict)
             if verdict is None:
-                self._drawn[str(ot_trial.number)] = configuration
+                self._drawn[ot_trial.number] = configuration
                 return ot_trial, EvaluationRequest(configuration).as_config()
             self.screened += 1
             in_a_row += 1
@@ -221,7 +248,7 @@ class OctOptunaSearch(OptunaSearch):
         cfg = draw_untaken(self._driver.space, taken, random.Random(f"{self._driver.name}/{len(taken)}"))
         if cfg is None:
             return False
-        self._ot_study.enqueue_trial(cfg.param_dict)
+        self.study.enqueue_trial(cfg.param_dict)
         self._driver.counts["drawn at random (sampler repeating itself)"] += 1
         return True
 
@@ -235,21 +262,23 @@ class OctOptunaSearch(OptunaSearch):
             if final:
                 self._extra_complete(extra, result)
             return
-        if trial_id in self._completed_trials or trial_id not in self._ot_trials:
+        ot_trial = self._asked.pop(trial_id, None)
+        if ot_trial is None:  # told already
             return
-        ot_trial = self._ot_trials[trial_id]
-        cfg = self._drawn.pop(str(ot_trial.number), None)
+        cfg = self._drawn.pop(ot_trial.number, None)
         if not final:
             pruned = trial_id in self._state.pruned
             if pruned:
                 self._constrain(ot_trial, 0.0)
-            self._ot_study.tell(ot_trial, None, state=TrialState.PRUNED if pruned else TrialState.FAIL)
-            self._completed_trials.add(trial_id)
+            self.study.tell(ot_trial, None, state=TrialState.PRUNED if pruned else TrialState.FAIL)
             return
-        self._measured(ot_trial, result)
+        ot_trial.set_user_attr("outcome", "trained")
+        for key in ("seed", "latency_ms"):
+            if result.get(key) is not None:
+                ot_trial.set_user_attr(key, result[key])
         self._constrain(ot_trial, 0.0)
         with self._state.timings.timed("sampler (tell)"):
-            super().on_trial_complete(trial_id, result, error)
+            self.study.tell(ot_trial, [float(result[m]) for m in self.metric])
         if cfg is not None:
             self._record(cfg, result, {})
 
@@ -261,12 +290,6 @@ class OctOptunaSearch(OptunaSearch):
         values = tuple(result[m] for m in self.metric)
         self._add_known(KnownPoint(extra.configuration.param_dict, "complete", values))
         self._record(extra.configuration, result, {"run again of octsearch trial": extra.rerun_of})
-
-    def _measured(self, ot_trial: Any, result: dict) -> None:
-        ot_trial.set_user_attr("outcome", "trained")
-        for key in ("seed", "latency_ms"):
-            if result.get(key) is not None:
-                ot_trial.set_user_attr(key, result[key])
 
     def _record(self, cfg: Configuration, result: dict, attrs: dict[str, Any]) -> None:
         if self._evaluations is None:
@@ -282,13 +305,13 @@ class OctOptunaSearch(OptunaSearch):
 
         for ot_trial, _config in self._ready:
             if ot_trial is not None:
-                self._ot_study.tell(ot_trial, None, state=TrialState.FAIL)
+                self.study.tell(ot_trial, None, state=TrialState.FAIL)
         self._ready.clear()
 
 
 def _fail_untold(ref: weakref.ref) -> None:
     searcher = ref()
-    if searcher is None:
+    if searcher is None or searcher._study is None:
         return
     try:
         searcher.fail_untold()

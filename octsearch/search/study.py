@@ -167,7 +167,7 @@ def open_search_study(store: Store, storage: RDBStorage, search: str, directions
                               "accepted: the space file the search was made with")
         return study, True
     study = optuna.create_study(storage=storage, study_name=name, directions=directions)
-    study._storage.set_study_system_attr(study._study_id, MARKER, {"search": search, "role": role})
+    storage.set_study_system_attr(storage.get_study_id_from_name(name), MARKER, {"search": search, "role": role})
     with warnings.catch_warnings():
         _quiet_optuna_warnings()
         study.set_metric_names(metric_names)
@@ -181,7 +181,7 @@ def fail_left_running(study: Study) -> int:
 
     left = study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
     for trial in left:
-        study._storage.set_trial_state_values(trial._trial_id, TrialState.FAIL)
+        study.tell(trial.number, state=TrialState.FAIL)
     return len(left)
 
 

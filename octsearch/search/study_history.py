@@ -63,9 +63,11 @@ def open_studies(driver: SearchDriver, distributions: Mapping[str, Any],
         left = fail_left_running(study)
         if left:
             log.info("%d trials of study %s left running by an earlier launch are now failed", left, study.study_name)
-    if not study._storage.get_study_system_attrs(study._study_id).get(_BUILT):
+    study_id = storage.get_study_id_from_name(study.study_name)
+    if not storage.get_study_system_attrs(study_id).get(_BUILT):
         _build(driver, study, evaluations, distributions, constrained)
-    return SearchStudy(study._storage, study.study_name, resumed=True, waiting=waiting_points(study)), evaluations
+        storage.set_study_system_attr(study_id, _BUILT, True)
+    return SearchStudy(storage, study.study_name, resumed=True, waiting=waiting_points(study)), evaluations
 
 
 def _build(driver: SearchDriver, study: Study, evaluations: Study, distributions: Mapping[str, Any],
@@ -75,7 +77,6 @@ def _build(driver: SearchDriver, study: Study, evaluations: Study, distributions
         study.add_trials(history_trials(driver, distributions, constrained))
         evaluations.add_trials(evaluation_trials(driver, distributions))
         log.info("study %s built from %d stored trials", study.study_name, len(driver.history))
-    study._storage.set_study_system_attr(study._study_id, _BUILT, True)
 
 
 def _fits(params: Mapping[str, Any], distributions: Mapping[str, Any]) -> bool:

@@ -17,7 +17,7 @@ from octsearch.search.events import SearchStarted
 
 if TYPE_CHECKING:
     from octsearch.search.driver import SearchDriver
-    from octsearch.search.searcher import OctOptunaSearch
+    from octsearch.search.searcher import StudySearcher
     from octsearch.spaces.resources import TrialResources
 
 
@@ -65,26 +65,27 @@ def run_search(driver: SearchDriver, sampler: Any, settings: TuneSettings) -> Tu
     return TuneRun(status, time.monotonic() - started, ray_ready - started, session.log_file)
 
 
-def searcher_for(driver: SearchDriver, sampler: Any, seed_from: str | None) -> OctOptunaSearch:
+def searcher_for(driver: SearchDriver, sampler: Any, seed_from: str | None) -> StudySearcher:
     """The searcher of the driver's search, its study kept in the store's database: a new search's
     study is created, a resumed one's reloaded (its warm-start points still waiting are not
     enqueued again, the history is not re-injected), a search from before the study existed gets
     one built from its stored results. Replays get theirs too (a replay is a search)."""
     import optuna
 
-    from octsearch.search.searcher import OctOptunaSearch
+    from octsearch.search.searcher import StudySearcher
     from octsearch.search.study_history import open_studies
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    choices = {p.name: p.choices for p in driver.space.params}
-    distributions = {k: optuna.distributions.CategoricalDistribution(list(v)) for k, v in choices.items()}
-    study, evaluations = open_studies(driver, distributions, driver.space.flops_budget is not None)
-    points = [c.param_dict for c in driver.warm_start(seed_from) if c.param_dict not in study.waiting]
-    return OctOptunaSearch(choices, sampler, driver, points_to_evaluate=points, metrics=driver.objectives.metrics,
-                           study=study, evaluations=evaluations)
+    distributions = {p.name: optuna.distributions.CategoricalDistribution(list(p.choices))
+                     for p in driver.space.params}
+    kept, evaluations = open_studies(driver, distributions, driver.space.flops_budget is not None)
+    study = optuna.load_study(study_name=kept.name, storage=kept.storage, sampler=sampler)
+    points = [c.param_dict for c in driver.warm_start(seed_from) if c.param_dict not in kept.waiting]
+    return StudySearcher(study, driver, metrics=driver.objectives.metrics, points_to_evaluate=points,
+                         evaluations=evaluations, kept=True)
 
 
-def _fit(driver: SearchDriver, searcher: OctOptunaSearch, settings: TuneSettings, should_stop: Any) -> None:
+def _fit(driver: SearchDriver, searcher: StudySearcher, settings: TuneSettings, should_stop: Any) -> None:
     from ray import tune
 
     from octsearch.search.recorder import StoreRecorder

@@ -76,7 +76,7 @@ def test_a_lost_trial_is_recorded_run_again_first_and_not_counted(search):
     assert trial.status == "complete" and trial.error == f"lost with its worker: {DIED}; run again to completion"
     assert counts_against_budget(trial)
     # the sampler learnt the result of the run again (the lost draw itself was told FAIL)
-    values = [t.values for t in searcher._ot_study.trials if t.values is not None]
+    values = [t.values for t in searcher.study.trials if t.values is not None]
     assert values == [[0.5, float(first.configuration.cost.flops_paper)]]
 
 

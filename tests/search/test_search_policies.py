@@ -113,29 +113,31 @@ class _Screening:
 
     def screen(self, params):
         self.screened.append(dict(params))
-        verdict = Verdict((0.1, 1.0), over_budget=1.0) if 0.5 in params.values() else None
-        return self.space.configuration(params), verdict
+        cfg = self.space.configuration(params)
+        if 0.5 in params.values():  # over budget: known from now on, as the driver records it
+            self.known[cfg.key] = None
+            return cfg, Verdict((0.1, 1.0), over_budget=1.0)
+        return cfg, None
 
 
 def test_a_prefetched_draw_is_screened_once_and_handed_to_the_next_trial(tmp_path):
     import optuna
 
     from octsearch.search.request import request_of
-    from octsearch.search.searcher import OctOptunaSearch
+    from octsearch.search.searcher import StudySearcher
     from octsearch.spaces import load_space
 
     driver = _Screening(load_space(str(write_space(tmp_path))))
-    searcher = OctOptunaSearch({"stage1.out": [0.0, 0.25, 0.5], "rest": [0.0, 0.5]},
-                               optuna.samplers.RandomSampler(seed=0), driver)
+    study = optuna.create_study(directions=["maximize", "minimize"], sampler=optuna.samplers.RandomSampler(seed=0))
+    searcher = StudySearcher(study, driver)
     searcher.prefetch()
     searcher.prefetch()  # one draw ahead at most
     drawn = len(driver.screened)
     first = request_of(searcher.suggest("t1")).configuration.param_dict
     assert len(driver.screened) == drawn  # handed over, not drawn again
     assert 0.5 not in first.values()
-    assert set(searcher._ot_trials) == {"t1"}
+    assert searcher.asked == {"t1"}
     searcher.on_trial_complete("t1", {"accuracy": 0.5, "flops": 2.0, "final": 1})
-    study = searcher._ot_study
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert [t.params for t in complete if t.values == [0.5, 2.0]] == [first]
     second = request_of(searcher.suggest("t2")).configuration.param_dict  # nothing prefetched: drawn now
