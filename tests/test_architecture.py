@@ -20,7 +20,14 @@ WALLS = {
     "trial": ("ray", "sqlalchemy", "octsearch.store", "octsearch.search"),
     "spaces": ("ray", "sqlalchemy", "octsearch.store", "octsearch.search", "octsearch.trial"),
     "fast": ("ray", "optuna", "sqlalchemy", "octsearch.store", "octsearch.search", "octsearch.trial"),
+    # the model of a search reads the store's facade; a laptop fits it without torch or Ray
+    "analysis": ("ray", "torch", "optuna", "octsearch.core", "octsearch.fast", "octsearch.trial", "octsearch.search"),
 }
+# The one place that reaches a private module of Ray or Optuna (it says why, in a comment there).
+PRIVATE_IMPORTS_ALLOWED = {"octsearch.search.capacity": {"ray._private.accelerators"}}
+# Private attributes of Optuna's and Ray's objects that octsearch once reached (public APIs exist).
+PRIVATE_ATTRIBUTES = {"_storage", "_study_id", "_trial_id", "_ot_study", "_ot_trials", "_completed_trials",
+                      "_global_node", "_engine"}
 # torch-free modules of the core that any part may use: the one alpha check and channel split
 SHARED = ("octsearch.core.split",)
 
@@ -103,3 +110,21 @@ def test_no_import_circle_inside_the_package():
         if m not in state:
             visit(m, [m])
     assert not cycles, cycles[:5]
+
+
+def _private_import(name: str) -> bool:
+    parts = name.split(".")
+    return parts[0] in ("ray", "optuna") and any(p.startswith("_") for p in parts[1:])
+
+
+def test_no_private_module_or_attribute_of_ray_or_optuna_is_reached():
+    found = []
+    for module, path in _modules().items():
+        allowed = PRIVATE_IMPORTS_ALLOWED.get(module, set())
+        found += [f"{module} imports {name}" for name in _imports(path, module)
+                  if _private_import(name) and not any(name.startswith(a) for a in allowed)]
+        if module.startswith("octsearch.store"):
+            continue  # the store's own engine is its own business
+        found += [f"{module}:{node.lineno} reaches .{node.attr}" for node in ast.walk(ast.parse(path.read_text()))
+                  if isinstance(node, ast.Attribute) and node.attr in PRIVATE_ATTRIBUTES]
+    assert not found, found

@@ -25,6 +25,8 @@ class NodeCapacity:
 def local_gpu_count() -> int:
     """The GPUs a local Ray of this machine gets: Ray's own detection, limited to CUDA_VISIBLE_DEVICES."""
     try:
+        # The one private Ray import in octsearch: Ray has no public API that counts a machine's
+        # GPUs before ray.init, and starting a local Ray (2-3 s) just to ask would double launch time.
         from ray._private.accelerators import get_accelerator_manager_for_resource
 
         manager = get_accelerator_manager_for_resource("GPU")

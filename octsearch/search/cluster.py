@@ -86,40 +86,31 @@ def ray_session(address: str | None, num_cpus: int | None = None, ship_package: 
         if ship_package:
             runtime_env["py_modules"] = [_package_dir()]
         kwargs.update(address=address, runtime_env=runtime_env)
-    _init(ray, address, kwargs)
+    context = _init(ray, address, kwargs)
     try:
-        session_dir = _session_dir()
+        # ray.init's context names the session directory (a ray:// client's has none)
+        session_dir = (getattr(context, "address_info", None) or {}).get("session_dir")
         log_file = _log_to_file(session_dir)
         yield RaySession(address, session_dir, log_file)
     finally:
         ray.shutdown()
 
 
-def _init(ray, address: str | None, kwargs: dict) -> None:  # noqa: ANN001
+def _init(ray, address: str | None, kwargs: dict):  # noqa: ANN001, ANN202
     try:
-        ray.init(**kwargs)
+        return ray.init(**kwargs)
     except Exception as e:
         # Ray 2.60 clusters with token authentication need the driver in token mode too.
         if address is not None and "auth" in f"{type(e).__name__} {e}".lower() and "RAY_AUTH_MODE" not in os.environ:
             ray.shutdown()
             os.environ["RAY_AUTH_MODE"] = "token"
             try:
-                ray.init(**kwargs)
-                return
+                return ray.init(**kwargs)
             except Exception as again:
                 e = again
         ray.shutdown()
         first = str(e).strip().splitlines()[0] if str(e).strip() else type(e).__name__
         raise ClusterError(f"Ray could not start or join {address or 'a local cluster'}: {first}") from None
-
-
-def _session_dir() -> str | None:
-    try:
-        from ray._private import worker
-
-        return worker._global_node.get_session_dir_path()
-    except Exception:
-        return None
 
 
 def _log_to_file(session_dir: str | None) -> str | None:
