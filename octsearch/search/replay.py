@@ -21,6 +21,7 @@ from typing import Any
 from octsearch.core.threads import one_torch_thread
 from octsearch.search.driver import SearchDriver
 from octsearch.search.request import EvaluationRequest, request_of
+from octsearch.search.scheduler import scheduler_for
 from octsearch.search.tuner import TuneRun, TuneSettings, searcher_for
 from octsearch.tables.lookup import StoredRun, Table
 
@@ -50,7 +51,7 @@ class Replay:
     def __init__(self, driver: SearchDriver, sampler: Any, settings: TuneSettings, table: Table) -> None:
         self.driver, self.table, self.settings = driver, table, settings
         self.searcher = searcher_for(driver, sampler, settings.seed_from)
-        self.scheduler = _scheduler(driver, settings)
+        self.scheduler = scheduler_for(driver.state, driver.space.budget().epochs, settings.early_stop)
         self.now = 0.0
         driver.clock = lambda: self.now
         driver.started_at = 0.0
@@ -148,15 +149,6 @@ def _seeds_used(driver: SearchDriver) -> dict[str, set[int]]:
     for e in driver.store.evaluations(driver.name):
         used[keys[e.trial]].add(e.seed)
     return used
-
-
-def _scheduler(driver: SearchDriver, settings: TuneSettings) -> Any:
-    epochs = driver.space.budget().epochs
-    if not settings.early_stop or epochs <= 1:
-        return None
-    from octsearch.search.scheduler import ParetoHalvingScheduler
-
-    return ParetoHalvingScheduler(driver.state, rungs=range(1, epochs))
 
 
 def run_replay(driver: SearchDriver, sampler: Any, settings: TuneSettings, table: Table) -> TuneRun:

@@ -17,6 +17,12 @@ from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 from octsearch.search.state import SearchState
 
 
+def scheduler_for(state: SearchState, epochs: int, early_stop: bool) -> ParetoHalvingScheduler | None:
+    """The search's early-stopping scheduler (Tune's and a replay's): one rung after every epoch
+    but the last; None without ``--early-stop`` or with one epoch."""
+    return ParetoHalvingScheduler(state, rungs=range(1, epochs)) if early_stop and epochs > 1 else None
+
+
 def dominated_by(point: tuple[float, float], others: Sequence[tuple[float, float]], margin: float = 0.0) -> int:
     """How many of ``others`` dominate ``point`` = (accuracy, flops): at least ``margin`` more
     accurate and no more FLOPs, or as accurate and strictly cheaper."""

@@ -69,6 +69,7 @@ class StudySearcher(Searcher):
         self,
         study: Study,
         driver: SearchDriver,
+        distributions: Mapping[str, Any],
         *,
         metrics: Sequence[str] = ("accuracy", "flops"),
         points_to_evaluate: Sequence[Mapping[str, float]] = (),
@@ -78,12 +79,9 @@ class StudySearcher(Searcher):
     ) -> None:
         """``kept``: the study is in the store's database and holds the history already (a draw
         never dispatched is failed at exit, so the kept study shows nothing running)."""
-        import optuna
-
         super().__init__(metric=list(metrics), mode=[METRIC_MODES[m] for m in metrics])
         self._study: Study | None = study
-        self._distributions = {p.name: optuna.distributions.CategoricalDistribution(list(p.choices))
-                               for p in driver.space.params}
+        self._distributions = dict(distributions)  # parameter -> Optuna distribution (distributions_of)
         self._driver: SearchDriver | None = driver
         self._state = driver.state
         # With a FLOPs budget every trial the sampler is told carries its constraint.

@@ -50,6 +50,13 @@ def metric_names(store_names: Sequence[str]) -> list[str]:
     return [f"{n} (multiply-adds)" if n.startswith("flops") else n for n in store_names]
 
 
+def distributions_of(space: Any) -> dict[str, Any]:
+    """The Optuna distribution of every searched parameter of ``space`` (its alpha choices)."""
+    import optuna
+
+    return {p.name: optuna.distributions.CategoricalDistribution(list(p.choices)) for p in space.params}
+
+
 def open_studies(driver: SearchDriver, distributions: Mapping[str, Any],
                  constrained: bool) -> tuple[SearchStudy, Study]:
     """The search's sampler study (reloaded, or new; a search made before the study existed gets
@@ -161,8 +168,6 @@ def dashboard_study(store: Any, search: str) -> int:
 
 def _migrate(store: Any, record: Any) -> None:
     """Build the studies of a stored search that has none, from what the store holds."""
-    import optuna
-
     from octsearch.search.driver import SearchDriver
     from octsearch.search.repeats import RepeatPolicy
     from octsearch.spaces.load import space_from_text
@@ -170,5 +175,4 @@ def _migrate(store: Any, record: Any) -> None:
     space = space_from_text(record.space_text, record.name)
     driver = SearchDriver(space, store, record, RepeatPolicy(seeds=0), 0, lambda event: None)
     driver.history = store.trials(record.name)  # read only: nothing is reconciled
-    distributions = {p.name: optuna.distributions.CategoricalDistribution(list(p.choices)) for p in space.params}
-    open_studies(driver, distributions, space.flops_budget is not None)
+    open_studies(driver, distributions_of(space), space.flops_budget is not None)

@@ -73,15 +73,14 @@ def searcher_for(driver: SearchDriver, sampler: Any, seed_from: str | None) -> S
     import optuna
 
     from octsearch.search.searcher import StudySearcher
-    from octsearch.search.study_history import open_studies
+    from octsearch.search.study_history import distributions_of, open_studies
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    distributions = {p.name: optuna.distributions.CategoricalDistribution(list(p.choices))
-                     for p in driver.space.params}
+    distributions = distributions_of(driver.space)
     kept, evaluations = open_studies(driver, distributions, driver.space.flops_budget is not None)
     study = optuna.load_study(study_name=kept.name, storage=kept.storage, sampler=sampler)
     points = [c.param_dict for c in driver.warm_start(seed_from) if c.param_dict not in kept.waiting]
-    return StudySearcher(study, driver, metrics=driver.objectives.metrics, points_to_evaluate=points,
+    return StudySearcher(study, driver, distributions, metrics=driver.objectives.metrics, points_to_evaluate=points,
                          evaluations=evaluations, kept=True)
 
 
@@ -89,12 +88,11 @@ def _fit(driver: SearchDriver, searcher: StudySearcher, settings: TuneSettings, 
     from ray import tune
 
     from octsearch.search.recorder import StoreRecorder
-    from octsearch.search.scheduler import ParetoHalvingScheduler
+    from octsearch.search.scheduler import scheduler_for
     from octsearch.search.stopper import StopOnFlag
 
-    space, epochs = driver.space, driver.space.budget().epochs
-    scheduler = ParetoHalvingScheduler(driver.state, rungs=range(1, epochs)) \
-        if settings.early_stop and epochs > 1 else None
+    space = driver.space
+    scheduler = scheduler_for(driver.state, space.budget().epochs, settings.early_stop)
     recorder = StoreRecorder(driver, prefetch=searcher.prefetch)
     tuner = tune.Tuner(
         _trainable(space, report_epochs=scheduler is not None, resources=settings.resources),

@@ -125,11 +125,12 @@ def test_a_prefetched_draw_is_screened_once_and_handed_to_the_next_trial(tmp_pat
 
     from octsearch.search.request import request_of
     from octsearch.search.searcher import StudySearcher
+    from octsearch.search.study_history import distributions_of
     from octsearch.spaces import load_space
 
     driver = _Screening(load_space(str(write_space(tmp_path))))
     study = optuna.create_study(directions=["maximize", "minimize"], sampler=optuna.samplers.RandomSampler(seed=0))
-    searcher = StudySearcher(study, driver)
+    searcher = StudySearcher(study, driver, distributions_of(driver.space))
     searcher.prefetch()
     searcher.prefetch()  # one draw ahead at most
     drawn = len(driver.screened)
