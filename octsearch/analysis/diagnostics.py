@@ -22,7 +22,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from octsearch.analysis.model import fit, model_frame
+from octsearch.analysis.model import fit
+from octsearch.analysis.predict import exog
 from octsearch.errors import ConfigError
 
 if TYPE_CHECKING:
@@ -106,11 +107,7 @@ def leave_one_seed_out(frame: pd.DataFrame, params: tuple[str, ...]) -> tuple[Cr
 
 def _predict(fitted: Fitted, held: pd.DataFrame) -> np.ndarray:
     """The model's prediction at the mean of the fitted seeds' block effects."""
-    predictions = []
-    for seed in fitted.design.seeds:
-        data = model_frame(held.assign(seed=seed), fitted.design)
-        predictions.append(np.asarray(fitted.classic.predict(data), dtype=float))
-    return np.mean(predictions, axis=0)
+    return np.asarray(fitted.classic.predict(exog(fitted, held), transform=False), dtype=float)
 
 
 def _rms(errors: np.ndarray) -> float:

@@ -21,6 +21,7 @@ with 80% power.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -32,7 +33,8 @@ if TYPE_CHECKING:
 LEVEL = 0.05
 POWER = 0.8
 SE_RULE = ("SE = the larger of the cluster-robust (by configuration, CR1) and the classic OLS standard "
-           "error, per coefficient; Wald tests keep the larger p of the two covariances")
+           "error, per coefficient (the classic one where too few configurations leave the cluster-robust one "
+           "undefined); Wald tests keep the larger p of the two covariances")
 
 
 def stage_of(parameter: str) -> str:
@@ -80,6 +82,12 @@ class ParameterTest:
     detectable: float
 
 
+def larger_se(se_cluster: float, se_classic: float) -> float:
+    """The SE rule: the larger of the two, the classic one where the cluster-robust one is not a
+    number (a covariance that is not positive definite, with few configurations)."""
+    return max(se_cluster, se_classic) if math.isfinite(se_cluster) else se_classic
+
+
 def detectable(se: float, level: float = LEVEL, power: float = POWER) -> float:
     """The smallest effect a two-sided test at ``level`` detects with ``power``: (z_{1-level/2} + z_power) SE."""
     from scipy.stats import norm
@@ -96,7 +104,7 @@ def effects_of(fitted: Fitted) -> tuple[Effect, ...]:
     rows = []
     for column, (param, alpha) in design.columns.items():
         se_cluster, se_classic = float(fitted.cluster.bse[column]), float(fitted.classic.bse[column])
-        se = max(se_cluster, se_classic)
+        se = larger_se(se_cluster, se_classic)
         z = float(est[column]) / se
         rows.append((param, alpha, float(est[column]), se, se_cluster, se_classic, z, float(2 * norm.sf(abs(z)))))
     holm = multipletests([r[-1] for r in rows], method="holm")[1] if rows else []

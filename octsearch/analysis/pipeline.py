@@ -16,9 +16,11 @@ from octsearch.analysis.diagnostics import Diagnostics, diagnose
 from octsearch.analysis.effects import SE_RULE, Effect, ParameterTest, effects_of, parameter_tests
 from octsearch.analysis.evaluations import Evaluations, read_evaluations
 from octsearch.analysis.failures import Failures, split_failures
-from octsearch.analysis.model import fit
+from octsearch.analysis.model import Fitted, fit
 
 if TYPE_CHECKING:
+    import pandas as pd
+
     from octsearch.store import Store
 
 UNITS = ("points of validation accuracy (percent of the validation split); FLOPs = multiply-adds "
@@ -63,15 +65,38 @@ def search_effects(store: Store, search: str, budget: str | None = None) -> Effe
     return analyse(read_evaluations(store, search, budget))
 
 
-def analyse(evaluations: Evaluations) -> EffectsResult:
-    """The model of these evaluations (failures counted and left out; see
+@dataclass(frozen=True)
+class SearchModel:
+    """One fitted model of a search and what it was fit on: ``evaluations`` (every one read),
+    ``kept`` (those modelled: failures left out) and ``what`` (the data in words, for errors).
+    The handle for predictions and contrasts (:mod:`octsearch.analysis.predict`)."""
+
+    evaluations: Evaluations
+    kept: pd.DataFrame
+    failures: Failures
+    fitted: Fitted
+    what: str
+
+
+def fit_search(evaluations: Evaluations) -> SearchModel:
+    """Fit the model of these evaluations (failures counted and left out; see
     :mod:`octsearch.analysis.failures`). One-line ConfigErrors where the data cannot carry it."""
     e = evaluations
     kept, failures = split_failures(e.frame, e.params, e.chance)
     what = f"search {e.search!r} at budget {e.budget!r}"
     if failures.failed:
         what += f" ({failures.failed} failed evaluations left out)"
-    fitted = fit(kept, e.params, what)
+    return SearchModel(e, kept, failures, fit(kept, e.params, what), what)
+
+
+def analyse(evaluations: Evaluations) -> EffectsResult:
+    """The model of these evaluations, with its effects, tests and diagnostics."""
+    return effects_result(fit_search(evaluations))
+
+
+def effects_result(model: SearchModel) -> EffectsResult:
+    """The effects, tests and diagnostics of a fitted model."""
+    e, kept, fitted = model.evaluations, model.kept, model.fitted
     effects = effects_of(fitted)
     design = fitted.design
     return EffectsResult(
@@ -79,7 +104,7 @@ def analyse(evaluations: Evaluations) -> EffectsResult:
         params=e.params, fixed=design.fixed, n_evaluations=len(kept),
         n_configurations=int(kept["trial"].nunique()), seeds=design.seeds, flops_degree=design.flops_degree,
         model=model_text(design.flops_degree, e.flops_label), effects=effects,
-        parameters=parameter_tests(fitted, effects), failures=failures,
+        parameters=parameter_tests(fitted, effects), failures=model.failures,
         diagnostics=diagnose(fitted, kept, e.params), additivity=check_additivity(fitted),
         without_flops=e.without_flops,
     )

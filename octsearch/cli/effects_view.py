@@ -28,7 +28,7 @@ def alpha_text(alpha: float) -> str:
     return "0" if alpha == 0 else f"{alpha:g}".removeprefix("0")
 
 
-def _p(value: float) -> str:
+def p_text(value: float) -> str:
     """A p value: three decimals, or two significant digits below 0.001."""
     return f"{value:.1e}" if value < 0.001 else f"{value:.3f}"
 
@@ -76,13 +76,13 @@ def failure_text(f: Failures) -> str:
 
 def _effect_row(e: Effect) -> dict[str, Any]:
     return {"parameter": e.parameter, "alpha": alpha_text(e.alpha), "effect": f"{e.estimate:+.2f}",
-            "SE": f"{e.se:.2f}", "95% CI": f"[{e.ci_low:+.2f}, {e.ci_high:+.2f}]", "p": _p(e.p),
-            "Holm p": _p(e.p_holm), "detectable": f"{e.detectable:.2f}"}
+            "SE": f"{e.se:.2f}", "95% CI": f"[{e.ci_low:+.2f}, {e.ci_high:+.2f}]", "p": p_text(e.p),
+            "Holm p": p_text(e.p_holm), "detectable": f"{e.detectable:.2f}"}
 
 
 def _test_row(t: ParameterTest) -> dict[str, Any]:
-    return {"parameter": t.parameter, "chi2": f"{t.statistic:.2f}", "df": t.df, "p": _p(t.p),
-            "Holm p": _p(t.p_holm), "covariance": t.covariance}
+    return {"parameter": t.parameter, "chi2": f"{t.statistic:.2f}", "df": t.df, "p": p_text(t.p),
+            "Holm p": p_text(t.p_holm), "covariance": t.covariance}
 
 
 def parameter_lines(r: EffectsResult) -> list[str]:
@@ -95,21 +95,21 @@ def parameter_line(t: ParameterTest, effects: list[Effect]) -> str:
         suggest = [e for e in effects if e.p < 0.05]
         tail = (f"; alpha {alpha_text(suggest[0].alpha)} alone: {_effect_words(suggest[0])}, not significant "
                 "after Holm") if suggest else ""
-        return (f"{t.parameter}: no detectable effect (Wald p {_p(t.p)}, Holm {_p(t.p_holm)}; it would have "
+        return (f"{t.parameter}: no detectable effect (Wald p {p_text(t.p)}, Holm {p_text(t.p_holm)}; it would have "
                 f"shown one of +/-{t.detectable:.1f} points at 80% power){tail}")
     words = "; ".join(f"alpha {alpha_text(e.alpha)} {_effect_words(e)}" for e in effects)
-    return f"{t.parameter} matters (Wald p {_p(t.p)}, Holm {_p(t.p_holm)}): {words}"
+    return f"{t.parameter} matters (Wald p {p_text(t.p)}, Holm {p_text(t.p_holm)}): {words}"
 
 
 def _effect_words(e: Effect) -> str:
     verb = "costs" if e.estimate < 0 else "adds"
     against = "" if e.reference == 0 else f" against alpha {alpha_text(e.reference)} (no evaluation at 0)"
     return (f"{verb} {abs(e.estimate):.2f} +/- {e.se:.2f} points of validation accuracy at equal FLOPs{against} "
-            f"(p {_p(e.p)}, Holm {_p(e.p_holm)})")
+            f"(p {p_text(e.p)}, Holm {p_text(e.p_holm)})")
 
 
 def diagnostic_lines(r: EffectsResult) -> list[str]:
-    return [_spread_line(r.diagnostics), _cv_line(r.diagnostics), additivity_line(r.additivity)]
+    return [_spread_line(r.diagnostics), cv_line(r.diagnostics), additivity_line(r.additivity)]
 
 
 def _spread_line(d: Diagnostics) -> str:
@@ -120,7 +120,7 @@ def _spread_line(d: Diagnostics) -> str:
             f"configuration, {d.seed_groups} configurations with repeats)")
 
 
-def _cv_line(d: Diagnostics) -> str:
+def cv_line(d: Diagnostics) -> str:
     cv = d.cv
     if cv is None:
         return f"leave-one-seed-out: not run: {d.cv_note}"
@@ -140,28 +140,28 @@ def additivity_line(a: Additivity) -> str:
     finding = ("the effects do not add up: each is an average over the other parameters' alphas"
                if (a.p or 1) < 0.05 else "no sign that the effects do not add up")
     return (f"interactions: not modelled; the {a.terms} pairwise interaction terms together: "
-            f"F({df1}, {df2}) = {a.statistic:.2f}, p {_p(a.p or 1)}: {finding}")
+            f"F({df1}, {df2}) = {a.statistic:.2f}, p {p_text(a.p or 1)}: {finding}")
 
 
-def _finite(value: Any) -> Any:
+def finite(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dict):
-        return {k: _finite(v) for k, v in value.items()}
+        return {k: finite(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_finite(v) for v in value]
+        return [finite(v) for v in value]
     return value
 
 
 def result_json(r: EffectsResult) -> dict[str, Any]:
     """Every number of the result (points, multiply-adds), with the words of the text."""
-    return _finite({**asdict(r), "effect_unit": POINTS, "in_words": parameter_lines(r),
+    return finite({**asdict(r), "effect_unit": POINTS, "in_words": parameter_lines(r),
                     "diagnostics_in_words": diagnostic_lines(r)})
 
 
 def effect_rows(r: EffectsResult) -> list[dict[str, Any]]:
     """One CSV row per effect, with its parameter's Wald test (units: points, see ``effect_unit``)."""
     tests = {t.parameter: t for t in r.parameters}
-    return [_finite({"search": r.search, "budget": r.budget, **asdict(e),
+    return [finite({"search": r.search, "budget": r.budget, **asdict(e),
                      "parameter_wald_p": tests[e.parameter].p, "parameter_wald_p_holm": tests[e.parameter].p_holm,
                      "effect_unit": POINTS}) for e in r.effects]

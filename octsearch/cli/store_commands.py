@@ -30,6 +30,7 @@ from octsearch.cli.store_view import (
 from octsearch.errors import ConfigError, OctsearchError
 
 if TYPE_CHECKING:
+    from octsearch.analysis.versus_curve import CurveVerdict
     from octsearch.config_file import ModelConfig
     from octsearch.store import SearchRecord, Store, TrialRecord
     from octsearch.store.export import NothingFits, Selection
@@ -61,8 +62,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--plot", metavar="FILE.png", help="also draw the front, all trials and the uniform-alpha curve")
     p.add_argument("--budget", default="proxy", help="which evaluations: proxy (default), full (re-validated), ...")
     p.add_argument("--versus-uniform", action="store_true",
-                   help="also test each front member against the best uniform-alpha point with no more FLOPs "
-                        "(one-sided z-test, Holm-corrected, 5%%) and say what would settle the open ones")
+                   help="also judge each front member against uniform alpha twice: the pairwise test (against the "
+                        "best uniform-alpha point with no more FLOPs: one-sided z-test, Holm-corrected, 5%%, and what "
+                        "would settle the open ones) and the model-based contrast (against the uniform-alpha curve "
+                        "at the member's FLOPs, from the model of every evaluation: see octsearch effects)")
     p.add_argument("--db", metavar="URL", help=db_help)
     p.set_defaults(func=cmd_pareto)
 
@@ -75,6 +78,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rule.add_argument("--min-accuracy", metavar="Y", help="cheapest reaching Y: a fraction (0.95) or percent (95%%)")
     rule.add_argument("--knee", action="store_true", help="the knee of the front (farthest above the line between its extremes)")
     rule.add_argument("--trial", type=int, metavar="N", help="trial number N")
+    rule.add_argument("--model-best", metavar="X",
+                      help="the evaluated configuration the model of the search (octsearch effects) predicts most "
+                           "accurate within X FLOPs: GFLOPs (0.005), with a unit (5M) or a share of the alpha-0 "
+                           "network (70%%); its accuracy comes from the model's budget (default: the one with the "
+                           "most evaluations)")
     p.add_argument("-o", "--output", required=True, metavar="FILE.json")
     p.add_argument("--budget", help="results to use: full when re-validated results exist (default), else proxy")
     p.add_argument("--db", metavar="URL", help=db_help)
@@ -141,6 +149,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
         hv = store.hypervolume(args.name, args.budget)
         everything = store.scored_trials(args.name, args.budget) if args.plot else []
         verdict = versus_uniform(store, args.name, args.budget) if args.versus_uniform else None
+        curve = _curve_verdict(store, args.name, args.budget) if args.versus_uniform else ""
     if args.format == "table":
         print(
             f"search {record.name!r}{kind_label(record)}: {len(front)} on the front of {record.trial_counts.get('complete', 0)} "
@@ -152,7 +161,9 @@ def cmd_pareto(args: argparse.Namespace) -> int:
     if verdict is None:
         emit(args.format, front, record, with_status=False)
     else:
-        _emit_versus(args.format, front, record, verdict, args.db)
+        _emit_versus(args.format, front, record, (verdict, curve), args.db)
+    if args.format == "table":
+        print(f"\n{effects_pointer(args.name, args.db)}")
     if args.plot:
         path = plot_front(args.plot, everything, front, reference_flops=record.reference_flops,
                           flops_key=record.flops_key,
@@ -192,19 +203,40 @@ def cmd_export(args: argparse.Namespace) -> int:
     return 0
 
 
-def _emit_versus(fmt: str, front: Sequence[TrialRecord], record: SearchRecord, verdict: Verdict,
-                 db: str | None) -> None:
-    """The front and the verdict against uniform alpha: JSON as one object, CSV the comparisons."""
+def effects_pointer(name: str, db: str | None) -> str:
+    """Where the per-parameter effects are: one line for pareto, launch and the dashboard."""
+    return ("each parameter's alpha effect at equal FLOPs (the model of every evaluation): octsearch effects "
+            f"{name}" + (f" --db {db}" if db else ""))
+
+
+def _curve_verdict(store: Store, name: str, budget: str) -> CurveVerdict | str:
+    """The model-based contrast of the front at ``budget``, or why the model cannot give one."""
+    from octsearch.analysis.versus_curve import versus_uniform_curve
+
+    try:
+        return versus_uniform_curve(store, name, budget)
+    except OctsearchError as e:  # too few evaluations, no predictable uniform point: the pairwise test stands
+        return str(e)
+
+
+def _emit_versus(fmt: str, front: Sequence[TrialRecord], record: SearchRecord,
+                 verdicts: tuple[Verdict, CurveVerdict | str], db: str | None) -> None:
+    """The front and both verdicts against uniform alpha (the pairwise test, the model-based
+    contrast): JSON as one object, CSV one row per member with both."""
     from octsearch.cli._format import to_csv, to_json
+    from octsearch.cli.curve_view import LABEL, csv_columns, curve_json, curve_text
     from octsearch.cli.verdict_view import comparison_json, verdict_json, verdict_text
 
+    verdict, curve = verdicts
     if fmt == "json":
-        print(to_json({"front": [json_row(t, record) for t in front], "versus_uniform": verdict_json(verdict)}))
+        print(to_json({"front": [json_row(t, record) for t in front], "versus_uniform": verdict_json(verdict),
+                       "model_based": curve_json(curve)}))
     elif fmt == "csv":
-        print(to_csv([comparison_json(c) for c in verdict.comparisons]), end="")
+        print(to_csv([comparison_json(c) | csv_columns(curve, c.member) for c in verdict.comparisons]), end="")
     else:
         emit(fmt, front, record, with_status=False)
         print(f"\n{verdict_text(verdict, db)}")
+        print(f"\n{LABEL}: not computed ({curve})" if isinstance(curve, str) else f"\n{curve_text(curve)}")
 
 
 def _export_verdict(store: Store, name: str, selection: Selection) -> Verdict | str:

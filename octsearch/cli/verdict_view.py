@@ -131,10 +131,11 @@ def verdict_text(v: Verdict, db: str | None = None) -> str:
 
     label = FLOPS_LABELS[v.flops_key]
     rows = [_row(c, v, label) for c in v.comparisons]
-    head = (f"versus uniform alpha (budget {v.budget}): each front member against the most accurate uniform-alpha "
+    head = (f"pairwise test: versus uniform alpha (budget {v.budget}): each front member against the most accurate uniform-alpha "
             f"trial with no more FLOPs (val acc on the validation split in %, gain in points of it; GFLOPs = 1e9 "
             f"{label} multiply-adds)")
-    lines = [head, table(rows) if rows else "(no front members)", summary(v), method_text(v), _spread_text(v)]
+    lines = [head, table(rows) if rows else "(no front members)", f"pairwise test: {summary(v)}", method_text(v),
+             _spread_text(v)]
     return "\n".join([*lines, *settle_lines(v, db)])
 
 

@@ -80,8 +80,10 @@ def test_pareto_table_json_and_csv(filled, capsys):
     header = lines[2]
     for unit in ("val acc % (±se)", "GFLOPs (conv+fc MACs)", "x alpha-0", "params (M)", "alphas (slot order)"):
         assert unit in header
-    body = [line.split() for line in lines[4:]]
+    body = [line.split() for line in lines[4:4 + len(FRONT)]]
     assert [int(r[0]) for r in body] == FRONT
+    assert lines[-2:] == ["", "each parameter's alpha effect at equal FLOPs (the model of every evaluation): "
+                              f"octsearch effects demo --db {filled}"]
     assert body[0][1:4] == ["88.00", "±", "1.03"]  # 0.88 at n_val 1000: stderr sqrt(.88 * .12 / 1000)
     assert body[0][5:9] == ["0.0160", "0.400", "0.270", ".75"]
     code, out, _ = run(capsys, "pareto", "demo", "--db", filled, "--format", "json")
@@ -251,7 +253,7 @@ def test_a_search_that_minimises_all_operator_flops(tmp_path, spec_factory, caps
         assert store.hypervolume("all") == pytest.approx(0.8 * 0.4 + 0.05 * 0.1)
     code, out, _ = run(capsys, "pareto", "all", "--db", url)
     assert code == 0 and "GFLOPs (all ops MACs)" in out and "conv+fc" not in out
-    assert [line.split()[0] for line in out.splitlines()[4:]] == ["0", "2"]
+    assert [line.split()[0] for line in out.splitlines()[4:6]] == ["0", "2"]
     code, _, err = run(capsys, "export", "all", "--max-flops", "50%", "-o", str(tmp_path / "x.json"), "--db", url)
     assert code == 2 and "the closest is trial 0 with 0.0000 GFLOPs (all ops multiply-adds, 60% of alpha 0)" in err
     code, out, _ = run(capsys, "export", "all", "--max-flops", "85%", "-o", str(tmp_path / "x.json"), "--db", url)
