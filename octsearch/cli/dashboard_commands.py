@@ -50,7 +50,8 @@ def cmd_dashboard(args: argparse.Namespace) -> int:
     server = _server(dashboard.wsgi(open_storage(store, writer=False)), args.host, args.port)
     host, port = server.server_address[:2]
     what = f"search {args.name!r}" if args.name else "every search"
-    print(f"optuna-dashboard of {what} in {store.url}: http://{host}:{port}{path} (Ctrl-C stops it)", flush=True)
+    print(f"optuna-dashboard of {what} in {store.url}: http://{host}:{port}{path} (Ctrl-C stops it); each "
+          f"parameter's alpha effect at equal FLOPs: octsearch effects {args.name or 'NAME'}", flush=True)
     try:
         server.serve_forever()
     except KeyboardInterrupt:

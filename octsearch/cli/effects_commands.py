@@ -13,6 +13,12 @@ from __future__ import annotations
 
 import argparse
 import sys
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from octsearch.analysis.pipeline import SearchModel
+    from octsearch.cli.space_predictions import SpacePredictions
+    from octsearch.store import SearchRecord, Store
 
 HELP = "the model of a search: each parameter's effect per alpha on validation accuracy at equal FLOPs"
 DESCRIPTION = (
@@ -35,13 +41,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                    help="also draw each parameter's effects with 95%% confidence intervals, by stage")
     p.add_argument("--json", metavar="FILE.json", help="also write the whole result as JSON (points, multiply-adds)")
     p.add_argument("--csv", metavar="FILE.csv", help="also write one CSV row per effect (points)")
+    p.add_argument("--predictions", metavar="FILE.csv",
+                   help="also predict every configuration of the search's space, evaluated or not (points +/- SE; "
+                        "unevaluated ones' FLOPs counted with the space's cost model, which loads torch), write them "
+                        "as CSV and print the model-based front")
     p.add_argument("--db", metavar="URL", help="database URL: sqlite:///PATH or postgresql://... "
                                                "(default: $OCTSEARCH_DB, then a file in the user data directory)")
     p.set_defaults(func=cmd_effects)
 
 
 def cmd_effects(args: argparse.Namespace) -> int:
-    from octsearch.analysis import search_effects
+    from octsearch.analysis.evaluations import read_evaluations
+    from octsearch.analysis.pipeline import effects_result, fit_search
     from octsearch.cli._format import to_csv, to_json
     from octsearch.cli.effects_plot import plot_effects
     from octsearch.cli.effects_view import effect_rows, report_text, result_json
@@ -52,9 +63,12 @@ def cmd_effects(args: argparse.Namespace) -> int:
     plot = None if args.plot is None else check_writable(args.plot, "plot", ".png")
     json_path = None if args.json is None else check_writable(args.json, "JSON")
     csv_path = None if args.csv is None else check_writable(args.csv, "CSV")
+    predictions = None if args.predictions is None else check_writable(args.predictions, "CSV")
     with open_store(args.db, create=False, upgrade=False) as store:  # reads only: nothing created or upgraded
         record = store.get_search(args.name)
-        result = search_effects(store, args.name, args.budget)
+        model = fit_search(read_evaluations(store, args.name, args.budget))
+        result = effects_result(model)
+        space = None if predictions is None else _space_predictions(store, record, model)
     print(report_text(result, kind_label(record)), flush=True)
     if plot is not None:
         print(f"plot written to {plot_effects(plot, result)}", file=sys.stderr)
@@ -63,4 +77,23 @@ def cmd_effects(args: argparse.Namespace) -> int:
               file=sys.stderr)
     if csv_path is not None:
         print(f"CSV written to {write_text(csv_path, to_csv(effect_rows(result)), 'CSV')}", file=sys.stderr)
+    if space is not None and predictions is not None:
+        from octsearch.cli.space_predictions import front_text, prediction_rows
+
+        observed = _observed(model)
+        print(f"\n{front_text(space, observed, result.flops_label)}")
+        written = write_text(predictions, to_csv(prediction_rows(space, observed)), "CSV")
+        print(f"predictions written to {written}", file=sys.stderr)
     return 0
+
+
+def _space_predictions(store: Store, record: SearchRecord, model: SearchModel) -> SpacePredictions:
+    from octsearch.cli.space_predictions import space_predictions
+
+    return space_predictions(store, record, model)
+
+
+def _observed(model: SearchModel) -> dict[int, tuple[float, int]]:
+    """Each modelled trial's mean accuracy (points) and number of evaluations."""
+    groups = model.kept.groupby("trial")["accuracy"]
+    return {int(t): (float(m), int(n)) for t, m, n in zip(groups.mean().index, groups.mean(), groups.size(), strict=True)}

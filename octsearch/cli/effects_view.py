@@ -165,3 +165,38 @@ def effect_rows(r: EffectsResult) -> list[dict[str, Any]]:
     return [finite({"search": r.search, "budget": r.budget, **asdict(e),
                      "parameter_wald_p": tests[e.parameter].p, "parameter_wald_p_holm": tests[e.parameter].p_holm,
                      "effect_unit": POINTS}) for e in r.effects]
+
+
+def effects_summary(r: EffectsResult) -> str:
+    """The effects found so far in one clause: the significant ones after Holm (effects, then
+    parameters whose Wald test is), or the smallest effect the data could have detected."""
+    found = [f"{e.parameter} at alpha {alpha_text(e.alpha)} {e.estimate:+.2f} ± {e.se:.2f} (Holm p {p_text(e.p_holm)})"
+             for e in r.effects if e.significant]
+    if not found:
+        found = [f"{t.parameter} matters (Wald Holm p {p_text(t.p_holm)})" for t in r.parameters if t.p_holm < 0.05]
+    if found:
+        return "resolved after Holm at 5%: " + "; ".join(found)
+    if not r.effects:
+        return "none resolved yet: no parameter varies in these evaluations"
+    smallest = min(e.detectable for e in r.effects)
+    return (f"none resolved yet: the smallest effect the data could detect is +/-{smallest:.2f} points "
+            "(80% power, two-sided 5%)")
+
+
+def effects_line(db: str | None, name: str, budget: str | None = None) -> str:
+    """One closing line for ``launch``: the effects found so far, or why the model cannot be fit
+    yet; never raises on the search's state (the analysis' own errors become the line)."""
+    from octsearch.analysis import search_effects
+    from octsearch.errors import OctsearchError
+    from octsearch.store import open_store
+
+    details = f"details: octsearch effects {name}" + (f" --db {db}" if db else "")
+    try:
+        with open_store(db, create=False, upgrade=False) as store:
+            r = search_effects(store, name, budget)
+    except OctsearchError as e:  # too few evaluations, constant accuracy, ...: the launch itself stands
+        return f"alpha effects at equal FLOPs: not modelled yet ({e}); {details}"
+    what = ("alpha effects at equal FLOPs" if r.flops_degree else
+            "alpha effects, FLOPs savings included (the alphas fix FLOPs exactly: no FLOPs term)")
+    return (f"{what} (model of {r.n_evaluations} evaluations of {r.n_configurations} configurations, budget "
+            f"{r.budget}; points of validation accuracy): {effects_summary(r)}; {details}")

@@ -71,7 +71,9 @@ def cmd_launch(args: argparse.Namespace) -> int:
 
     print()
     main(["pareto", result.name, *(["--db", args.db] if args.db else [])])
+    from octsearch.cli.effects_view import effects_line
     from octsearch.cli.verdict_view import verdict_line
 
     print(verdict_line(args.db, result.name))
+    print(effects_line(args.db, result.name))
     return 130 if result.status == "interrupted" else 0

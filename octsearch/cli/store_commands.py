@@ -30,6 +30,7 @@ from octsearch.cli.store_view import (
 from octsearch.errors import ConfigError, OctsearchError
 
 if TYPE_CHECKING:
+    from octsearch.analysis.pick import ModelPick
     from octsearch.analysis.versus_curve import CurveVerdict
     from octsearch.config_file import ModelConfig
     from octsearch.store import SearchRecord, Store, TrialRecord
@@ -177,6 +178,7 @@ def cmd_export(args: argparse.Namespace) -> int:
 
     with _open(args) as store:
         record = store.get_search(args.name)
+        pick = None if args.model_best is None else _model_pick(store, args, record)
         try:
             selection = select_trial(
                 store,
@@ -184,8 +186,8 @@ def cmd_export(args: argparse.Namespace) -> int:
                 max_flops=None if args.max_flops is None else parse_flops(args.max_flops, record.reference_flops),
                 min_accuracy=None if args.min_accuracy is None else parse_accuracy(args.min_accuracy),
                 knee=args.knee,
-                trial=args.trial,
-                budget=args.budget,
+                trial=args.trial if pick is None else pick.trial,
+                budget=args.budget if pick is None else pick.budget,
             )
         except NothingFits as e:
             raise ConfigError(_nothing_fits(e, record)) from None
@@ -194,13 +196,27 @@ def cmd_export(args: argparse.Namespace) -> int:
     t, key = selection.trial, record.flops_key
     results = "re-validated (full-budget)" if selection.budget == "full" else f"{selection.budget}-budget"
     print(
-        f"wrote {args.output}: trial {t.number} of {args.name!r} ({_rule(selection, record)}, {results} results): "
+        f"wrote {args.output}: trial {t.number} of {args.name!r} ({_rule(selection, record, pick)}, {results} results): "
         f"{acc_text(t)} val acc % over {t.n_evals} evaluation(s), "
         f"{gflops(getattr(t, key))} GFLOPs ({flops_label(key)} MACs, {ratio(getattr(t, key), record.reference_flops)} x alpha 0), "
         f"{mparams(t.param_count)} M params"
     )
-    _state_verdict(args.output, config, verdict, t.number)
+    _annotate(args, config, (verdict, t.number), pick)
     return 0
+
+
+def _model_pick(store: Store, args: argparse.Namespace, record: SearchRecord) -> ModelPick:
+    """The configuration the model predicts best within --model-best, or a one-line error."""
+    from octsearch.analysis.pick import NothingWithin, model_best
+
+    max_flops = parse_flops(args.model_best, record.reference_flops, "--model-best")
+    try:
+        return model_best(store, args.name, max_flops, args.budget)
+    except NothingWithin as e:
+        raise ConfigError(
+            f"--model-best {args.model_best}: no configuration the model of search {e.search!r} was fit on has at "
+            f"most {_flops_phrase(e.max_flops, record)}; the cheapest is trial {e.cheapest} with "
+            f"{_flops_phrase(e.cheapest_flops, record)}") from None
 
 
 def effects_pointer(name: str, db: str | None) -> str:
@@ -249,19 +265,28 @@ def _export_verdict(store: Store, name: str, selection: Selection) -> Verdict | 
         return str(e)
 
 
-def _state_verdict(path: str, config: ModelConfig, verdict: Verdict | str, trial: int) -> None:
-    """Print the verdict and add its numbers to the export file (as its ``versus_uniform`` key)."""
+def _annotate(args: argparse.Namespace, config: ModelConfig, judged: tuple[Verdict | str, int],
+              pick: ModelPick | None) -> None:
+    """Print the verdict (and the model's pick) and add their numbers to the export file, in one
+    write: ``versus_uniform``, and for a model pick ``model_choice`` with the rule as ``selection``."""
     from dataclasses import replace
 
+    from octsearch.cli.pick_view import pick_json, pick_line, selection_json
     from octsearch.cli.verdict_view import export_json, export_line
     from octsearch.config_file import write_config
 
+    verdict, trial = judged
+    extra = dict(config.extra)
+    if pick is not None:
+        print(pick_line(pick, args.db))
+        extra.update(selection=selection_json(pick), model_choice=pick_json(pick))
     if isinstance(verdict, str):
         print(f"versus uniform alpha: not judged ({verdict})")
-        return
-    print(export_line(verdict, trial))
-    # export.py writes the file; the verdict joins it through the format's own extra keys
-    write_config(path, replace(config, extra={**config.extra, "versus_uniform": export_json(verdict, trial)}))
+    else:
+        print(export_line(verdict, trial))
+        extra["versus_uniform"] = export_json(verdict, trial)
+    if extra != config.extra:  # export.py wrote the file; these join it through the format's extra keys
+        write_config(args.output, replace(config, extra=extra))
 
 
 def _flops_phrase(flops: float, record: SearchRecord) -> str:
@@ -270,8 +295,10 @@ def _flops_phrase(flops: float, record: SearchRecord) -> str:
     return f"{gflops(flops)} GFLOPs ({flops_label(record.flops_key)} multiply-adds, {share:.0%} of alpha 0)"
 
 
-def _rule(selection: Selection, record: SearchRecord) -> str:
+def _rule(selection: Selection, record: SearchRecord, pick: ModelPick | None = None) -> str:
     """Why the exported trial was chosen."""
+    if pick is not None:
+        return f"the model's pick within {_flops_phrase(pick.max_flops, record)}"
     bound = selection.bound
     if selection.rule == "max_flops" and bound is not None:
         return f"most accurate within {_flops_phrase(bound, record)}"
@@ -329,13 +356,13 @@ def cmd_db_current(args: argparse.Namespace) -> int:
 _UNITS = {"": 1e9, "g": 1e9, "m": 1e6, "k": 1e3}
 
 
-def parse_flops(text: str, reference_flops: int) -> float:
-    """--max-flops value -> multiply-adds: GFLOPs by default, K/M/G suffix, or N% of alpha 0."""
+def parse_flops(text: str, reference_flops: int, option: str = "--max-flops") -> float:
+    """A FLOPs bound (``option``'s value) -> multiply-adds: GFLOPs by default, K/M/G suffix, or N% of alpha 0."""
     value = text.strip().lower().removesuffix("flops").removesuffix("mac").removesuffix("macs")
     match = re.fullmatch(r"([0-9]*\.?[0-9]+(?:e[-+]?[0-9]+)?)\s*([gmk%]?)", value)
     if not match:
         raise ConfigError(
-            f"--max-flops {text!r}: give GFLOPs (0.02), multiply-adds with a unit (20M, 0.02G) "
+            f"{option} {text!r}: give GFLOPs (0.02), multiply-adds with a unit (20M, 0.02G) "
             "or a share of the alpha-0 network (50%)"
         )
     number, unit = float(match.group(1)), match.group(2)
@@ -344,7 +371,7 @@ def parse_flops(text: str, reference_flops: int) -> float:
     flops = number * _UNITS[unit]
     if unit == "" and number > 1e4:
         raise ConfigError(
-            f"--max-flops {text!r} reads as {number:g} GFLOPs, which no network here has; "
+            f"{option} {text!r} reads as {number:g} GFLOPs, which no network here has; "
             "for multiply-adds write e.g. 20M"
         )
     return flops
