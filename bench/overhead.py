@@ -122,8 +122,8 @@ def _final_reports() -> Iterator[list[dict]]:
     original = SearchDriver.completed
 
     def completed(self, trial_id, result, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
-        if result and result.get("final"):
-            seen.append(dict(result))
+        if result is not None:  # a final report (a WorkerReport)
+            seen.append(result.to_tune())
         return original(self, trial_id, result, *args, **kwargs)
 
     SearchDriver.completed = completed

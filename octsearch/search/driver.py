@@ -22,6 +22,7 @@ from octsearch.errors import ConfigError
 from octsearch.search.events import Event, Progress, TrialEnded, TrialStarted
 from octsearch.search.objectives import Objectives
 from octsearch.search.repeats import RepeatPolicy, next_seed, pick_repeat
+from octsearch.search.report import WorkerReport
 from octsearch.search.request import EvaluationRequest
 from octsearch.search.state import KnownPoint, SearchState, Verdict
 from octsearch.search.status import INTERRUPTED, LOST
@@ -185,9 +186,9 @@ class SearchDriver:
         self.emit(TrialStarted(number, cfg, request.repeat_of is not None))
         self.progress()
 
-    def completed(self, trial_id: str, result: Mapping[str, Any], budget: str) -> None:
+    def completed(self, trial_id: str, report: WorkerReport | None, budget: str) -> None:
         """A trial ended without an error: pruned by the scheduler, cut short by a stopped
-        search, or finished with its final report."""
+        search (no final report), or finished with its final report."""
         entry = self.in_flight.pop(trial_id, None)
         if entry is None:
             return
@@ -195,31 +196,30 @@ class SearchDriver:
         if trial_id in self.state.pruned:
             self.store.record_failure(self.name, number, "", status="pruned")
             self._ended(TrialEnded(number, "pruned"))
-        elif not result.get("final"):
+        elif report is None:
             error = f"{INTERRUPTED}: the search stopped before this trial finished"
             self.store.record_failure(self.name, number, error)
             self._ended(TrialEnded(number, "interrupted", error=error))
         else:
-            self._record_evaluation(number, result, budget)
+            self._record_evaluation(number, report, budget)
             if request.rerun_of is not None and request.repeat_of is None:
                 # The store keeps one row per configuration: the row that was lost is the one run
                 # again; its error keeps the loss (a complete trial's error is a note, as for a
                 # failed repeat seed).
                 self.store.record_failure(self.name, number, f"{self._lost_notes.pop(number, LOST)}; run again to completion")
-            self.timeline.append((int(result["pid"]), started_at, float(result["t_begin"]),
-                                  float(result["t_end"]), time.time()))
+            self.timeline.append((report.pid, started_at, report.t_begin, report.t_end, time.time()))
             outcome = "repeat" if request.repeat_of is not None else "complete"
-            self._ended(TrialEnded(number, outcome, accuracy=float(result["accuracy"])))
+            self._ended(TrialEnded(number, outcome, accuracy=report.accuracy))
 
-    def _record_evaluation(self, number: int, result: Mapping[str, Any], budget: str) -> None:
+    def _record_evaluation(self, number: int, report: WorkerReport, budget: str) -> None:
         self.store.record_evaluation(
-            self.name, number, seed=int(result["seed"]), accuracy=float(result["accuracy"]),
-            n_val=int(result["n_val"]), budget=budget, train_seconds=float(result["train_seconds"]),
-            node=str(result.get("node") or ""), epoch_accuracies=list(result.get("epoch_accuracies") or []),
-            latency_ms=result.get("latency_ms"),
+            self.name, number, seed=int(report.seed), accuracy=report.accuracy, n_val=report.n_val, budget=budget,
+            train_seconds=report.train_seconds, node=report.node, epoch_accuracies=list(report.epoch_accuracies),
+            latency_ms=report.latency_ms,
         )
-        for key in ("train_seconds", "eval_seconds", "worker_seconds"):
-            self.seconds[key] += float(result.get(key, 0.0))
+        self.seconds["train_seconds"] += report.train_seconds
+        self.seconds["eval_seconds"] += report.eval_seconds
+        self.seconds["worker_seconds"] += report.worker_seconds
 
     def errored(self, trial_id: str, error: str) -> None:
         entry = self.in_flight.pop(trial_id, None)

@@ -16,6 +16,7 @@ from typing import Any
 from ray.tune import Callback
 
 from octsearch.search.driver import SearchDriver
+from octsearch.search.report import final_report
 from octsearch.search.request import request_of
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,7 @@ class StoreRecorder(Callback):
 
     @_guarded
     def on_trial_complete(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
-        self._driver.completed(trial.trial_id, trial.last_result or {}, self._budget)
+        self._driver.completed(trial.trial_id, final_report(trial.last_result), self._budget)
 
     @_guarded
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:

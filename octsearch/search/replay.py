@@ -20,6 +20,7 @@ from typing import Any
 
 from octsearch.core.threads import one_torch_thread
 from octsearch.search.driver import SearchDriver
+from octsearch.search.report import WorkerReport
 from octsearch.search.request import EvaluationRequest, request_of
 from octsearch.search.scheduler import scheduler_for
 from octsearch.search.tuner import TuneRun, TuneSettings, searcher_for
@@ -114,15 +115,15 @@ class Replay:
     def _rung(self, trial_id: str, running: _Running, epoch: int) -> None:
         from ray.tune.schedulers import TrialScheduler
 
-        result = {**self._objectives(running), "accuracy": running.run.epoch_accuracies[epoch - 1],
-                  "epoch": epoch, "final": 0}
-        if self.scheduler.on_trial_result(None, SimpleNamespace(trial_id=trial_id), result) == TrialScheduler.STOP:
-            self._finish(trial_id, result)
+        report = WorkerReport(running.run.epoch_accuracies[epoch - 1], self._objectives(running), epoch, final=False)
+        decision = self.scheduler.on_trial_result(None, SimpleNamespace(trial_id=trial_id), report.to_tune())
+        if decision == TrialScheduler.STOP:
+            self._finish(trial_id, report)
 
-    def _finish(self, trial_id: str, result: dict[str, Any]) -> None:
+    def _finish(self, trial_id: str, report: WorkerReport) -> None:
         del self._running[trial_id]
-        self.driver.completed(trial_id, result, "proxy")
-        self.searcher.on_trial_complete(trial_id, result)
+        self.driver.completed(trial_id, report if report.final else None, "proxy")
+        self.searcher.on_trial_complete(trial_id, report.to_tune())
 
     def _objectives(self, running: _Running) -> dict[str, float]:
         cost, space = running.request.configuration.counted, self.driver.space
@@ -132,14 +133,13 @@ class Replay:
             out["latency_ms"] = float("inf") if stored is None or stored.latency_ms is None else stored.latency_ms
         return out
 
-    def _result(self, running: _Running) -> dict[str, Any]:
+    def _result(self, running: _Running) -> WorkerReport:
         """What a worker's final report holds, from the stored run (times are simulated seconds)."""
         run = running.run
-        return {**self._objectives(running), "accuracy": run.accuracy, "seed": run.seed, "n_val": run.n_val,
-                "train_seconds": run.train_seconds, "eval_seconds": 0.0, "worker_seconds": run.train_seconds,
-                "epoch_accuracies": list(run.epoch_accuracies), "epoch": len(run.epoch_accuracies),
-                "final": 1, "node": f"replay of {self.table.name}", "pid": 0,
-                "t_begin": running.started, "t_end": self.now}
+        return WorkerReport(run.accuracy, self._objectives(running), len(run.epoch_accuracies), final=True,
+                            seed=run.seed, n_val=run.n_val, epoch_accuracies=tuple(run.epoch_accuracies),
+                            train_seconds=run.train_seconds, worker_seconds=run.train_seconds,
+                            node=f"replay of {self.table.name}", t_begin=running.started, t_end=self.now)
 
 
 def _seeds_used(driver: SearchDriver) -> dict[str, set[int]]:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 
+from octsearch.search.report import WorkerReport
 from octsearch.search.state import SearchState
 
 
@@ -44,10 +45,11 @@ class ParetoHalvingScheduler(FIFOScheduler):
         self.stopped_at: dict[str, int] = {}
 
     def on_trial_result(self, tune_controller, trial, result: dict) -> str:  # noqa: ANN001
-        epoch = result.get("epoch")
-        if result.get("final") or epoch not in self._seen or trial.trial_id in self._state.extra:
+        report = WorkerReport.from_tune(result)
+        epoch = report.epoch
+        if report.final or epoch not in self._seen or trial.trial_id in self._state.extra:
             return TrialScheduler.CONTINUE
-        point = (float(result["accuracy"]), float(result["flops"]))
+        point = (report.accuracy, report.value("flops"))
         peers = self._seen[epoch]
         peers.append(point)
         if len(peers) < self.min_peers:

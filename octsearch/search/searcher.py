@@ -37,6 +37,7 @@ from ray.tune.search import Searcher
 
 from octsearch.errors import ConfigError
 from octsearch.search.objectives import METRIC_MODES
+from octsearch.search.report import WorkerReport, final_report
 from octsearch.search.request import EvaluationRequest, request_of
 from octsearch.search.state import KnownPoint, Verdict
 from octsearch.search.study_history import (
@@ -254,47 +255,49 @@ class StudySearcher(Searcher):
         from optuna.trial import TrialState
 
         self._open.discard(trial_id)
-        final = bool(result and result.get("final")) and not error
+        report = None if error else final_report(result)
         extra = self._state.extra.pop(trial_id, None)
         if extra is not None:  # a further seed or a run again: an evaluation, not a sampler trial
-            if final:
-                self._extra_complete(extra, result)
+            if report is not None:
+                self._extra_complete(extra, report)
             return
         ot_trial = self._asked.pop(trial_id, None)
         if ot_trial is None:  # told already
             return
         cfg = self._drawn.pop(ot_trial.number, None)
-        if not final:
+        if report is None:
             pruned = trial_id in self._state.pruned
             if pruned:
                 self._constrain(ot_trial, 0.0)
             self.study.tell(ot_trial, None, state=TrialState.PRUNED if pruned else TrialState.FAIL)
             return
         ot_trial.set_user_attr("outcome", "trained")
-        for key in ("seed", "latency_ms"):
-            if result.get(key) is not None:
-                ot_trial.set_user_attr(key, result[key])
+        ot_trial.set_user_attr("seed", report.seed)
+        if report.latency_ms is not None:
+            ot_trial.set_user_attr("latency_ms", report.latency_ms)
         self._constrain(ot_trial, 0.0)
         with self._state.timings.timed("sampler (tell)"):
-            self.study.tell(ot_trial, [float(result[m]) for m in self.metric])
+            self.study.tell(ot_trial, self._values(report))
         if cfg is not None:
-            self._record(cfg, result, {})
+            self._record(cfg, report, {})
 
-    def _extra_complete(self, extra: EvaluationRequest, result: dict) -> None:
+    def _values(self, report: WorkerReport) -> list[float]:
+        return [report.value(m) for m in self.metric]
+
+    def _extra_complete(self, extra: EvaluationRequest, report: WorkerReport) -> None:
         if extra.repeat_of is not None:
-            self._record(extra.configuration, result, {"repeat of octsearch trial": extra.repeat_of})
+            self._record(extra.configuration, report, {"repeat of octsearch trial": extra.repeat_of})
             return
         # The lost trial's draw was told FAIL; the sampler learns the result of its run again here.
-        values = tuple(result[m] for m in self.metric)
-        self._add_known(KnownPoint(extra.configuration.param_dict, "complete", values))
-        self._record(extra.configuration, result, {"run again of octsearch trial": extra.rerun_of})
+        self._add_known(KnownPoint(extra.configuration.param_dict, "complete", tuple(self._values(report))))
+        self._record(extra.configuration, report, {"run again of octsearch trial": extra.rerun_of})
 
-    def _record(self, cfg: Configuration, result: dict, attrs: dict[str, Any]) -> None:
+    def _record(self, cfg: Configuration, report: WorkerReport, attrs: dict[str, Any]) -> None:
         if self._evaluations is None:
             return
         with self._state.timings.timed("sampler (evaluations study)"):
-            record_evaluation(self._evaluations, cfg, self._distributions, [result[m] for m in self.metric],
-                              {"seed": result.get("seed"), **attrs})
+            record_evaluation(self._evaluations, cfg, self._distributions, self._values(report),
+                              {"seed": report.seed, **attrs})
 
     def fail_untold(self) -> None:
         """Draws this searcher made and never dispatched (one prefetched when the search ended)

@@ -33,6 +33,7 @@ def proxy_trainable(config: dict[str, Any], *, space_text: str, space_name: str,
     from ray import tune
 
     from octsearch.search.placement import trial_placement
+    from octsearch.search.report import WorkerReport
     from octsearch.search.request import request_of
     from octsearch.spaces import space_from_text
     from octsearch.trial import run_trial
@@ -44,26 +45,28 @@ def proxy_trainable(config: dict[str, Any], *, space_text: str, space_name: str,
     cost = request.configuration.counted  # the driver counted it
     objectives = {"flops": float(cost.flops(space.objectives.flops)), "params": float(cost.param_count)}
     if space.objectives.latency:  # before training: every report carries every objective
+        # measured on this node's CPU whatever device trains (space_latency_ms: CPU inference paths)
         objectives["latency_ms"] = measured_latency(space, request.configuration.alpha_dict)
 
     def on_epoch(epoch: int, accuracy: float) -> None:
-        tune.report({"accuracy": accuracy, **objectives, "epoch": epoch, "final": 0})
+        tune.report(WorkerReport(accuracy, objectives, epoch, final=False).to_tune())
 
     result = run_trial(space, request.configuration, seed=request.seed, budget=budget, device=placement.device,
                        on_epoch=on_epoch if report_epochs else None,
                        latency_ms=objectives.get("latency_ms"),  # measured once, above
                        evaluate_every_epoch=report_epochs)
-    report = {k: v for k, v in result.as_dict().items() if isinstance(v, (int, float, str, bool, list))}
-    report.update(accuracy=result.accuracy, **objectives, epoch=result.epochs, final=1,
-                  node=f"{node_name()} {placement}", gpu_ids=list(placement.gpu_ids), latency_device="cpu",
-                  pid=os.getpid(), worker_seconds=time.perf_counter() - started,
-                  t_begin=began_at, t_end=time.time())  # wall clock, for the driver's dispatch/return gaps
-    tune.report(report)
+    tune.report(WorkerReport(
+        result.accuracy, objectives, result.epochs, final=True, seed=result.seed, n_val=result.n_val,
+        epoch_accuracies=tuple(result.epoch_accuracies), train_seconds=result.train_seconds,
+        eval_seconds=result.eval_seconds, train_cpu_seconds=result.train_cpu_seconds,
+        worker_seconds=time.perf_counter() - started, node=f"{node_name()} {placement}", pid=os.getpid(),
+        t_begin=began_at, t_end=time.time(),  # wall clock, for the driver's dispatch/return gaps
+    ).to_tune())
 
 
 def measured_latency(space: SearchSpace, alphas: dict[str, float]) -> float:
     """The latency objective of the configuration on this node's CPU, whatever device trains it
-    (``space_latency_ms`` measures CPU inference paths), hence ``latency_device="cpu"`` above."""
+    (``space_latency_ms`` measures CPU inference paths)."""
     from octsearch.core.registry import create_model
     from octsearch.trial.evaluate import space_latency_ms
 

@@ -17,6 +17,7 @@ from octsearch.search.driver import MAX_LOSSES, SearchDriver, counts_against_bud
 from octsearch.search.recorder import lost_with_its_worker
 from octsearch.search.register import register_search
 from octsearch.search.repeats import RepeatPolicy
+from octsearch.search.report import WorkerReport
 from octsearch.search.request import request_of
 from octsearch.search.samplers import make_sampler
 from octsearch.search.tuner import searcher_for
@@ -50,9 +51,9 @@ def _dispatch(driver, searcher, trial_id):
 
 def _finish(driver, searcher, trial_id, request):
     result = {"accuracy": 0.5, "flops": float(request.configuration.cost.flops_paper), "seed": 0, "n_val": 80,
-              "train_seconds": 1.0, "final": 1, "pid": 1, "t_begin": 0.0, "t_end": 1.0, "epoch_accuracies": [0.5]}
+              "train_seconds": 1.0, "final": 1, "epoch": 1, "pid": 1, "t_begin": 0.0, "t_end": 1.0, "epoch_accuracies": [0.5]}
     searcher.on_trial_complete(trial_id, result)
-    driver.completed(trial_id, result, "proxy")
+    driver.completed(trial_id, WorkerReport.from_tune(result), "proxy")
 
 
 def _lose(driver, searcher, trial_id):

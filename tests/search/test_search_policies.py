@@ -138,7 +138,7 @@ def test_a_prefetched_draw_is_screened_once_and_handed_to_the_next_trial(tmp_pat
     assert len(driver.screened) == drawn  # handed over, not drawn again
     assert 0.5 not in first.values()
     assert searcher.asked == {"t1"}
-    searcher.on_trial_complete("t1", {"accuracy": 0.5, "flops": 2.0, "final": 1})
+    searcher.on_trial_complete("t1", {"accuracy": 0.5, "flops": 2.0, "epoch": 1, "seed": 0, "final": 1})
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert [t.params for t in complete if t.values == [0.5, 2.0]] == [first]
     second = request_of(searcher.suggest("t2")).configuration.param_dict  # nothing prefetched: drawn now

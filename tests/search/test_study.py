@@ -19,6 +19,7 @@ from octsearch.errors import ConfigError
 from octsearch.search.driver import SearchDriver
 from octsearch.search.register import register_search
 from octsearch.search.repeats import RepeatPolicy
+from octsearch.search.report import WorkerReport
 from octsearch.search.request import request_of
 from octsearch.search.samplers import make_sampler
 from octsearch.search.study import refuse_foreign_study, study_name
@@ -55,9 +56,9 @@ def _run(driver, searcher, n, start=0):
         cfg = request.configuration
         result = {"accuracy": 0.9 - 0.1 * sum(cfg.param_dict.values()), "flops": float(cfg.cost.flops_paper),
                   "seed": 0 if request.seed is None else request.seed, "n_val": 80, "train_seconds": 1.0,
-                  "final": 1, "pid": 1, "t_begin": 0.0, "t_end": 1.0, "epoch_accuracies": [0.5]}
+                  "final": 1, "epoch": 1, "pid": 1, "t_begin": 0.0, "t_end": 1.0, "epoch_accuracies": [0.5]}
         searcher.on_trial_complete(trial_id, result)
-        driver.completed(trial_id, result, "proxy")
+        driver.completed(trial_id, WorkerReport.from_tune(result), "proxy")
 
 
 def _search(space_path, url, name="s", n=4, **kw):
