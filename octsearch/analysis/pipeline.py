@@ -1,5 +1,6 @@
 """The model of a search, end to end: evaluations -> failures set apart -> fit -> effects, tests,
-diagnostics. The one entry point :func:`search_effects` reads the store and writes nothing.
+diagnostics. The entry point :func:`search_effects` reads the store and writes nothing;
+:func:`fit_search` hands out the fitted model (:class:`SearchModel`) for predictions and contrasts.
 
 Units (:data:`UNITS`): accuracies, effects, SEs and SDs are points of validation accuracy
 (percent of the search's validation split); FLOPs are multiply-adds at batch 1 (1 fused

@@ -5,7 +5,10 @@ multiply-adds at batch 1 in the search's convention (conv+fc, the paper's, unles
 minimises all-operator FLOPs; see :func:`octsearch.cli._format.gflops`), parameters in
 millions. JSON and CSV carry raw values: accuracy as a fraction, FLOPs as multiply-adds.
 ``pareto --versus-uniform`` and ``export`` also state the verdict against uniform alpha
-(:mod:`octsearch.store.versus_uniform`, worded by :mod:`octsearch.cli.verdict_view`).
+(:mod:`octsearch.store.versus_uniform`, worded by :mod:`octsearch.cli.verdict_view`);
+``pareto --versus-uniform`` adds the model-based contrast (:mod:`octsearch.analysis.versus_curve`,
+worded by :mod:`octsearch.cli.curve_view`) and ``export --model-best`` the model's pick
+(:mod:`octsearch.analysis.pick`, :mod:`octsearch.cli.pick_view`).
 """
 
 from __future__ import annotations
