@@ -4,8 +4,7 @@ Lifecycle: validate everything (space, sampler, name vs stored space, cluster ad
 Ray process starts and before anything is written -> register the search -> the driver resumes it
 (reconciles trials a killed driver left RUNNING, reads the history) -> a freshly seeded sampler
 gets the history -> Tune runs the rest of the budget (:mod:`octsearch.search.tuner`), the driver
-recording every trial -> mark the search finished or interrupted.
-"""
+recording every trial -> mark the search finished or interrupted."""
 
 from __future__ import annotations
 
@@ -14,19 +13,18 @@ from dataclasses import dataclass
 from typing import Any
 
 from octsearch.errors import ConfigError, UnknownNameError
-from octsearch.search.capacity import check_cluster
 from octsearch.search.cluster import check_address
+from octsearch.search.devices import check_cluster
 from octsearch.search.driver import SearchDriver
 from octsearch.search.events import Event, NothingLeft, Resumed
-from octsearch.search.register import register_search, sampler_args
 from octsearch.search.repeats import RepeatPolicy
 from octsearch.search.samplers import check_sampler, make_sampler
-from octsearch.search.study import refuse_foreign_study
-from octsearch.search.study_lock import hold_search
+from octsearch.search.state import Objectives
+from octsearch.search.study import hold_search, refuse_foreign_study
 from octsearch.search.tuner import TuneRun, TuneSettings
 from octsearch.spaces.resources import TrialResources
 from octsearch.spaces.space import SearchSpace
-from octsearch.store import SearchRecord, Store
+from octsearch.store import SearchRecord, SearchSpec, Store
 
 
 @dataclass(frozen=True)
@@ -176,3 +174,40 @@ def _repeat_policy(opts: LaunchOptions, space: SearchSpace) -> RepeatPolicy:
     seeds = opts.repeats if opts.repeats is not None else (spec.seeds if spec is not None else 0)
     margin = opts.noise_margin if opts.noise_margin is not None else (spec.margin if spec is not None else 1.0)
     return RepeatPolicy(seeds=seeds, margin=margin)
+
+
+# -- register ----------------------------------------
+# A space's search record in the store: its objectives and the fixed reference point of its
+# hypervolume (chance-level accuracy, the alpha-0 network's FLOPs in the objective convention).
+
+def sampler_args(space: SearchSpace, sampler: str, given: Mapping[str, Any] | None = None) -> dict:
+    """``given`` when set (the benchmark's strategies); else the space's sampler arguments when the
+    search uses the space's sampler, none for another (``--sampler tpe`` on a space tuned for
+    NSGA-II must not get its ``population_size``)."""
+    if given is not None:
+        return dict(given)
+    return dict(space.sampler.args) if sampler == space.sampler.name else {}
+
+
+def reference_point(space: SearchSpace) -> tuple[float, int]:
+    """Chance-level accuracy and the FLOPs (objective convention) of the alpha-0 network."""
+    from octsearch.spaces.cost import count_cost
+
+    # Alpha 0 need not be a choice of the space's grid: counted directly, not as a configuration.
+    cost = count_cost(space.model_name, space.model_args, tuple((slot, 0.0) for slot in space.free_slots))
+    return 1.0 / int(space.model_args["num_classes"]), cost.flops(space.objectives.flops)
+
+
+def register_search(store: Store, space: SearchSpace, name: str, sampler: str, seed: int,
+                    kind: str = "search", source: str | None = None,
+                    args: Mapping[str, Any] | None = None) -> SearchRecord:
+    """Create the search, or return the stored one if it is the same (space, kind, source);
+    ``args``: the sampler's arguments when not the space's (see :func:`sampler_args`)."""
+    ref_acc, ref_flops = reference_point(space)
+    return store.create_search(SearchSpec(
+        name=name, space_text=space.text, space_hash=space.hash, model_name=space.model_name,
+        model_args=dict(space.model_args), reference_accuracy=ref_acc, reference_flops=ref_flops,
+        objectives=Objectives.of(space).store_names, sampler=sampler, sampler_args=sampler_args(space, sampler, args),
+        seed=seed, flops_budget=None if space.flops_budget is None else int(space.flops_budget),
+        kind=kind, source=source,
+    ), exist_ok=True)

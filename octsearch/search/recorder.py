@@ -16,8 +16,7 @@ from typing import Any
 from ray.tune import Callback
 
 from octsearch.search.driver import SearchDriver
-from octsearch.search.report import final_report
-from octsearch.search.request import request_of
+from octsearch.search.messages import final_report, request_of
 
 log = logging.getLogger(__name__)
 

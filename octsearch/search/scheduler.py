@@ -4,17 +4,17 @@ At each rung (an epoch before the last), a trial goes on only if fewer than ``ce
 the ``n`` trials that reached the same rung dominate its (accuracy at that rung, FLOPs). ASHA
 judges accuracy alone and would kill cheap configurations first; here a cheap trial survives as
 long as few trials are both more accurate and cheaper. Stopped trials are noted in the shared
-:class:`SearchState` so the sampler is told PRUNED and the store records ``pruned``.
-"""
+:class:`SearchState` so the sampler is told PRUNED and the store records ``pruned``."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
+from ray.tune.stopper import Stopper
 
-from octsearch.search.report import WorkerReport
+from octsearch.search.messages import WorkerReport
 from octsearch.search.state import SearchState
 
 
@@ -62,3 +62,17 @@ class ParetoHalvingScheduler(FIFOScheduler):
 
     def debug_string(self) -> str:
         return f"ParetoHalving(rungs={self.rungs}, eta={self.eta}, stopped={len(self.stopped_at)})"
+
+
+# -- stopper ----------------------------------------
+# A Tune stopper that ends the whole experiment once Ctrl-C asked the search to stop.
+
+class StopOnFlag(Stopper):
+    def __init__(self, should_stop: Callable[[], bool]) -> None:
+        self._should_stop = should_stop
+
+    def __call__(self, trial_id: str, result: dict) -> bool:
+        return False
+
+    def stop_all(self) -> bool:
+        return self._should_stop()

@@ -16,7 +16,7 @@ tell), screening configurations before they are dispatched.
   a repeat seed too, is a trial of the search's evaluations study
   (:mod:`octsearch.search.study_history`).
 - The next configuration is drawn and screened while trials run (``prefetch``). A dispatched
-  trial's Tune config is one :class:`~octsearch.search.request.EvaluationRequest`, counted by the
+  trial's Tune config is one :class:`~octsearch.search.messages.EvaluationRequest`, counted by the
   driver, so workers never count again.
 - Tune pickles its searcher when the Tuner is built (for ``Tuner.restore``, which octsearch does
   not use: a resumed search is rebuilt from the store). What it pickles is the metric names and
@@ -36,10 +36,8 @@ from typing import TYPE_CHECKING, Any
 from ray.tune.search import Searcher
 
 from octsearch.errors import ConfigError
-from octsearch.search.objectives import METRIC_MODES
-from octsearch.search.report import WorkerReport, final_report
-from octsearch.search.request import EvaluationRequest, request_of
-from octsearch.search.state import KnownPoint, Verdict
+from octsearch.search.messages import EvaluationRequest, WorkerReport, final_report, request_of
+from octsearch.search.state import METRIC_MODES, KnownPoint, Verdict
 from octsearch.search.study_history import (
     CONSTRAINT,
     configuration_attrs,

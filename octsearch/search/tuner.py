@@ -88,8 +88,7 @@ def _fit(driver: SearchDriver, searcher: StudySearcher, settings: TuneSettings, 
     from ray import tune
 
     from octsearch.search.recorder import StoreRecorder
-    from octsearch.search.scheduler import scheduler_for
-    from octsearch.search.stopper import StopOnFlag
+    from octsearch.search.scheduler import StopOnFlag, scheduler_for
 
     space = driver.space
     scheduler = scheduler_for(driver.state, space.budget().epochs, settings.early_stop)

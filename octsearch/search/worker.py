@@ -24,7 +24,7 @@ def node_name() -> str:
 
 def proxy_trainable(config: dict[str, Any], *, space_text: str, space_name: str, space_path: str | None = None,
                     budget: str = "proxy", report_epochs: bool = True) -> None:
-    """Train one :class:`~octsearch.search.request.EvaluationRequest` and report the full result
+    """Train one :class:`~octsearch.search.messages.EvaluationRequest` and report the full result
     with ``final=1``; with ``report_epochs`` (an early-stopping scheduler needs rung results) also
     ``accuracy`` and ``flops`` after every epoch. Each report is a round trip to the driver, so
     without a scheduler there is one. Module level, because Tune pickles it."""
@@ -32,9 +32,8 @@ def proxy_trainable(config: dict[str, Any], *, space_text: str, space_name: str,
 
     from ray import tune
 
-    from octsearch.search.placement import trial_placement
-    from octsearch.search.report import WorkerReport
-    from octsearch.search.request import request_of
+    from octsearch.search.devices import trial_placement
+    from octsearch.search.messages import WorkerReport, request_of
     from octsearch.spaces import space_from_text
     from octsearch.trial import run_trial
 

@@ -12,7 +12,7 @@ from optuna.trial import TrialState
 from search_helpers import TINY_SPACE, run_cli
 
 from octsearch.search.driver import SearchDriver
-from octsearch.search.register import register_search
+from octsearch.search.launch import register_search
 from octsearch.search.repeats import RepeatPolicy
 from octsearch.search.samplers import SAMPLER_NAMES, make_sampler
 from octsearch.search.study import study_name

@@ -14,11 +14,10 @@ from ray.tune.search import Searcher
 from search_helpers import write_space
 
 from octsearch.search.driver import MAX_LOSSES, SearchDriver, counts_against_budget
+from octsearch.search.launch import register_search
+from octsearch.search.messages import WorkerReport, request_of
 from octsearch.search.recorder import lost_with_its_worker
-from octsearch.search.register import register_search
 from octsearch.search.repeats import RepeatPolicy
-from octsearch.search.report import WorkerReport
-from octsearch.search.request import request_of
 from octsearch.search.samplers import make_sampler
 from octsearch.search.tuner import searcher_for
 from octsearch.spaces import load_space

@@ -17,13 +17,11 @@ from sqlalchemy import inspect
 
 from octsearch.errors import ConfigError
 from octsearch.search.driver import SearchDriver
-from octsearch.search.register import register_search
+from octsearch.search.launch import register_search
+from octsearch.search.messages import WorkerReport, request_of
 from octsearch.search.repeats import RepeatPolicy
-from octsearch.search.report import WorkerReport
-from octsearch.search.request import request_of
 from octsearch.search.samplers import make_sampler
-from octsearch.search.study import refuse_foreign_study, study_name
-from octsearch.search.study_lock import hold_search
+from octsearch.search.study import hold_search, refuse_foreign_study, study_name
 from octsearch.search.tuner import searcher_for
 from octsearch.spaces import load_space
 from octsearch.store import open_store
@@ -175,7 +173,7 @@ def test_a_second_driver_of_one_search_is_refused(tmp_path, url):
     holder = textwrap.dedent(f"""
         import sys, time
         from octsearch.store import open_store
-        from octsearch.search.study_lock import hold_search
+        from octsearch.search.study import hold_search
         store = open_store({url!r})
         with hold_search(store, "s"):
             print("held", flush=True)

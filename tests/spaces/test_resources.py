@@ -1,5 +1,5 @@
 """A trial's Ray request (octsearch/spaces/resources.py) and the capacity rule that launch applies
-to it (octsearch/search/capacity.py): generated values get a request or one line naming them."""
+to it (octsearch/search/devices.py): generated values get a request or one line naming them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from octsearch.errors import ClusterError, ConfigError
-from octsearch.search.capacity import NodeCapacity, check_capacity
+from octsearch.search.devices import NodeCapacity, check_capacity
 from octsearch.spaces.resources import ResourcesSpec, TrialResources, trial_resources
 
 NUMBERS = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 10**20), st.booleans(),

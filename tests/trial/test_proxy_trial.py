@@ -112,7 +112,7 @@ def test_validation_through_the_inference_path_counts_as_the_reference_does(tiny
             model(data.train_x[start:start + 32])
     fast = _evaluator(model, True, torch.device("cpu"))
     assert fast is not model and _evaluator(model, False, torch.device("cpu")) is model
-    x, y = data.val_x, data.val_y
+    x = data.val_x
     model.eval()
     with torch.no_grad():
         assert (fast(x) - model(x)).abs().max() <= 1e-4
