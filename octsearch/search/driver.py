@@ -144,6 +144,15 @@ class SearchDriver:
         # The status says why; the stored FLOPs and the search's budget say by how much.
         return self.store.record_failure(self.name, number, "", status="infeasible")
 
+    def next_evaluation(self) -> EvaluationRequest | None:
+        """What runs next when it is not the sampler's draw: an evaluation lost with its worker
+        first, then a repeat seed when one is due; None: ask the sampler."""
+        return self.reruns.popleft() if self.reruns else self.next_repeat()
+
+    def drew_at_random(self) -> None:
+        """The sampler kept proposing taken configurations; the searcher drew an untaken one."""
+        self.counts["drawn at random (sampler repeating itself)"] += 1
+
     def next_repeat(self) -> EvaluationRequest | None:
         """A repeat evaluation when one is due (the sampler is not asked then), else None."""
         if self.policy.seeds == 0 or self.counts["repeats dispatched"] >= self.policy.max_share * self.remaining:

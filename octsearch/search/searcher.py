@@ -188,7 +188,7 @@ class StudySearcher(Searcher):
         driver = self._driver
         if driver.budget_spent:
             return None if self._open else Searcher.FINISHED
-        extra = driver.reruns.popleft() if driver.reruns else driver.next_repeat()
+        extra = driver.next_evaluation()
         if extra is not None:  # a run again or a repeat seed: not a sampler trial
             self._state.extra[trial_id] = extra
             config: dict | str | None = extra.as_config()
@@ -246,7 +246,7 @@ class StudySearcher(Searcher):
         if cfg is None:
             return False
         self.study.enqueue_trial(cfg.param_dict)
-        self._driver.counts["drawn at random (sampler repeating itself)"] += 1
+        self._driver.drew_at_random()
         return True
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:

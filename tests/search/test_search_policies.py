@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter, deque
+from collections import Counter
 from types import SimpleNamespace
 
 import pytest
@@ -96,20 +96,23 @@ def test_samplers_fit_the_budget():
 
 
 class _Screening:
-    """The driver's side that the searcher calls (screen, next_repeat, state), over a real space:
+    """The driver's side that the searcher calls (screen, next_evaluation, state), over a real space:
     alpha .5 anywhere is answered as over budget, never dispatched."""
 
     def __init__(self, space):
         self.space, self.state, self.screened = space, SearchState(), []
         # what the searcher reads to tell an exhausted space (nothing taken here) and counts
         self.name, self.known, self.dispatched, self.counts = "s", {}, set(), Counter()
-        self.budget_spent, self.reruns = False, deque()  # no lost trials to run again here
+        self.budget_spent = False
 
     def dispatching(self, request):
         return request
 
-    def next_repeat(self):
+    def next_evaluation(self):
         return None
+
+    def drew_at_random(self):
+        self.counts["drawn at random (sampler repeating itself)"] += 1
 
     def screen(self, params):
         self.screened.append(dict(params))
