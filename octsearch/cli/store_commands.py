@@ -177,6 +177,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
 
 
 def cmd_export(args: argparse.Namespace) -> int:
+    from octsearch.config_file import write_config
     from octsearch.store.export import NothingFits, export_config, select_trial
 
     with _open(args) as store:
@@ -194,9 +195,11 @@ def cmd_export(args: argparse.Namespace) -> int:
             )
         except NothingFits as e:
             raise ConfigError(_nothing_fits(e, record)) from None
-        config = export_config(store, args.name, args.output, selection)
+        config = export_config(store, args.name, selection)
         verdict = _export_verdict(store, args.name, selection)
     t, key = selection.trial, record.flops_key
+    annotated, notes = _annotate(args, config, (verdict, t.number), pick)
+    write_config(args.output, annotated)  # the export file's one write
     results = "re-validated (full-budget)" if selection.budget == "full" else f"{selection.budget}-budget"
     print(
         f"wrote {args.output}: trial {t.number} of {args.name!r} ({_rule(selection, record, pick)}, {results} results): "
@@ -204,7 +207,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         f"{gflops(getattr(t, key))} GFLOPs ({flops_label(key)} MACs, {ratio(getattr(t, key), record.reference_flops)} x alpha 0), "
         f"{mparams(t.param_count)} M params"
     )
-    _annotate(args, config, (verdict, t.number), pick)
+    print("\n".join(notes))
     return 0
 
 
@@ -269,27 +272,26 @@ def _export_verdict(store: Store, name: str, selection: Selection) -> Verdict | 
 
 
 def _annotate(args: argparse.Namespace, config: ModelConfig, judged: tuple[Verdict | str, int],
-              pick: ModelPick | None) -> None:
-    """Print the verdict (and the model's pick) and add their numbers to the export file, in one
-    write: ``versus_uniform``, and for a model pick ``model_choice`` with the rule as ``selection``."""
+              pick: ModelPick | None) -> tuple[ModelConfig, list[str]]:
+    """The export with the verdict's (and the model pick's) numbers in its extra keys
+    (``versus_uniform``; for a model pick ``model_choice``, with the rule as ``selection``), and
+    the lines that say them."""
     from dataclasses import replace
 
     from octsearch.cli.pick_view import pick_json, pick_line, selection_json
     from octsearch.cli.verdict_view import export_json, export_line
-    from octsearch.config_file import write_config
 
     verdict, trial = judged
-    extra = dict(config.extra)
+    extra, notes = dict(config.extra), []
     if pick is not None:
-        print(pick_line(pick, args.db))
+        notes.append(pick_line(pick, args.db))
         extra.update(selection=selection_json(pick), model_choice=pick_json(pick))
     if isinstance(verdict, str):
-        print(f"versus uniform alpha: not judged ({verdict})")
+        notes.append(f"versus uniform alpha: not judged ({verdict})")
     else:
-        print(export_line(verdict, trial))
+        notes.append(export_line(verdict, trial))
         extra["versus_uniform"] = export_json(verdict, trial)
-    if extra != config.extra:  # export.py wrote the file; these join it through the format's extra keys
-        write_config(args.output, replace(config, extra=extra))
+    return replace(config, extra=extra), notes
 
 
 def _flops_phrase(flops: float, record: SearchRecord) -> str:

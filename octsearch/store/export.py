@@ -12,10 +12,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from operator import attrgetter
-from pathlib import Path
 from typing import Any, Literal
 
-from octsearch.config_file import ModelConfig, write_config
+from octsearch.config_file import ModelConfig
 from octsearch.errors import ConfigError
 from octsearch.store.front import knee_index, non_dominated
 from octsearch.store.records import PROXY_BUDGET, TrialRecord
@@ -137,11 +136,12 @@ def _by_number(store: Store, search: str, number: int, budget: str | None) -> Se
     return Selection(record, budget, "trial", number)
 
 
-def export_config(store: Store, search: str, path: str | Path, selection: Selection) -> ModelConfig:
-    """Write the selected trial as an export file (``config_file.FORMAT``); return what was written."""
+def export_config(store: Store, search: str, selection: Selection) -> ModelConfig:
+    """The selected trial as an export file's content (``config_file.FORMAT``); the caller adds
+    its judgements to ``extra`` and writes the file once (``config_file.write_config``)."""
     record = store.get_search(search)
     t = selection.trial
-    config = ModelConfig(
+    return ModelConfig(
         model_name=record.model_name,
         model_args=dict(record.model_args),
         configuration=t.configuration,
@@ -152,10 +152,6 @@ def export_config(store: Store, search: str, path: str | Path, selection: Select
         trial=t.number,
         extra={"selection": _selection_json(selection), "n_evals": t.n_evals},
     )
-    write_config(path, config)
-    from octsearch.config_file import read_config
-
-    return read_config(path)
 
 
 def _selection_json(selection: Selection) -> dict[str, Any]:
