@@ -116,7 +116,7 @@ def check_accuracies(frame: pd.DataFrame, what: str) -> None:
     if bad.size:
         raise ConfigError(f"{what}: {bad.size} of {acc.size} accuracies are not finite ({float(bad[0])!r}); "
                           "the model needs a number for every evaluation")
-    if acc.size and np.ptp(acc) == 0:
+    if acc.size > 1 and np.ptp(acc) == 0:  # one evaluation: "too few" below says what is needed
         raise ConfigError(f"{what}: every evaluation has validation accuracy {acc[0]:.2f}%: "
                           "a constant accuracy carries no effect to estimate")
 

@@ -108,6 +108,12 @@ def test_too_few_evaluations_says_how_many_more(write_table, capsys):
             "8 alpha effects over 4 parameter(s), 0 seed); it needs at least 14: 2 more") in err
 
 
+def test_one_evaluation_is_too_few_not_a_constant_accuracy(write_table, capsys):
+    frame = planted_table(np.random.default_rng(5), seeds=1).iloc[:1]  # a launch's first trial
+    err = one_line_error(capsys, "effects", "planted", "--db", write_table(frame))
+    assert "1 evaluations for a model of" in err and "more" in err and "constant" not in err
+
+
 def test_a_constant_accuracy_is_refused(write_table, capsys):
     frame = planted_table(np.random.default_rng(6)).assign(accuracy=92.4)
     err = one_line_error(capsys, "effects", "planted", "--db", write_table(frame))
