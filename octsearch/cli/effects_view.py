@@ -29,8 +29,11 @@ def alpha_text(alpha: float) -> str:
 
 
 def p_text(value: float) -> str:
-    """A p value: three decimals, or two significant digits below 0.001."""
-    return f"{value:.1e}" if value < 0.001 else f"{value:.3f}"
+    """A p value: three decimals, or two significant digits below 0.001; one that three decimals
+    would round onto the 5% line says which side it is on (0.0498, not 0.050)."""
+    if value < 0.001:
+        return f"{value:.1e}"
+    return f"{value:.4f}" if round(value, 3) == 0.05 and value != 0.05 else f"{value:.3f}"
 
 
 def report_text(r: EffectsResult, kind_note: str = "") -> str:

@@ -157,3 +157,9 @@ def test_a_file_that_holds_no_store_stays_untouched(capsys, tmp_path):
     err = one_line_error(capsys, "effects", "demo", "--db", f"sqlite:///{tmp_path / 'new' / 'x.db'}")
     assert "no octsearch database at" in err
     assert (tmp_path / "empty.db").read_bytes() == b"" and sorted(p.name for p in tmp_path.iterdir()) == ["empty.db"]
+
+
+def test_a_p_value_next_to_the_5_percent_line_says_which_side_it_is_on():
+    from octsearch.cli.effects_view import p_text
+
+    assert [p_text(v) for v in (0.0498, 0.0503, 0.05, 0.012, 0.0004)] == ["0.0498", "0.0503", "0.050", "0.012", "4.0e-04"]
