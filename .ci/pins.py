@@ -49,6 +49,9 @@ def pinned(path: Path) -> dict[str, str]:
 def main(argv: list[str]) -> int:
     now = installed()
     if argv[:1] == ["--check"]:
+        if len(argv) != 2 or not Path(argv[1]).is_file():
+            print(f"pins.py: --check needs a constraints file; got {argv[1:]!r}", file=sys.stderr)
+            return 2
         pins = pinned(Path(argv[1]))
         newer = {n: v for n, v in now.items() if pins.get(n) != v}
         for name, ver in sorted(newer.items()):

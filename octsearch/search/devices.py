@@ -1,8 +1,15 @@
-"""Can the cluster run one trial at all? Checked by ``launch`` before anything is written.
+"""Devices: can the cluster run one trial at all, and which device a trial trains on.
 
-A request no node can meet would leave Tune waiting forever with the search marked running, so
-it is refused up front: a GPU request where Ray sees no GPU, more GPUs or CPUs per trial than the
-largest node has, or CPUs and GPUs that no single node has together."""
+Capacity, checked by ``launch`` before anything is written: a request no node can meet would leave
+Tune waiting forever with the search marked running, so it is refused up front: a GPU request where
+Ray sees no GPU, more GPUs or CPUs per trial than the largest node has, or CPUs and GPUs that no
+single node has together.
+
+Placement, inside a trial's Ray worker: the GPU Ray gave it, else the CPU. A trial that asked for no
+GPU trains on the CPU even where CUDA is present (the user did not ask for it, and Ray hides the
+GPUs from it anyway). A trial that was given a GPU but cannot use CUDA fails with one line, rather
+than quietly training on the CPU at a fraction of the speed.
+"""
 
 from __future__ import annotations
 
@@ -79,12 +86,8 @@ def check_cluster(request: TrialResources, address: str | None) -> None:
     check_capacity(request, cluster_nodes(address), where)
 
 
-# -- placement ----------------------------------------
-# Which device a trial trains on, inside its Ray worker: the GPU Ray gave it, else the CPU.
-#
-# A trial that asked for no GPU trains on the CPU even where CUDA is present (the user did not ask
-# for it, and Ray hides the GPUs from it anyway). A trial that was given a GPU but cannot use CUDA
-# fails with one line, rather than quietly training on the CPU at a fraction of the speed.
+# -- placement: inside the trial's worker ---------------------------------------------------------
+
 
 @dataclass(frozen=True)
 class Placement:

@@ -6,7 +6,8 @@ another search's front, minus what is stored) -> for every sampler draw :meth:`s
 from the store, over the FLOPs budget, or already in flight: not dispatched) and before every draw
 :meth:`next_repeat` (a further seed for a front candidate) -> the recorder reports each trial's
 start and end (:meth:`started`, :meth:`completed`, :meth:`errored`). The driver is the one writer
-of the store; what happens goes to ``emit`` as events (:mod:`octsearch.search.events`)."""
+of the store; what happens goes to ``emit`` as events (:mod:`octsearch.search.events`).
+"""
 
 from __future__ import annotations
 
@@ -24,6 +25,14 @@ from octsearch.search.repeats import RepeatPolicy, next_seed, pick_repeat
 from octsearch.search.state import KnownPoint, Objectives, SearchState, Verdict
 from octsearch.spaces.space import SearchSpace
 from octsearch.store import SearchRecord, Store, TrialRecord
+
+# First word of the error of a trial cut short because the search stopped (Ctrl-C, a killed
+# driver reconciled by the store): such a trial does not count against the trial budget.
+INTERRUPTED = "interrupted"
+
+# First words of the error of a trial whose worker died under it (a killed node or container, a
+# crashed worker process): it does not count against the budget, and its evaluation is run again.
+LOST = "lost with its worker"
 
 # Times one configuration may be lost with its worker before it fails for good: a configuration
 # that kills its worker (memory, say) would otherwise be run again forever.
@@ -279,14 +288,3 @@ class SearchDriver:
         """What this launch did, by outcome (trials run, and draws answered without training)."""
         return {k: v for k, v in self.counts.items() if v and k != "repeats dispatched"}
 
-
-# -- status ----------------------------------------
-# Trial outcomes as the search writes them to the store.
-
-# First word of the error of a trial cut short because the search stopped (Ctrl-C, a killed
-# driver reconciled by the store): such a trial does not count against the trial budget.
-INTERRUPTED = "interrupted"
-
-# First words of the error of a trial whose worker died under it (a killed node or container, a
-# crashed worker process): it does not count against the budget, and its evaluation is run again.
-LOST = "lost with its worker"

@@ -4,7 +4,8 @@ Lifecycle: validate everything (space, sampler, name vs stored space, cluster ad
 Ray process starts and before anything is written -> register the search -> the driver resumes it
 (reconciles trials a killed driver left RUNNING, reads the history) -> a freshly seeded sampler
 gets the history -> Tune runs the rest of the budget (:mod:`octsearch.search.tuner`), the driver
-recording every trial -> mark the search finished or interrupted."""
+recording every trial -> mark the search finished or interrupted.
+"""
 
 from __future__ import annotations
 
@@ -176,9 +177,9 @@ def _repeat_policy(opts: LaunchOptions, space: SearchSpace) -> RepeatPolicy:
     return RepeatPolicy(seeds=seeds, margin=margin)
 
 
-# -- register ----------------------------------------
-# A space's search record in the store: its objectives and the fixed reference point of its
-# hypervolume (chance-level accuracy, the alpha-0 network's FLOPs in the objective convention).
+# -- the search record: its objectives and the fixed reference point of its hypervolume -----------
+# (chance-level accuracy, the alpha-0 network's FLOPs in the objective convention)
+
 
 def sampler_args(space: SearchSpace, sampler: str, given: Mapping[str, Any] | None = None) -> dict:
     """``given`` when set (the benchmark's strategies); else the space's sampler arguments when the

@@ -1,4 +1,12 @@
-"""What the driver sends a worker: one evaluation of one configuration, under one Tune config key."""
+"""What crosses between the driver and a worker: the request (one evaluation of one configuration,
+under one Tune config key) and the worker's report, one frozen value each.
+
+Tune needs every objective as a top-level number in every report (it dies otherwise), so
+:meth:`WorkerReport.to_tune` flattens; everything that reads a report (the driver, the searcher,
+the scheduler, a replay) reads it through :meth:`WorkerReport.from_tune`, never by dict keys.
+Units: accuracy is the fraction of the validation split; ``flops`` multiply-adds at batch 1 in the
+space's convention; seconds are wall seconds of the worker; ``t_begin``/``t_end`` wall-clock times.
+"""
 
 from __future__ import annotations
 
@@ -31,16 +39,9 @@ def request_of(config: Mapping[str, Any]) -> EvaluationRequest:
     return config[REQUEST_KEY]
 
 
-# -- report ----------------------------------------
-# What a worker reports to the driver: one frozen value, flattened for Tune and read back.
-#
-# Tune needs every objective as a top-level number in every report (it dies otherwise), so
-# :meth:`WorkerReport.to_tune` flattens; everything that reads a report (the driver, the searcher,
-# the scheduler, a replay) reads it through :meth:`WorkerReport.from_tune`, never by dict keys.
-# Units: accuracy is the fraction of the validation split; ``flops`` multiply-adds at batch 1 in the
-# space's convention; seconds are wall seconds of the worker; ``t_begin``/``t_end`` wall-clock times.
-
-OBJECTIVES = ("flops", "params", "latency_ms")  # reported beside accuracy when the space has them
+# Reported metric -> direction; accuracy and flops always, the others when the space names them.
+METRIC_MODES = {"accuracy": "max", "flops": "min", "params": "min", "latency_ms": "min"}
+OBJECTIVES = tuple(m for m in METRIC_MODES if m != "accuracy")  # reported beside accuracy
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,10 @@ At each rung (an epoch before the last), a trial goes on only if fewer than ``ce
 the ``n`` trials that reached the same rung dominate its (accuracy at that rung, FLOPs). ASHA
 judges accuracy alone and would kill cheap configurations first; here a cheap trial survives as
 long as few trials are both more accurate and cheaper. Stopped trials are noted in the shared
-:class:`SearchState` so the sampler is told PRUNED and the store records ``pruned``."""
+:class:`SearchState` so the sampler is told PRUNED and the store records ``pruned``.
+
+:class:`StopOnFlag` ends the whole experiment once Ctrl-C asked the search to stop.
+"""
 
 from __future__ import annotations
 
@@ -64,10 +67,9 @@ class ParetoHalvingScheduler(FIFOScheduler):
         return f"ParetoHalving(rungs={self.rungs}, eta={self.eta}, stopped={len(self.stopped_at)})"
 
 
-# -- stopper ----------------------------------------
-# A Tune stopper that ends the whole experiment once Ctrl-C asked the search to stop.
-
 class StopOnFlag(Stopper):
+    """A Tune stopper that ends the whole experiment once ``should_stop()`` (Ctrl-C) is true."""
+
     def __init__(self, should_stop: Callable[[], bool]) -> None:
         self._should_stop = should_stop
 

@@ -8,9 +8,7 @@ tell), screening configurations before they are dispatched.
 - A trial the scheduler stopped is told to the sampler as PRUNED, never with its truncated
   accuracy.
 - The study is kept in the store's database (:mod:`octsearch.search.study`): a resumed search
-  reloads it, so the sampler goes on with its own state and nothing is re-injected; without a
-  kept study (an in-memory one) a resumed search hands every recorded result to the sampler
-  before the first suggestion (``history``).
+  reloads it, so the sampler goes on with its own state and nothing is re-injected.
 - Every trial carries the configuration's FLOPs, parameter count and slot alphas as attributes;
   the FLOPs budget is an Optuna constraint (``Trial.set_constraint``); every finished evaluation,
   a repeat seed too, is a trial of the search's evaluations study
@@ -36,8 +34,14 @@ from typing import TYPE_CHECKING, Any
 from ray.tune.search import Searcher
 
 from octsearch.errors import ConfigError
-from octsearch.search.messages import EvaluationRequest, WorkerReport, final_report, request_of
-from octsearch.search.state import METRIC_MODES, KnownPoint, Verdict
+from octsearch.search.messages import (
+    METRIC_MODES,
+    EvaluationRequest,
+    WorkerReport,
+    final_report,
+    request_of,
+)
+from octsearch.search.state import KnownPoint, Verdict
 from octsearch.search.study_history import (
     CONSTRAINT,
     configuration_attrs,
@@ -72,12 +76,11 @@ class StudySearcher(Searcher):
         *,
         metrics: Sequence[str] = ("accuracy", "flops"),
         points_to_evaluate: Sequence[Mapping[str, float]] = (),
-        history: Sequence[KnownPoint] = (),
         evaluations: Study | None = None,
-        kept: bool = False,
     ) -> None:
-        """``kept``: the study is in the store's database and holds the history already (a draw
-        never dispatched is failed at exit, so the kept study shows nothing running)."""
+        """``study`` holds the search's history already (:func:`~octsearch.search.tuner.searcher_for`);
+        ``points_to_evaluate`` are enqueued; a draw never dispatched is failed at exit, so a kept
+        study shows nothing running."""
         super().__init__(metric=list(metrics), mode=[METRIC_MODES[m] for m in metrics])
         self._study: Study | None = study
         self._distributions = dict(distributions)  # parameter -> Optuna distribution (distributions_of)
@@ -93,11 +96,7 @@ class StudySearcher(Searcher):
         self._open: set[str] = set()  # trials dispatched and not yet ended
         for point in points_to_evaluate:
             study.enqueue_trial(dict(point))
-        if not kept:
-            for point in history:
-                self._add_known(point)
-        else:
-            atexit.register(_fail_untold, weakref.ref(self))
+        atexit.register(_fail_untold, weakref.ref(self))
 
     # -- what Tune pickles -------------------------------------------------------------------------
 

@@ -1,6 +1,7 @@
 """Values the driver, the searcher and the scheduler share: answers to draws, the shared search
 state with the driver's itemised time, and the space's objectives (no Ray import: the driver's
-tests and the CLI read them without starting Ray)."""
+tests and the CLI read them without starting Ray).
+"""
 
 from __future__ import annotations
 
@@ -10,7 +11,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from octsearch.configuration import Cost, flops_field
-from octsearch.search.messages import EvaluationRequest
+from octsearch.search.messages import METRIC_MODES, EvaluationRequest
 from octsearch.spaces.space import SearchSpace
 
 
@@ -34,12 +35,10 @@ class KnownPoint:
     over_budget: float = 0.0
 
 
-# -- timings ----------------------------------------
-# Where a search's driver spends its time, itemised for ``bench/overhead.py`` and the summary.
-
 @dataclass
 class Timings:
-    """Seconds accumulated per item; ``count`` how often each was timed."""
+    """Where a search's driver spends its time, itemised for ``bench/overhead.py`` and the
+    summary: seconds accumulated per item; ``count`` how often each was timed."""
 
     seconds: dict[str, float] = field(default_factory=dict)
     count: dict[str, int] = field(default_factory=dict)
@@ -64,15 +63,10 @@ class SearchState:
     timings: Timings = field(default_factory=Timings)
 
 
-# -- objectives ----------------------------------------
-# A space's objectives, as the store names them and as workers report them.
-
-# Reported metric -> direction; accuracy and flops always, the others when the space names them.
-METRIC_MODES = {"accuracy": "max", "flops": "min", "params": "min", "latency_ms": "min"}
-
-
 @dataclass(frozen=True)
 class Objectives:
+    """A space's objectives, as the store names them and as workers report them."""
+
     store_names: tuple[str, ...]  # e.g. ("accuracy", "flops_paper", "latency_ms")
     metrics: tuple[str, ...]  # e.g. ("accuracy", "flops", "latency_ms")
     convention: str  # the FLOPs convention minimised: "paper" or "all"

@@ -12,7 +12,8 @@ Naming: the study of search ``NAME`` is ``octsearch:NAME``; every evaluation (a 
 is a trial of ``octsearch:NAME:evaluations``. Optuna's tables live beside the store's in the same
 database and, on PostgreSQL, in the same schema (the URL's ``search_path``): the store's tables are
 prefixed ``octsearch_`` and its Alembic history is kept in ``octsearch_alembic_version``, so
-nothing collides, and ``optuna-dashboard URL`` (or ``octsearch dashboard``) reads the store's URL."""
+nothing collides, and ``optuna-dashboard URL`` (or ``octsearch dashboard``) reads the store's URL.
+"""
 
 from __future__ import annotations
 
@@ -56,13 +57,11 @@ def study_name(search: str, role: str = "sampler") -> str:
 
 @dataclass(frozen=True)
 class SearchStudy:
-    """The sampler's study of one search and where it is kept. ``resumed``: it holds the search's
-    history already (reloaded, or built from the stored results), so nothing is re-injected;
+    """The sampler's study of one search, in the store's database, with the search's history in
+    it already (reloaded, or built from the stored results), so nothing is re-injected;
     ``waiting``: warm-start points enqueued by an earlier launch and not drawn yet."""
 
-    storage: Any  # optuna.storages.RDBStorage
-    name: str
-    resumed: bool
+    study: Any  # optuna.Study, its sampler set
     waiting: tuple[dict[str, float], ...] = ()
 
 
@@ -159,22 +158,22 @@ def _quiet_optuna_warnings() -> None:
 
 
 def open_search_study(store: Store, storage: RDBStorage, search: str, directions: list[str],
-                      metric_names: list[str], role: str = "sampler") -> tuple[Study, bool]:
-    """(the study, True if it existed) in ``storage`` (:func:`open_storage` of ``store``). A new one
-    is marked as octsearch's study of ``search``; an existing one must be octsearch's, with the same
-    directions."""
+                      metric_names: list[str], role: str = "sampler", sampler: Any = None) -> tuple[Study, bool]:
+    """(the study, True if it existed) in ``storage`` (:func:`open_storage` of ``store``), drawing
+    with ``sampler`` (None: Optuna's default). A new one is marked as octsearch's study of
+    ``search``; an existing one must be octsearch's, with the same directions."""
     import optuna
 
     name = study_name(search, role)
     existed = check_marker(marker_of(store_engine(store), name), search, role, store.url)
     if existed:
-        study = optuna.load_study(study_name=name, storage=storage)
+        study = optuna.load_study(study_name=name, storage=storage, sampler=sampler)
         stored = [d.name.lower() for d in study.directions]
         if stored != directions:
             raise ConfigError(f"study {name!r} in {store.url} optimises {stored}, this search {directions}; "
                               "accepted: the space file the search was made with")
         return study, True
-    study = optuna.create_study(storage=storage, study_name=name, directions=directions)
+    study = optuna.create_study(storage=storage, study_name=name, directions=directions, sampler=sampler)
     storage.set_study_system_attr(storage.get_study_id_from_name(name), MARKER, {"search": search, "role": role})
     with warnings.catch_warnings():
         _quiet_optuna_warnings()
@@ -201,7 +200,7 @@ def waiting_points(study: Study) -> tuple[dict[str, float], ...]:
                  for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
 
 
-# -- study_lock ----------------------------------------
+# -- locks ---------------------------------------------------------------------------------------
 # Locks between processes on one store database: one driver per search, and one process at a time
 # creating Optuna's tables.
 #
@@ -210,6 +209,7 @@ def waiting_points(study: Study) -> tuple[dict[str, float], ...]:
 # (``<file>.octsearch-lock``), released by the kernel when the process ends. POSIX locks of a process
 # are dropped when it closes *any* descriptor of the file, so each process keeps one descriptor per
 # lock file open for its lifetime.
+
 
 _NAMESPACE = 0x0C75  # first key of octsearch's two-key advisory locks
 _CREATE_TABLES = 1  # second key (and byte 0 of the lock file): creating Optuna's tables

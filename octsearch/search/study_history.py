@@ -57,14 +57,14 @@ def distributions_of(space: Any) -> dict[str, Any]:
     return {p.name: optuna.distributions.CategoricalDistribution(list(p.choices)) for p in space.params}
 
 
-def open_studies(driver: SearchDriver, distributions: Mapping[str, Any],
-                 constrained: bool) -> tuple[SearchStudy, Study]:
-    """The search's sampler study (reloaded, or new; a search made before the study existed gets
-    its stored results) and its evaluations study."""
+def open_studies(driver: SearchDriver, distributions: Mapping[str, Any], constrained: bool,
+                 sampler: Any = None) -> tuple[SearchStudy, Study]:
+    """The search's sampler study, drawing with ``sampler`` (reloaded, or new; a search made
+    before the study existed gets its stored results), and its evaluations study."""
     directions = ["maximize" if m == "max" else "minimize" for m in driver.objectives.modes]
     names = metric_names(driver.objectives.store_names)
     storage = open_storage(driver.store)
-    study, existed = open_search_study(driver.store, storage, driver.name, directions, names)
+    study, existed = open_search_study(driver.store, storage, driver.name, directions, names, sampler=sampler)
     evaluations, _ = open_search_study(driver.store, storage, driver.name, directions, names, role="evaluations")
     if existed:
         left = fail_left_running(study)
@@ -74,7 +74,7 @@ def open_studies(driver: SearchDriver, distributions: Mapping[str, Any],
     if not storage.get_study_system_attrs(study_id).get(_BUILT):
         _build(driver, study, evaluations, distributions, constrained)
         storage.set_study_system_attr(study_id, _BUILT, True)
-    return SearchStudy(storage, study.study_name, resumed=True, waiting=waiting_points(study)), evaluations
+    return SearchStudy(study, waiting_points(study)), evaluations
 
 
 def _build(driver: SearchDriver, study: Study, evaluations: Study, distributions: Mapping[str, Any],

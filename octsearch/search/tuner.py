@@ -77,11 +77,10 @@ def searcher_for(driver: SearchDriver, sampler: Any, seed_from: str | None) -> S
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     distributions = distributions_of(driver.space)
-    kept, evaluations = open_studies(driver, distributions, driver.space.flops_budget is not None)
-    study = optuna.load_study(study_name=kept.name, storage=kept.storage, sampler=sampler)
+    kept, evaluations = open_studies(driver, distributions, driver.space.flops_budget is not None, sampler)
     points = [c.param_dict for c in driver.warm_start(seed_from) if c.param_dict not in kept.waiting]
-    return StudySearcher(study, driver, distributions, metrics=driver.objectives.metrics, points_to_evaluate=points,
-                         evaluations=evaluations, kept=True)
+    return StudySearcher(kept.study, driver, distributions, metrics=driver.objectives.metrics,
+                         points_to_evaluate=points, evaluations=evaluations)
 
 
 def _fit(driver: SearchDriver, searcher: StudySearcher, settings: TuneSettings, should_stop: Any) -> None:
