@@ -2,15 +2,21 @@
 
 For each strategy (a sampler, optionally with its arguments), with and without repeat seeds, over
 several sampler seeds, a search is replayed (`octsearch launch SPACE --replay TABLE`, in simulated
-time) and its evaluations scored with the table's mean accuracy per configuration (a lucky seed
-earns nothing). Reported, median [IQR] over the seeds: the share of the table's true front
-hypervolume reached after a given number of evaluations, the evaluations needed to reach 95% and
-99% of it, the accuracy regret (points of validation accuracy below the table's best) at three
-FLOPs budgets, and each strategy against random sampling and against the target (99% of the true
-hypervolume within 10% of the table's configurations). The replays are written to a copy of the
-table's database in a temporary folder; the shipped table is never changed.
+time: the sampler sees the table's single-seed runs) and its evaluations scored with a *truth* per
+configuration (a lucky seed earns nothing): `--truth model` (default), the pooled model's predicted
+accuracy, or `--truth means`, the table's mean over its seeds (octsearch/tables/truth.py). The
+report opens with the noise it stands on: the table's seed-to-seed Kendall tau, the smallest
+effect its pooled model detects, and what the truth resolves (octsearch/tables/resolution.py).
+Reported, median [IQR] over the seeds: the share of the true front hypervolume reached after a
+given number of evaluations, the evaluations needed to reach 95% and 99% of it, the accuracy
+regret (points of validation accuracy below the truth's best) at three FLOPs budgets, and each
+strategy against random sampling (Mann-Whitney U over the sampler seeds: a difference inside
+their spread is no win) and against the target (99% of the true hypervolume within 10% of the
+table's configurations). The replays are written to a copy of the table's database in a temporary
+folder; the shipped table is never changed.
 
     python bench/search_quality.py --table mnist81                  # the shipped table
+    python bench/search_quality.py --table mnist81 --truth means     # scored on the seed means
     python bench/search_quality.py --table mnist81 --samplers nsga2,random --seeds 3 --quick
     python bench/search_quality.py --samplers nsga2:population_size=4,tpe:n_startup_trials=4+multivariate=false
 
@@ -34,12 +40,14 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from _common import table  # noqa: E402
+from _common import machine, table  # noqa: E402
+from _noise import TRUTH_TEXT, noise_lines  # noqa: E402
 
 TABLES = Path(__file__).resolve().parent / "tables"
 SAMPLERS = ("nsga2", "nsga3", "tpe", "gp", "random", "qmc")
 FLOPS_QUANTILES = (0.25, 0.5, 0.75)  # the regret's FLOPs budgets, as quantiles of the table's FLOPs
 TARGET_SHARE, TARGET_FRACTION = 0.99, 0.10  # the issue's target: 99% of the true HV in 10% of the table
+SIGNIFICANCE = 0.05  # two-sided Mann-Whitney U over the sampler seeds, against random sampling
 
 
 @dataclass(frozen=True)
@@ -104,6 +112,8 @@ def parse_args() -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--table", default="mnist81", help="the table's name (default mnist81)")
     p.add_argument("--db", help="the table's store (default: sqlite:///bench/tables/TABLE.db)")
+    p.add_argument("--truth", choices=("model", "means"), default="model",
+                   help="what a configuration scores: the pooled model's prediction (default) or the seed mean")
     p.add_argument("--samplers", default=",".join(SAMPLERS),
                    help="comma-separated strategies, SAMPLER[:KEY=VALUE+...] (default: the six samplers)")
     p.add_argument("--seeds", type=int, default=5, help="sampler seeds per strategy (default 5)")
@@ -154,6 +164,7 @@ class Bench:
         from octsearch.store import open_store
         from octsearch.tables.lookup import Table
         from octsearch.tables.quality import TableScore
+        from octsearch.tables.truth import truth_of
 
         source = Path(args.db.removeprefix("sqlite:///")) if args.db else TABLES / f"{args.table}.db"
         self.work = Path(tempfile.mkdtemp(prefix="octsearch-quality-"))
@@ -161,7 +172,8 @@ class Bench:
         self.db = f"sqlite:///{self.work / 'replays.db'}"
         self.store = open_store(self.db)
         self.table = Table(self.store, args.table)
-        self.score = TableScore(self.table)
+        self.score = TableScore(self.table, truth_of(args.truth, self.store, args.table))
+        self.noise = noise_lines(self.store, args.table, args.truth)
         self.space_file = self.work / f"{args.table}.yaml"
         self.space_file.write_text(self.table.record.space_text)  # the same text: the table's space hash
         self.args, self.n_configs = args, len(self.table)
@@ -192,21 +204,21 @@ class Bench:
                 *(fmt(o.regrets[b], 100, 2) for b in self.budgets), fmt(o.walls), fmt(o.cpus)]
 
     def verdict(self, o: Outcome, random_of: dict[int, Outcome]) -> str:
-        """Against the target and against random sampling (medians over the seeds, same repeats)."""
+        """Against the target (median over the seeds) and against random sampling at the same
+        repeats: a difference counts only where Mann-Whitney U over the seeds has p < 0.05."""
         reach99 = statistics.median(o.reach(TARGET_SHARE, self.trials))
         line = (f"{o.strategy.label} repeats {o.repeats}: 99% of the true HV after {reach99:g} evaluations "
                 f"(median; target <= {self.target}): {'met' if reach99 <= self.target else 'not met'}")
         rival = random_of.get(o.repeats)
         if rival is None or rival is o:
             return line
-        mine, theirs = ([statistics.median(x.shares_at(c)) for c in self.checkpoints] for x in (o, rival))
-        better = sum(m > t + 1e-12 for m, t in zip(mine, theirs, strict=True))
-        worse = sum(m < t - 1e-12 for m, t in zip(mine, theirs, strict=True))
-        regret = sum(statistics.median(o.regrets[b]) <= statistics.median(rival.regrets[b]) + 1e-12
-                     for b in self.budgets)
-        return (f"{line}; against random (repeats {o.repeats}), median HV share higher at {better}, equal at "
-                f"{len(mine) - better - worse}, lower at {worse} of {len(mine)} evaluation budgets; regret no "
-                f"higher at {regret} of {len(self.budgets)} FLOPs budgets")
+        shares = [versus(o.shares_at(c), rival.shares_at(c)) for c in self.checkpoints]
+        sooner, p = versus(rival.reach(TARGET_SHARE, self.trials), o.reach(TARGET_SHARE, self.trials))
+        regrets = [versus(rival.regrets[b], o.regrets[b]) for b in self.budgets]
+        return (f"{line}; against random (repeats {o.repeats}; Mann-Whitney U over the seeds, p < {SIGNIFICANCE}): "
+                f"HV share {counts(shares, 'higher', 'lower')} of {len(shares)} evaluation budgets; 99% reached "
+                f"{['later', 'inside the seed spread', 'sooner'][sooner + 1]} (p {p:.3f}); regret "
+                f"{counts(regrets, 'lower', 'higher')} of {len(regrets)} FLOPs budgets")
 
     def header(self) -> list[str]:
         n_runs = sum(len(self.table.runs(t.configuration)) for t in self.table.trials.values())
@@ -214,22 +226,38 @@ class Bench:
 
         workers = self.args.concurrency or "the space's"
 
-        return [f"table {self.args.table!r}: {self.n_configs} configurations, {n_runs} runs; true front hypervolume "
-                f"{self.score.true_hypervolume:.5f} (accuracy x share of alpha-0 FLOPs saved); the uniform-alpha "
-                f"configurations alone reach {100 * self.score.share(uniform_keys(self.table)):.1f}% of it",
+        return [f"table {self.args.table!r}: {self.n_configs} configurations, {n_runs} runs; scored on truth "
+                f"'{self.args.truth}': true front hypervolume {self.score.true_hypervolume:.5f} (accuracy x share of "
+                f"alpha-0 FLOPs saved); the uniform-alpha configurations alone reach "
+                f"{100 * self.score.share(uniform_keys(self.table)):.1f}% of it", *self.noise,
                 f"each replay: {self.trials} trials ({self.args.share:.0%} of the table); {self.args.seeds} sampler "
                 f"seeds per strategy; {workers} concurrent simulated workers"]
 
     def legend(self) -> str:
-        return (f"HV% @n: share of the table's true front hypervolume (%) after n evaluations (training runs, repeat "
+        return (f"HV% @n: share of the true front's hypervolume under the truth (%) after n evaluations (training runs, repeat "
                 f"seeds included), median [interquartile range] over {self.args.seeds} sampler seeds (0 to "
-                f"{self.args.seeds - 1}); every configuration scored with the table's mean validation accuracy over "
-                f"its seeds. Evals to 95%/99%: evaluations until the share first reaches it ('>{self.trials}': not "
-                f"within the replay). Regret: points of validation accuracy below the table's best configuration "
+                f"{self.args.seeds - 1}); every configuration scored with {TRUTH_TEXT[self.args.truth]}. Evals to 95%/99%: evaluations until the share first reaches it ('>{self.trials}': not "
+                f"within the replay). Regret: points of validation accuracy below the truth's best configuration "
                 f"with no more FLOPs than the budget (GF = 1e9 multiply-adds, {self.table.record.flops_key} "
                 f"convention; the 25/50/75% quantiles of the table's FLOPs), after {self.trials} trials. Wall s, CPU s: "
                 f"seconds of wall time and of this process's CPU time per replay (median [IQR]), on this machine "
                 f"(load average {os.getloadavg()[0]:.1f} at the end).")
+
+
+def versus(mine: list[float], theirs: list[float]) -> tuple[int, float]:
+    """+1 where ``mine`` runs higher than ``theirs`` at p < SIGNIFICANCE (two-sided Mann-Whitney U),
+    -1 lower, 0 inside the seed spread; and the p value."""
+    from scipy.stats import mannwhitneyu
+
+    p = float(mannwhitneyu(mine, theirs, alternative="two-sided").pvalue)
+    if not p < SIGNIFICANCE:  # nan (identical samples) included
+        return 0, 1.0 if p != p else p
+    return (1 if statistics.median(mine) > statistics.median(theirs) else -1), p
+
+
+def counts(sides: list[tuple[int, float]], up: str, down: str) -> str:
+    n = [sum(side == k for side, _ in sides) for k in (1, -1, 0)]
+    return f"{up} at {n[0]}, {down} at {n[1]}, inside the seed spread at {n[2]}"
 
 
 def main() -> int:
@@ -247,7 +275,8 @@ def main() -> int:
     random_of = {o.repeats: o for o in outcomes if o.strategy == Strategy("random")}
     report = [*lines, "", table(headers, [bench.row(o) for o in outcomes]), "", bench.legend(), "",
               *(bench.verdict(o, random_of) for o in outcomes), "",
-              f"total {time.monotonic() - started:.0f} s wall; replays kept in {bench.work}",
+              f"total {time.monotonic() - started:.0f} s wall, finished {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}"
+              f" on {machine()}; replays kept in {bench.work}",
               f"command: python {shlex.join([os.path.relpath(sys.argv[0]), *sys.argv[1:]])}"]
     print("\n" + "\n".join(report[len(lines) + 1:]))
     if args.out:

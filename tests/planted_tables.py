@@ -60,3 +60,29 @@ def planted_table(rng: np.random.Generator, effects: dict[str, dict[float, float
         frame = pd.DataFrame({"trial": np.arange(len(CONFIGS)), "seed": seed, "accuracy": accuracy, "flops": FLOPS})
         frames.append(frame.assign(**{p: alphas[:, j] for j, p in enumerate(PARAMS)}))
     return pd.concat(frames, ignore_index=True)
+
+
+def write_planted(url: str, frame: pd.DataFrame, name: str = "planted", kind: str = "table",
+                  budget: str = "proxy") -> str:
+    """``frame`` (a planted table) stored at ``url`` as search ``name`` through the store's public
+    API (accuracy points -> fraction); returns ``url``."""
+    from configs import configuration
+
+    from octsearch.store import SearchSpec, open_store
+
+    with open_store(url) as store:
+        store.create_search(SearchSpec(
+            name=name, space_text=f"planted table {name}\n", model_name="oct_resnet20",
+            model_args={"num_classes": 10, "in_chans": 1, "input_size": 28}, reference_accuracy=0.1,
+            reference_flops=chain_flops(0, 0, 0, 0), kind=kind), exist_ok=True)
+        numbers: dict[int, int] = {}
+        alphas = frame[list(PARAMS)].to_numpy(dtype=float)
+        rows = frame[["trial", "seed", "accuracy", "flops"]].itertuples(index=False, name=None)
+        for k, (trial, seed, accuracy, flops) in enumerate(rows):
+            if trial not in numbers:
+                numbers[trial] = store.start_trial(name, configuration(
+                    dict(zip(PARAMS, alphas[k], strict=True)), flops_paper=int(flops),
+                    flops_all=int(flops) + 1000, param_count=135_000))
+            store.record_evaluation(name, numbers[trial], seed=int(seed), accuracy=accuracy / 100,
+                                    n_val=500, budget=budget)
+    return url

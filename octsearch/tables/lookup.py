@@ -49,8 +49,3 @@ class Table:
         seed of that configuration; None if the table has none left (or lacks the configuration)."""
         runs = [r for r in self.runs(configuration) if r.seed not in used]
         return next((r for r in runs if r.seed == seed), runs[0] if runs else None)
-
-    def mean_accuracy(self, configuration: Configuration) -> float | None:
-        """The table's mean accuracy of a configuration over its seeds (what a lucky seed cannot move)."""
-        runs = self.runs(configuration)
-        return sum(r.accuracy for r in runs) / len(runs) if runs else None

@@ -1,5 +1,6 @@
-"""How good a search's front is, judged on a table: every configuration scored with the table's
-mean accuracy over its seeds, so a lucky seed earns nothing.
+"""How good a search's front is, judged on a table: every configuration scored with one *truth*
+(:mod:`octsearch.tables.truth`: the table's mean accuracy over its seeds by default, or the pooled
+model's prediction), never with the single run a search saw, so a lucky seed earns nothing.
 
 Hypervolume is of (accuracy, FLOPs) against the table's fixed reference point (chance-level
 accuracy, the alpha-0 network's FLOPs in the search's convention); a *share* is a front's
@@ -12,13 +13,14 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from octsearch.store import Store
-from octsearch.store.front import hypervolume
+from octsearch.store.front import hypervolume, non_dominated
 from octsearch.tables.lookup import Table
+from octsearch.tables.truth import Truth, mean_truth
 
 
 @dataclass(frozen=True)
 class Scored:
-    """A configuration as the table scores it: mean accuracy (fraction), FLOPs (multiply-adds)."""
+    """A configuration as the table scores it: the truth's accuracy (fraction), FLOPs (multiply-adds)."""
 
     key: str
     accuracy: float
@@ -26,15 +28,16 @@ class Scored:
 
 
 class TableScore:
-    """The table's true front and the share of its hypervolume any set of configurations reaches."""
+    """The table's true front under ``truth`` (default: the mean accuracies) and the share of its
+    hypervolume any set of configurations reaches."""
 
-    def __init__(self, table: Table) -> None:
+    def __init__(self, table: Table, truth: Truth | None = None) -> None:
         record = table.record
         self.reference = (record.reference_accuracy, float(record.reference_flops))
         self._flops_key = record.flops_key
-        self.scored = {key: Scored(key, acc, int(getattr(t, self._flops_key)))
-                       for key, t in table.trials.items()
-                       if (acc := table.mean_accuracy(t.configuration)) is not None}
+        self.truth = truth or mean_truth(table)
+        self.scored = {key: Scored(key, self.truth.accuracy[key], int(getattr(t, self._flops_key)))
+                       for key, t in table.trials.items() if key in self.truth.accuracy}
         self.true_hypervolume = self.hypervolume(self.scored)
 
     def hypervolume(self, keys: Iterable[str]) -> float:
@@ -42,6 +45,12 @@ class TableScore:
         ref_acc, ref_flops = self.reference
         points = [(self.scored[k].accuracy, self.scored[k].flops / ref_flops) for k in keys if k in self.scored]
         return hypervolume(points, (ref_acc, 1.0), ["max", "min"])
+
+    def front(self) -> list[str]:
+        """The keys of the true front: no scored configuration is as accurate for fewer FLOPs."""
+        keys = list(self.scored)
+        points = [(self.scored[k].accuracy, self.scored[k].flops) for k in keys]
+        return [keys[i] for i in non_dominated(points, ["max", "min"])]
 
     def share(self, keys: Iterable[str]) -> float:
         return self.hypervolume(keys) / self.true_hypervolume if self.true_hypervolume > 0 else 0.0
