@@ -32,6 +32,7 @@ are scalars, and lists and mappings nest at most 64 levels (:mod:`octsearch.spac
       fast_training: true                 # the fast OctConv training path on CPU (same results within 1e-4)
       label_smoothing: 0                  # cross-entropy label smoothing, in [0, 1)
       deterministic: false                # CUDA: true trades cuDNN autotuning for repeatability (CPU: always repeatable)
+      ema: 0                              # validate an exponential moving average of the weights (decay per step; 0: off)
       full: {epochs: 8}                   # overrides for re-validation at a larger budget
     objectives: {flops: paper, params: false, latency: false, latency_path: fast}  # accuracy and FLOPs always
     flops_budget: null
@@ -240,6 +241,10 @@ class BudgetSpec(_Section):
     fast_training: bool = True  # train through octsearch.fast.prepare_for_training (CPU)
     label_smoothing: float = Field(0.0, ge=0, lt=1)  # F.cross_entropy's label_smoothing
     deterministic: bool = False  # CUDA: deterministic kernels, no cuDNN autotuning
+    # the decay per step of an exponential moving average of the weights (torch.optim.swa_utils),
+    # validated instead of the last weights: it can cut seed noise in short training (octsearch
+    # calibrate measures it); 0 (the default) validates the trained weights themselves
+    ema: float = Field(0.0, ge=0, lt=1)
     full: FullBudgetSpec = FullBudgetSpec()
 
     def resolve(self, which: str) -> BudgetSpec:

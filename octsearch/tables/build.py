@@ -120,7 +120,7 @@ def tabulate(opts: TabulateOptions, on_plan: Callable[[TablePlan], None] | None 
         if table.jobs:
             with ray_session(opts.address), stop_on_sigint() as should_stop:
                 counts = run_jobs(table.jobs, space, concurrency=table.concurrency,
-                                  on_outcome=lambda o: _record(store, opts.name, o, on_outcome),
+                                  on_outcome=lambda o: record_outcome(store, opts.name, o, on_outcome),
                                   should_stop=should_stop)
         store.reconcile_running(opts.name)
         status = "interrupted" if counts.stopped else "finished"
@@ -128,10 +128,12 @@ def tabulate(opts: TabulateOptions, on_plan: Callable[[TablePlan], None] | None 
     return TabulateResult(table, counts, status)
 
 
-def _record(store: Store, name: str, outcome: JobOutcome, then: Callable[[JobOutcome], None] | None) -> None:
+def record_outcome(store: Store, name: str, outcome: JobOutcome, then: Callable[[JobOutcome], None] | None) -> None:
+    """Store a finished run as an evaluation at its job's label (a failed one as the trial's
+    failure), then hand it on to ``then``."""
     r, job = outcome.result, outcome.job
     if r is not None:
-        store.record_evaluation(name, job.trial, seed=job.seed, accuracy=r.accuracy, n_val=r.n_val,
+        store.record_evaluation(name, job.trial, seed=job.seed, accuracy=r.accuracy, n_val=r.n_val, budget=job.label,
                                 train_seconds=r.train_seconds, node=outcome.node,
                                 epoch_accuracies=list(r.epoch_accuracies), latency_ms=r.latency_ms)
     else:

@@ -108,6 +108,7 @@ class _TrainingLoop:
     generator: torch.Generator  # the batch order's
     transform: Transform | None  # the augmentation, seeded per evaluation
     spec: BudgetSpec
+    averaged: torch.optim.swa_utils.AveragedModel | None = None  # budget.ema: what is validated
     correct: int = 0
 
     @classmethod
@@ -128,10 +129,12 @@ class _TrainingLoop:
         total = spec.epochs * steps_per_epoch(data.num_train, spec.batch_size)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(spec.schedule, total))
         augment = training_augment(data.name, space.spec.data.augment.name, space.spec.data.augment.options)
-        return cls(model, trainer, lambda: _evaluator(model, spec.fast_training, dev), optimizer, scheduler,
+        averaged = _moving_average(model, spec.ema)
+        validated = model if averaged is None else averaged.module
+        return cls(model, trainer, lambda: _evaluator(validated, spec.fast_training, dev), optimizer, scheduler,
                    recipe_for(dev), split_reader(data, "train", dev, layout), split_reader(data, "val", dev, layout),
                    torch.Generator().manual_seed(seed),
-                   None if augment is None else augment.bind(augment_generator(seed)), spec)
+                   None if augment is None else augment.bind(augment_generator(seed)), spec, averaged)
 
     def run(self, epochs: int, every_epoch: bool, on_epoch: EpochCallback | None) -> tuple[list[float], tuple[float, float, float]]:
         """Accuracies (fraction, after each evaluated epoch) and (train s, eval s, train CPU s)."""
@@ -142,7 +145,8 @@ class _TrainingLoop:
             start, cpu_start = time.perf_counter(), time.process_time()
             train_epoch(self.trainer, self.train_reader, batch_size=self.spec.batch_size, optimizer=self.optimizer,
                         scheduler=self.scheduler, generator=self.generator, recipe=self.recipe,
-                        transform=self.transform, label_smoothing=self.spec.label_smoothing, scaler=scaler)
+                        transform=self.transform, label_smoothing=self.spec.label_smoothing, scaler=scaler,
+                        after_step=None if self.averaged is None else lambda: self.averaged.update_parameters(self.model))
             middle = time.perf_counter()
             cpu_s += time.process_time() - cpu_start
             train_s += middle - start
@@ -154,6 +158,28 @@ class _TrainingLoop:
             if on_epoch is not None:
                 on_epoch(epoch, accuracies[-1])
         return accuracies, (train_s, eval_s, cpu_s)
+
+
+def _moving_average(model: torch.nn.Module, decay: float) -> torch.optim.swa_utils.AveragedModel | None:
+    """``budget.ema``: an exponential moving average of the weights and of the batch-norm
+    statistics (torch's AveragedModel), or None when 0. The decay warms up as
+    min(decay, (1 + n) / (10 + n)) after n updates (TensorFlow's ExponentialMovingAverage with
+    num_updates): a proxy trains for a few hundred steps, and a fixed decay of .99 would still
+    carry the random initial weights at the end."""
+    if decay <= 0:
+        return None
+    from torch.optim.swa_utils import AveragedModel
+
+    @torch.no_grad()
+    def update(averaged: list[torch.Tensor], current: list[torch.Tensor], n: torch.Tensor) -> None:
+        weight = 1 - min(decay, (1 + float(n)) / (10 + float(n)))
+        for a, c in zip(averaged, current, strict=True):
+            if a.is_floating_point():
+                a.lerp_(c, weight)
+            else:  # batch norm's step counter
+                a.copy_(c)
+
+    return AveragedModel(model, multi_avg_fn=update, use_buffers=True)
 
 
 def _evaluator(model: torch.nn.Module, fast: bool, device: torch.device) -> torch.nn.Module:

@@ -64,9 +64,11 @@ def train_epoch(
     transform: Transform | None = None,
     label_smoothing: float = 0.0,
     scaler: torch.amp.GradScaler | None = None,
+    after_step: Callable[[], None] | None = None,
 ) -> float:
     """One pass over the reader's images in an order drawn from ``generator`` (``transform``, e.g.
-    an augmentation, on each batch in [0, 1]); returns the mean loss."""
+    an augmentation, on each batch in [0, 1]; ``after_step`` after each optimizer step, e.g. a
+    moving average of the weights); returns the mean loss."""
     model.train()
     total, batches = torch.zeros((), device=recipe.device), 0
     for inputs, targets in reader.epoch(batch_size, generator, transform):
@@ -81,6 +83,8 @@ def train_epoch(
             scaler.step(optimizer)
             scaler.update()
         scheduler.step()
+        if after_step is not None:
+            after_step()
         total += loss.detach().float()  # summed on the device: no wait for the GPU each step
         batches += 1
     return float(total) / max(1, batches)
