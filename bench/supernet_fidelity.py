@@ -1,0 +1,251 @@
+"""Benchmark: does one weight-sharing supernet rank a table's configurations as well as training
+each of them once, and at what cost? (issue 24)
+
+For each variant (``--variant epochs=E,random=K,distill=0|1``): train the table's space's supernet
+once (sandwich rule), score every configuration with each batch-norm handling (``switchable``:
+the statistics kept per slot alpha in training; ``recalibrate``: recomputed per configuration on
+``--calibration-images`` training images), then print
+
+- cost: supernet training + scoring wall time (s) against stand-alone proxy trials (``run_trial``,
+  training + validation) timed in the same run, side by side; in units of one stand-alone trial;
+- fidelity: Kendall tau-b of supernet accuracy against the table's mean accuracy (all seeds), and
+  against the mean of every pair of seeds (the like-for-like partner of the baseline); the baseline
+  is leave-one-seed-out: one stand-alone seed against the mean of the other seeds; tau within
+  FLOPs tertiles (FLOPs alone orders much of a table);
+- conclusions: the pooled model (octsearch.analysis) fit on the table's evaluations and on the
+  supernet's scores (stored at budget ``supernet`` in a scratch store): which effects the table
+  resolves (Holm p < 0.05) and whether the supernet finds each with the same sign.
+
+Units: accuracy in points of validation accuracy (percent of the table's validation split);
+FLOPs: multiply-adds at batch 1, conv + fc (the paper's convention); seconds of wall time.
+
+    python bench/supernet_fidelity.py --table mnist81 [--db bench/tables/mnist81.db]
+        [--variant epochs=3,random=2,distill=0 ...] [--standalone 2] [--out bench/results/supernet_fidelity_mnist81.md]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import statistics
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+
+from _common import command_line, machine, reexec_with_fixed_env  # noqa: E402
+
+
+@dataclass(frozen=True)
+class Truth:
+    """The table: its configurations (cost attached), per-seed accuracies (points) and FLOPs."""
+
+    configurations: list
+    seeds: list[int]
+    runs: list[list[float]]  # runs[i][s]: configuration i, seed s
+    flops: list[int]
+
+    def mean(self, seeds: list[int] | None = None) -> list[float]:
+        chosen = [self.seeds.index(s) for s in (seeds or self.seeds)]
+        return [statistics.fmean(r[j] for j in chosen) for r in self.runs]
+
+
+def read_table(db: str, name: str, space_path: str):  # noqa: ANN201
+    from octsearch.spaces import load_space
+    from octsearch.store import open_store
+    from octsearch.tables.lookup import Table
+
+    space = load_space(space_path)
+    with open_store(f"sqlite:///{db}", create=False, upgrade=False) as store:
+        table = Table(store, name)
+        configurations = [t.configuration for t in sorted(table.trials.values(), key=lambda t: t.number)]
+        runs = [[100 * r.accuracy for r in table.runs(c)] for c in configurations]
+        seeds = [r.seed for r in table.runs(configurations[0])]
+        flops = [int(getattr(table.trials[c.key], table.record.flops_key)) for c in configurations]
+        effects = _table_effects(store, name)
+    keep = [i for i, r in enumerate(runs) if len(r) == len(seeds)]
+    return space, Truth([configurations[i] for i in keep], seeds, [runs[i] for i in keep],
+                        [flops[i] for i in keep]), effects
+
+
+def _table_effects(store, name: str):  # noqa: ANN001, ANN202
+    from octsearch.analysis import search_effects
+
+    return search_effects(store, name, "proxy").effects
+
+
+def tau(a: list[float], b: list[float]) -> float:
+    from scipy.stats import kendalltau
+
+    return float(kendalltau(a, b).statistic)
+
+
+def tertiles(flops: list[int]) -> list[list[int]]:
+    """Indices of the configurations in each FLOPs tertile, cheapest first."""
+    order = sorted(range(len(flops)), key=lambda i: flops[i])
+    n = len(order)
+    return [order[k * n // 3:(k + 1) * n // 3] for k in range(3)]
+
+
+def binned_tau(a: list[float], b: list[float], bins: list[list[int]]) -> list[float]:
+    return [tau([a[i] for i in idx], [b[i] for i in idx]) for idx in bins]
+
+
+def baseline(truth: Truth, bins: list[list[int]]) -> dict:
+    """Leave-one-seed-out: each seed against the mean of the others (tau overall and per tertile)."""
+    overall, per_bin = [], []
+    for s in truth.seeds:
+        one = [r[truth.seeds.index(s)] for r in truth.runs]
+        rest = truth.mean([o for o in truth.seeds if o != s])
+        overall.append(tau(one, rest))
+        per_bin.append(binned_tau(one, rest, bins))
+    sd = statistics.fmean(statistics.stdev(r) ** 2 for r in truth.runs) ** 0.5
+    return {"taus": overall, "bins": [statistics.fmean(b[k] for b in per_bin) for k in range(3)], "seed_sd": sd,
+            "pair_taus": [tau([r[i] for r in truth.runs], [r[j] for r in truth.runs])
+                          for i, j in itertools.combinations(range(len(truth.seeds)), 2)]}
+
+
+def standalone_seconds(space, truth: Truth, n: int) -> list[float]:  # noqa: ANN001
+    """Wall time (s) of ``n`` stand-alone proxy trials (training + validation), spread over FLOPs."""
+    import torch
+
+    from octsearch.trial import run_trial
+
+    picks = [truth.configurations[i] for i in sorted(range(len(truth.flops)), key=lambda i: truth.flops[i])]
+    picks = [picks[round(k * (len(picks) - 1) / max(1, n - 1))] for k in range(n)]
+    out = []
+    for configuration in picks:
+        start = time.perf_counter()
+        run_trial(space, configuration, device=torch.device("cpu"), evaluate_every_epoch=False)
+        out.append(time.perf_counter() - start)
+    return out
+
+
+def supernet_effects(space, truth: Truth, scores) -> list:  # noqa: ANN001
+    """The pooled model fit on the supernet's scores, stored at budget 'supernet' in a scratch store."""
+    from octsearch.analysis import search_effects
+    from octsearch.store import open_store
+    from octsearch.supernet.record import record_scores, register_supernet_search
+    from octsearch.supernet.settings import SUPERNET_BUDGET
+
+    with tempfile.TemporaryDirectory() as tmp, open_store(f"sqlite:///{tmp}/sn.db") as store:
+        register_supernet_search(store, space, "supernet", 0)
+        record_scores(store, space, "supernet", scores, 0)
+        return search_effects(store, "supernet", SUPERNET_BUDGET).effects
+
+
+def run_variant(space, truth: Truth, variant: dict, calibration: int):  # noqa: ANN001, ANN201
+    import torch
+
+    from octsearch.supernet.evaluate import readers, score_configurations
+    from octsearch.supernet.settings import EvaluationSettings, SandwichRule, SupernetSettings
+    from octsearch.supernet.training import train_supernet
+    from octsearch.trial.recipe import kernel_settings, recipe_for
+
+    cpu = torch.device("cpu")
+    settings = SupernetSettings(variant["epochs"], SandwichRule(variant["random"], bool(variant["distill"])))
+    trained = train_supernet(space, settings, device=cpu)
+    out = {"train_seconds": trained.train_seconds}
+    with kernel_settings(space.budget("proxy").threads, cpu, True):
+        train, val = readers(space, cpu)
+        for bn in ("switchable", "recalibrate"):
+            start = time.perf_counter()
+            scores = score_configurations(trained.supernet, truth.configurations, EvaluationSettings(bn, calibration),
+                                          train, val, recipe_for(cpu))
+            out[bn] = (scores, time.perf_counter() - start)
+    return out
+
+
+def fidelity_lines(truth: Truth, accuracy: list[float], bins: list[list[int]], base: dict) -> list[str]:
+    pairs = [tau(accuracy, truth.mean(list(p))) for p in itertools.combinations(truth.seeds, len(truth.seeds) - 1)]
+    by_bin = binned_tau(accuracy, truth.mean(), bins)
+    return [
+        f"  Kendall tau vs the table's mean of {len(truth.seeds)} seeds: {tau(accuracy, truth.mean()):+.3f}; vs the "
+        f"mean of {len(truth.seeds) - 1} seeds: {statistics.fmean(pairs):+.3f} (each: "
+        f"{', '.join(f'{t:+.3f}' for t in pairs)}); baseline, one stand-alone seed vs the mean of the others: "
+        f"{statistics.fmean(base['taus']):+.3f} ({', '.join(f'{t:+.3f}' for t in base['taus'])})",
+        f"  tau within FLOPs tertiles (cheapest first): supernet {', '.join(f'{t:+.3f}' for t in by_bin)}; "
+        f"baseline (mean over left-out seeds) {', '.join(f'{t:+.3f}' for t in base['bins'])}",
+        f"  supernet accuracy: mean {statistics.fmean(accuracy):.2f}, range {min(accuracy):.2f} to {max(accuracy):.2f} "
+        f"points (table means: {statistics.fmean(truth.mean()):.2f}, {min(truth.mean()):.2f} to "
+        f"{max(truth.mean()):.2f}); tau of supernet accuracy vs FLOPs {tau(accuracy, truth.flops):+.3f}, "
+        f"of the table's means vs FLOPs {tau(truth.mean(), truth.flops):+.3f}",
+    ]
+
+
+def effect_lines(table_effects, found) -> list[str]:  # noqa: ANN001
+    by = {(e.parameter, e.alpha): e for e in found}
+    resolved = [e for e in table_effects if e.p_holm < 0.05]
+    lines = [f"  the table resolves {len(resolved)} of {len(table_effects)} effects (Holm p < 0.05)"]
+    for e in resolved:
+        s = by.get((e.parameter, e.alpha))
+        same = s is not None and (s.estimate > 0) == (e.estimate > 0)
+        lines.append(f"    {e.parameter} alpha {e.alpha:g}: table {e.estimate:+.2f} +/- {e.se:.2f} (Holm p {e.p_holm:.3f}); "
+                     f"supernet {s.estimate:+.2f} +/- {s.se:.2f} (Holm p {s.p_holm:.3f}): "
+                     f"{'same sign' if same else 'OPPOSITE sign'}{', resolved' if s.p_holm < 0.05 else ', not resolved'}")
+    extra = [s for s in found if s.p_holm < 0.05 and (s.parameter, s.alpha) not in {(e.parameter, e.alpha) for e in resolved}]
+    for s in extra:
+        lines.append(f"    supernet only: {s.parameter} alpha {s.alpha:g} {s.estimate:+.2f} +/- {s.se:.2f} (Holm p {s.p_holm:.3f})")
+    return lines
+
+
+def parse_variant(text: str) -> dict:
+    values = dict(part.split("=", 1) for part in text.split(","))
+    return {"epochs": int(values.get("epochs", 3)), "random": int(values.get("random", 2)),
+            "distill": int(values.get("distill", 0))}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--table", default="mnist81")
+    parser.add_argument("--db", default=str(ROOT / "bench/tables/mnist81.db"))
+    parser.add_argument("--space", default=str(ROOT / "bench/tables/mnist81.yaml"))
+    parser.add_argument("--variant", action="append", help="epochs=E,random=K,distill=0|1 (repeatable)")
+    parser.add_argument("--calibration-images", type=int, default=250)
+    parser.add_argument("--standalone", type=int, default=2, help="stand-alone proxy trials timed beside it")
+    parser.add_argument("--out", help="markdown file for the results")
+    args = parser.parse_args()
+    reexec_with_fixed_env()
+    variants = [parse_variant(v) for v in (args.variant or ["epochs=3,random=2,distill=0"])]
+    lines = [f"command: {command_line()}", f"machine: {machine()}"]
+    space, truth, table_effects = read_table(args.db, args.table, args.space)
+    bins = tertiles(truth.flops)
+    base = baseline(truth, bins)
+    lines.append(f"table {args.table}: {len(truth.configurations)} configurations x {len(truth.seeds)} seeds; noise: "
+                 f"seed SD {base['seed_sd']:.2f} points, seed-to-seed Kendall tau "
+                 f"{', '.join(f'{t:+.3f}' for t in base['pair_taus'])} (each pair of seeds)")
+    _emit(lines, args.out)
+    for variant in variants:
+        standalone = standalone_seconds(space, truth, args.standalone)
+        one = statistics.fmean(standalone)
+        result = run_variant(space, truth, variant, args.calibration_images)
+        lines.append(f"variant {variant} (calibration: {args.calibration_images} training images): supernet training "
+                     f"{result['train_seconds']:.0f} s; stand-alone proxy trials timed beside it: "
+                     f"{', '.join(f'{s:.0f}' for s in standalone)} s (mean {one:.0f} s = 1 trial)")
+        for bn in ("switchable", "recalibrate"):
+            scores, seconds = result[bn]
+            total = result["train_seconds"] + seconds
+            lines.append(f" batch norm {bn}: scoring {len(scores)} configurations {seconds:.0f} s; training + scoring "
+                         f"= {total:.0f} s = {total / one:.1f} stand-alone trials (target: at most 10)")
+            lines += fidelity_lines(truth, [100 * s.accuracy for s in scores], bins, base)
+            lines += effect_lines(table_effects, supernet_effects(space, truth, scores))
+            _emit(lines, args.out)
+
+
+_PRINTED = [0]
+
+
+def _emit(lines: list[str], out: str | None) -> None:
+    """Print the lines not printed yet; rewrite ``out`` with all of them (a stopped run keeps its figures)."""
+    print("\n".join(lines[_PRINTED[0]:]), flush=True)
+    _PRINTED[0] = len(lines)
+    if out:
+        Path(out).write_text("```\n" + "\n".join(lines) + "\n```\n")
+
+
+if __name__ == "__main__":
+    main()

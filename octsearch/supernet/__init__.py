@@ -1,0 +1,16 @@
+"""A weight-sharing alpha supernet: one training ranks every configuration of a space.
+
+Data flow: :mod:`~.switchable` (an Oct model whose alpha slots switch per forward pass over one set
+of weights) <- :mod:`~.build` (a space's supernet) -> :mod:`~.sandwich` + :mod:`~.training`
+(the sandwich rule, checkpoints, resume; :mod:`~.checkpoint`) -> :mod:`~.calibrate` +
+:mod:`~.evaluate` (each configuration scored on the validation split) -> :mod:`~.remote` (as Ray
+work) -> :mod:`~.record` (stored at budget ``supernet``) ; :mod:`~.pipeline` runs it end to end for
+``octsearch supernet``. :mod:`~.subnet` hands out a configuration's stand-alone network with the
+supernet's weights.
+"""
+
+from __future__ import annotations
+
+from octsearch.supernet.settings import SUPERNET_BUDGET
+
+__all__ = ["SUPERNET_BUDGET"]
