@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "octsearch.cli.tabulate_commands",
     "octsearch.cli.store_commands",
     "octsearch.cli.effects_commands",
+    "octsearch.cli.supernet_commands",
     "octsearch.cli.validate_commands",
     "octsearch.cli.dashboard_commands",
 )
