@@ -3,16 +3,18 @@
 Per rung (its evaluations read through the store's facade; nothing is written):
 
 - ``seed_sd``: the pooled SD of evaluations within a configuration (points of validation accuracy;
-  every evaluation, training failures included: they are seed noise a search meets);
+  every evaluation, training failures included: they are seed noise a search meets), with its 95%
+  confidence interval (chi-square on the pooled degrees of freedom, scipy): a pilot of a dozen
+  configurations pins it to within about +/-30%, and every figure below scales with it;
 - ``tau``: seed-to-seed Kendall tau-b (scipy) of the configurations' accuracies, one per pair of
   seeds over the configurations both hold, averaged over the pairs;
-- the pooled model of :mod:`octsearch.analysis` fit on the rung's evaluations: the median standard
-  error of its alpha effects (points at equal FLOPs, the analysis' SE rule), ``se_pilot``;
-- ``se_search``: that SE at the search's trial count, scaled as 1/sqrt(evaluations):
-  ``se_pilot * sqrt(n_pilot / trials)``. The pilot's design is balanced; a sampler's draws are not,
-  so this is the best case for a search of that size;
-- ``resolves``: 2 x ``se_search`` (the effect a search of ``trials`` evaluations pins to within
-  2 SE) and ``detectable``, the effect a two-sided 5% test finds with 80% power, 2.8 x ``se_search``;
+- ``se_search``: the standard error of the pooled model's alpha effects (points at equal FLOPs)
+  from a search of ``trials`` evaluations at this rung: ``seed_sd`` x the design's SE per unit noise
+  (:mod:`octsearch.calibrate.resolution`: the best case, a balanced search, the additive model fits);
+- ``resolves``: 2 x ``se_search`` (the effect such a search pins to within 2 SE) and
+  ``detectable``, the effect a two-sided 5% test finds with 80% power, 2.8 x ``se_search``;
+- ``trials_needed``: the search size at which ``resolves`` reaches the target, taking the SE to
+  shrink as 1/sqrt(trials);
 - ``seconds``: the mean training wall seconds per evaluation (the CPU of a Ray task, on the machine
   that ran the pilot; evaluation and Ray's overhead not included).
 
@@ -45,7 +47,8 @@ UNITS = ("points of validation accuracy (percent of the validation split); effec
 
 @dataclass(frozen=True)
 class RungFigures:
-    """One rung's figures (see the module docstring); ``model_error`` says why no model was fit."""
+    """One rung's figures (see the module docstring); ``failures``: evaluations the analysis' rule
+    counts as collapsed trainings (:mod:`octsearch.analysis.failures`), kept in the seed SD."""
 
     label: str
     evaluations: int
@@ -54,16 +57,15 @@ class RungFigures:
     n_val: int
     mean_accuracy: float
     seed_sd: float | None
+    seed_sd_ci: tuple[float, float] | None
     tau: float | None
     tau_pairs: int
-    se_pilot: float | None
     se_search: float | None
     resolves: float | None
     detectable: float | None
     trials_needed: int | None
     seconds: float
     failures: int = 0
-    model_error: str = ""
 
 
 @dataclass(frozen=True)
@@ -73,6 +75,7 @@ class Calibration:
     pilot: str
     trials: int
     target: float
+    unit_se: float  # the search design's median effect SE per point of noise SD
     rungs: tuple[RungFigures, ...]
     recommended: str | None
     best: str | None  # the rung with the smallest se_search (when none resolves the target)
@@ -94,53 +97,54 @@ def kendall_tau(frame: pd.DataFrame) -> tuple[float | None, int]:
     return (statistics.fmean(taus) if taus else None), len(taus)
 
 
-def rung_figures(store: Store, pilot: str, label: str, trials: int, target: float) -> RungFigures:
+def sd_interval(sd: float, df: int, level: float = 0.95) -> tuple[float, float]:
+    """The ``level`` confidence interval of a pooled SD on ``df`` degrees of freedom (chi-square)."""
+    from scipy.stats import chi2
+
+    tail = (1 - level) / 2
+    return (sd * math.sqrt(df / chi2.ppf(1 - tail, df)), sd * math.sqrt(df / chi2.ppf(tail, df)))
+
+
+def rung_figures(store: Store, pilot: str, label: str, trials: int, target: float, unit_se: float) -> RungFigures:
     """The figures of one rung (its evaluations must exist)."""
-    from octsearch.analysis import fit_search, read_evaluations
+    from octsearch.analysis import read_evaluations
     from octsearch.analysis.diagnostics import pooled_seed_sd
-    from octsearch.analysis.effects import detectable, effects_of
+    from octsearch.analysis.effects import detectable
+    from octsearch.analysis.failures import split_failures
 
     evaluations = read_evaluations(store, pilot, label)
     frame = evaluations.frame
     stored = store.evaluations(pilot, budget=label)
     seed_sd, _ = pooled_seed_sd(frame)
+    ci = None if seed_sd is None else sd_interval(seed_sd, int((frame.groupby("trial").size() - 1).sum()))
     tau, pairs = kendall_tau(frame)
-    se_pilot = se_search = needed = None
-    error, failures = "", 0
-    try:
-        model = fit_search(evaluations)
-        failures = model.failures.failed
-        se_pilot = statistics.median(e.se for e in effects_of(model.fitted))
-        n = len(model.kept)
-        se_search = se_pilot * math.sqrt(n / trials)
-        needed = math.ceil(n * (se_pilot * SE_PER_TARGET / target) ** 2)
-    except ConfigError as e:
-        error = str(e)
+    se = None if seed_sd is None else seed_sd * unit_se
     return RungFigures(
         label=label, evaluations=len(frame), configurations=int(frame["trial"].nunique()),
         seeds=int(frame["seed"].nunique()), n_val=int(statistics.median(e.n_val for e in stored)),
-        mean_accuracy=float(frame["accuracy"].mean()), seed_sd=seed_sd, tau=tau, tau_pairs=pairs,
-        se_pilot=se_pilot, se_search=se_search,
-        resolves=None if se_search is None else SE_PER_TARGET * se_search,
-        detectable=None if se_search is None else detectable(se_search), trials_needed=needed,
-        seconds=statistics.fmean(float(e.train_seconds or 0.0) for e in stored), failures=failures,
-        model_error=error)
+        mean_accuracy=float(frame["accuracy"].mean()), seed_sd=seed_sd, seed_sd_ci=ci, tau=tau, tau_pairs=pairs, se_search=se,
+        resolves=None if se is None else SE_PER_TARGET * se, detectable=None if se is None else detectable(se),
+        trials_needed=None if se is None else math.ceil(trials * (SE_PER_TARGET * se / target) ** 2),
+        seconds=statistics.fmean(float(e.train_seconds or 0.0) for e in stored),
+        failures=split_failures(frame, evaluations.params, evaluations.chance)[1].failed)
 
 
-def calibrate_report(store: Store, pilot: str, labels: tuple[str, ...], trials: int,
+def calibrate_report(store: Store, pilot: str, labels: tuple[str, ...], trials: int, unit_se: float,
                      target: float = DEFAULT_TARGET) -> Calibration:
-    """The figures of every rung in ``labels`` that has evaluations, and the recommendation."""
+    """The figures of every rung in ``labels`` that has evaluations, and the recommendation
+    (``unit_se``: :func:`octsearch.calibrate.resolution.unit_se` of the space at ``trials``)."""
     check_target(target)
     check_trials(trials)
     budgets = store.budgets(pilot)
-    rungs = tuple(rung_figures(store, pilot, label, trials, target) for label in labels if budgets.get(label))
+    rungs = tuple(rung_figures(store, pilot, label, trials, target, unit_se)
+                  for label in labels if budgets.get(label))
     if not rungs:
         raise ConfigError(f"calibration {pilot!r} has no evaluations at any rung yet: nothing to report")
-    fitted = [r for r in rungs if r.se_search is not None]
-    resolving = [r for r in fitted if r.resolves is not None and r.resolves <= target]
+    measured = [r for r in rungs if r.se_search is not None]
+    resolving = [r for r in measured if r.resolves is not None and r.resolves <= target]
     recommended = min(resolving, key=lambda r: r.seconds).label if resolving else None
-    best = min(fitted, key=lambda r: r.se_search).label if fitted else None  # type: ignore[arg-type,return-value]
-    return Calibration(pilot, trials, target, rungs, recommended, best)
+    best = min(measured, key=lambda r: r.se_search).label if measured else None  # type: ignore[arg-type,return-value]
+    return Calibration(pilot, trials, target, unit_se, rungs, recommended, best)
 
 
 def check_target(target: float) -> None:

@@ -91,11 +91,14 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if result.status == "interrupted":
         print("run the same command again to continue", file=sys.stderr)
         return 130
+    from octsearch.calibrate.resolution import unit_se
     from octsearch.store import open_store
 
     trials = args.trials or pilot.space.sampler.trials
+    unit = unit_se(pilot.space, trials, args.design_seed)
     with open_store(args.db, create=False, upgrade=False) as store:
-        report = calibrate_report(store, pilot.name, tuple(s.rung.label for s in pilot.ladder), trials, args.target)
+        report = calibrate_report(store, pilot.name, tuple(s.rung.label for s in pilot.ladder), trials, unit,
+                                  args.target)
     _output(args, report, result.plan, json_path, write_to)
     return 0
 

@@ -26,16 +26,27 @@ def _num(value: float | None, digits: int = 2) -> str:
     return "-" if value is None else f"{value:.{digits}f}"
 
 
+def _interval(value: float | None, ci: tuple[float, float] | None) -> str:
+    return _num(value) if ci is None else f"{_num(value)} [{ci[0]:.2f}-{ci[1]:.2f}]"
+
+
+def _scaled(ci: tuple[float, float] | None, value: float | None, sd: float | None) -> tuple[float, float] | None:
+    """A figure proportional to the seed SD, over the SD's confidence interval."""
+    if ci is None or value is None or not sd:
+        return None
+    return (value * ci[0] / sd, value * ci[1] / sd)
+
+
 def rung_rows(report: Calibration) -> list[dict[str, Any]]:
     return [{
         "rung (budget label)": r.label,
         "evals": r.evaluations,
         "val imgs": r.n_val,
         "mean acc": _num(r.mean_accuracy),
-        "seed SD": _num(r.seed_sd),
+        "seed SD [95% CI]": _interval(r.seed_sd, r.seed_sd_ci),
         "tau": _num(r.tau),
         f"SE@{report.trials}": _num(r.se_search, 3),
-        "resolves +/-": _num(r.resolves),
+        "resolves +/- [95% CI]": _interval(r.resolves, _scaled(r.seed_sd_ci, r.resolves, r.seed_sd)),
         "80% power": _num(r.detectable),
         "s/trial": _num(r.seconds, 1),
     } for r in report.rungs]
@@ -49,13 +60,14 @@ def report_text(report: Calibration, device: str) -> str:
         "Units: accuracies, SDs, SEs and effects are points of validation accuracy (percent of the rung's "
         "validation split); effects at equal FLOPs (multiply-adds, the space's convention); s/trial = training "
         f"wall seconds per evaluation on {device}.",
-        "seed SD: pooled SD within a configuration; tau: seed-to-seed Kendall tau-b of the configurations, mean over "
-        f"seed pairs; SE@{report.trials}: median SE of the pooled model's alpha effects scaled to {report.trials} "
-        "evaluations (best case: the pilot's design is balanced); resolves: 2 SE; 80% power: the effect a 5% "
-        "two-sided test detects with 80% power (2.8 SE).",
+        "seed SD: pooled SD within a configuration, its 95% CI by chi-square (the resolution scales with it); tau: seed-to-seed Kendall tau-b of the configurations, mean over "
+        f"seed pairs; SE@{report.trials}: the pooled model's median effect SE from a search of {report.trials} "
+        f"evaluations at the rung = seed SD x {report.unit_se:.3f} (the SE per point of noise of a balanced design "
+        "of that size: the best case, assuming the additive model fits); resolves: 2 SE; 80% power: the effect a "
+        "5% two-sided test detects with 80% power (2.8 SE).",
     ]
-    lines += [f"{r.label}: no model ({r.model_error})" for r in report.rungs if r.model_error]
-    lines += [f"{r.label}: {r.failures} training failure(s) left out of the model" for r in report.rungs if r.failures]
+    lines += [f"{r.label}: {r.failures} training failure(s) (near chance), counted in the seed SD"
+              for r in report.rungs if r.failures]
     lines.append(recommendation_text(report))
     return "\n".join(lines)
 

@@ -22,6 +22,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "octsearch.cli.trial_commands",
     "octsearch.cli.launch_commands",
     "octsearch.cli.tabulate_commands",
+    "octsearch.cli.calibrate_commands",
     "octsearch.cli.store_commands",
     "octsearch.cli.effects_commands",
     "octsearch.cli.supernet_commands",
