@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from supernet_spaces import two_alpha_space
 
 from octsearch.analysis import read_evaluations
 from octsearch.spaces import space_from_text
@@ -13,19 +14,7 @@ from octsearch.supernet.evaluate import SupernetScore
 from octsearch.supernet.record import record_scores, register_supernet_search
 from octsearch.supernet.settings import SUPERNET_BUDGET
 
-SPACE = """\
-description: supernet record test space
-model: {name: oct_resnet20, args: {width_mult: 0.25}}
-data: {name: mnist, seed: 0, val_fraction: 0.25, limit: 400}
-search:
-  grid: [0, 0.5]
-  fixed: 0
-  params:
-    stage1.out: {slots: [stage1.out]}
-    stage2.out: {slots: [stage2.out]}
-budget: {epochs: 1, batch_size: 50, seed: 0, threads: 1}
-sampler: {name: random, trials: 4, concurrency: 1}
-"""
+SPACE = two_alpha_space("supernet record test space", limit=400, batch=50)
 
 
 @pytest.fixture

@@ -6,23 +6,12 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from supernet_spaces import two_alpha_space
 
 from octsearch.cli.main import main
 from octsearch.store import open_store
 
-SPACE = """\
-description: supernet command test space
-model: {name: oct_resnet20, args: {width_mult: 0.25}}
-data: {name: mnist, seed: 0, val_fraction: 0.25, limit: 240}
-search:
-  grid: [0, 0.5]
-  fixed: 0
-  params:
-    stage1.out: {slots: [stage1.out]}
-    stage2.out: {slots: [stage2.out]}
-budget: {epochs: 1, batch_size: 60, optimizer: {name: sgd, lr: 0.05, momentum: 0.9}, seed: 0, threads: 1}
-sampler: {name: random, trials: 4, concurrency: 1}
-"""
+SPACE = two_alpha_space("supernet command test space")
 
 
 @pytest.mark.slow

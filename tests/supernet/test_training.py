@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import torch
+from supernet_spaces import two_alpha_space
 
 from octsearch.errors import ConfigError
 from octsearch.spaces import space_from_text
@@ -15,19 +16,7 @@ from octsearch.supernet.settings import EvaluationSettings, SandwichRule, Supern
 from octsearch.supernet.training import train_supernet
 from octsearch.trial.recipe import recipe_for
 
-SPACE = """\
-description: supernet training test space
-model: {name: oct_resnet20, args: {width_mult: 0.5}}
-data: {name: mnist, seed: 0, val_fraction: 0.25, limit: 400}
-search:
-  grid: [0, 0.5]
-  fixed: 0
-  params:
-    stage1.out: {slots: [stage1.out]}
-    stage2.out: {slots: [stage2.out]}
-budget: {epochs: 1, batch_size: 50, optimizer: {name: sgd, lr: 0.1, momentum: 0.9}, seed: 0, threads: 1}
-sampler: {name: random, trials: 4, concurrency: 1}
-"""
+SPACE = two_alpha_space("supernet training test space", width=0.5, limit=400, batch=50, lr=0.1)
 SETTINGS = SupernetSettings(2, SandwichRule(1), seed=3)
 CPU = torch.device("cpu")
 
