@@ -8,7 +8,7 @@ Prints medians in milliseconds and the command that reproduces them. Target: und
 
 Side by side at the same size: the non-dominated sort of every complete trial (what
 ``rebuild_front`` runs) and the hypervolume (of the front, and of every trial), through moocore
-(what ``octsearch.store.front`` uses) and through the pure-Python sweeps octsearch used before
+(what ``octsearch.pareto`` uses) and through the pure-Python sweeps octsearch used before
 (kept here, below, as the comparison).
 
     python bench/front_read.py [--trials 100000] [--repeats 21] [--db PATH]
@@ -57,10 +57,8 @@ def build(db: Path, n: int, seed: int) -> float:
     """Create the store and bulk-insert the search; returns seconds taken."""
     from sqlalchemy import insert, select
 
-    from octsearch.configuration import Configuration
     from octsearch.stats import binomial_stderr
     from octsearch.store import SearchSpec, open_store
-    from octsearch.store.models import EvaluationRow, SearchRow, TrialRow
 
     start = time.perf_counter()
     store = open_store(f"sqlite:///{db}")
@@ -69,40 +67,60 @@ def build(db: Path, n: int, seed: int) -> float:
                                    reference_accuracy=0.1, reference_flops=ALPHA0_FLOPS))
     now = datetime.now(timezone.utc)
     rows = synthetic_trials(n, seed)
-    with store._engine.begin() as conn:
-        search_id = conn.execute(select(SearchRow.id).where(SearchRow.name == "bench")).scalar_one()
-        conn.execute(insert(TrialRow), [
-            dict(search_id=search_id, number=i, config_key=Configuration((), tuple((k, float(v)) for k, v in r["alphas"].items())).key, alphas=r["alphas"],
-                 config={f"alpha_{k}": v for k, v in r["alphas"].items()}, flops_paper=r["flops"],
-                 flops_all=int(r["flops"] * 1.03), params_count=272_474, status="complete",
+    engine, (searches, trials, evaluations) = tables(store)
+    with engine.begin() as conn:  # bulk rows as plain SQL would write them: the store's API adds one at a time
+        search_id = conn.execute(select(searches.c.id).where(searches.c.name == "bench")).scalar_one()
+        conn.execute(insert(trials), [
+            dict(search_id=search_id, number=i, config_key=_configuration(r).key,
+                 configuration=json.dumps(_configuration(r).to_json()), flops_paper=r["flops"],
+                 flops_all=int(r["flops"] * 1.03), param_count=272_474, status="complete",
                  accuracy=r["accuracy"], accuracy_stderr=binomial_stderr(r["accuracy"], 1000), n_evals=1,
                  is_uniform=len(set(r["alphas"].values())) <= 2, node="node-1", started_at=now, finished_at=now,
                  train_seconds=30.0, on_front=False)
             for i, r in enumerate(rows)
         ])
-        ids = conn.execute(select(TrialRow.id).where(TrialRow.search_id == search_id).order_by(TrialRow.number)).scalars().all()
-        conn.execute(insert(EvaluationRow), [
+        ids = conn.execute(select(trials.c.id).where(trials.c.search_id == search_id).order_by(trials.c.number)).scalars().all()
+        conn.execute(insert(evaluations), [
             dict(trial_id=tid, seed=i, budget="proxy", accuracy=r["accuracy"], n_val=1000,
                  stderr=binomial_stderr(r["accuracy"], 1000), train_seconds=30.0, node="node-1", created_at=now,
-                 epoch_accuracies=[0.5, 0.8, r["accuracy"]])
+                 epoch_accuracies=json.dumps([0.5, 0.8, r["accuracy"]]))
             for i, (tid, r) in enumerate(zip(ids, rows, strict=True))
         ])
+    engine.dispose()
     store.rebuild_front("bench")
     store.close()
     return time.perf_counter() - start
+
+
+def _configuration(row: dict):
+    from octsearch.configuration import Configuration
+
+    alphas = tuple((k, float(v)) for k, v in row["alphas"].items())
+    return Configuration(alphas, alphas, None)
+
+
+def tables(store):
+    """An engine of its own on the store's SQLite file, and the store's three tables as that
+    database describes them (reflected: the bench writes and reads rows as plain SQL would)."""
+    from sqlalchemy import MetaData, Table, create_engine
+
+    engine = create_engine(store.database_url)
+    meta = MetaData()
+    return engine, [Table(f"octsearch_{t}", meta, autoload_with=engine) for t in ("searches", "trials", "evaluations")]
 
 
 def front_on_read(store) -> list[int]:
     """What the maintained flags save: select every complete trial and sweep (for comparison)."""
     from sqlalchemy import select
 
-    from octsearch.store.front import non_dominated
-    from octsearch.store.models import TrialRow
+    from octsearch.pareto import non_dominated
 
-    with store._engine.connect() as conn:
+    engine, (_, trials, _) = tables(store)
+    with engine.connect() as conn:
         rows = conn.execute(
-            select(TrialRow.number, TrialRow.accuracy, TrialRow.flops_paper).where(TrialRow.status == "complete")
+            select(trials.c.number, trials.c.accuracy, trials.c.flops_paper).where(trials.c.status == "complete")
         ).all()
+    engine.dispose()
     return sorted(rows[i][0] for i in non_dominated([r[1:] for r in rows], ["max", "min"]))
 
 
@@ -187,12 +205,13 @@ def side_by_side(store, repeats: int) -> dict[str, float]:
     on every complete trial (accuracy max, FLOPs min) and on the front; results checked equal."""
     from sqlalchemy import select
 
-    from octsearch.store import front
-    from octsearch.store.models import TrialRow
+    from octsearch import pareto as front
 
-    with store._engine.connect() as conn:
+    engine, (_, trials, _) = tables(store)
+    with engine.connect() as conn:
         points = [tuple(r) for r in conn.execute(
-            select(TrialRow.accuracy, TrialRow.flops_paper).where(TrialRow.status == "complete")).all()]
+            select(trials.c.accuracy, trials.c.flops_paper).where(trials.c.status == "complete")).all()]
+    engine.dispose()
     dirs, ref, n = ["max", "min"], (0.1, float(ALPHA0_FLOPS)), max(3, repeats // 4)
     out: dict[str, float] = {}
     for label, fn in (("moocore", front.non_dominated), ("python", python_non_dominated)):

@@ -2,7 +2,7 @@
 
 A :class:`Configuration` holds the searched parameters (parameter -> alpha), the free slots' alphas
 they expand to (slot -> alpha, slot order), one identity key, and its cost once counted. Only a
-:class:`~octsearch.spaces.SearchSpace` builds a new one (``space.configuration(...)``, validated
+:class:`~octsearch.spaces.SearchSpace` builds a new one (``space.from_params(...)``, ``space.uniform(...)``, ..., validated
 there, once); the sampler's suggestion, the trial on a worker, the store and the export file carry
 it, and the store and the export file read it back with :meth:`Configuration.from_json`.
 
@@ -55,7 +55,8 @@ class Configuration:
 
     ``params`` and ``alphas`` are (name, alpha) pairs in the space's order; :attr:`key` is the one
     identity (SHA-256 of the alphas as canonical JSON), the same across spaces that name their
-    parameters differently. Build one with ``space.configuration(...)``; never by hand.
+    parameters differently. Build one with a space's constructors (``space.from_params``, ``from_slots``, ``uniform``);
+    never by hand.
     """
 
     params: Pairs

@@ -37,7 +37,7 @@ def run_search(folder: Path) -> Path:
     return db
 
 
-_TRIAL_COLUMNS = ("number", "status", "config", "alphas", "flops_paper", "flops_all", "params_count",
+_TRIAL_COLUMNS = ("number", "status", "configuration", "flops_paper", "flops_all", "param_count",
                   "accuracy", "accuracy_stderr", "n_evals", "is_uniform", "uniform_alpha", "on_front")
 _EVAL_COLUMNS = ("seed", "budget", "accuracy", "n_val", "stderr", "epoch_accuracies")
 
@@ -52,8 +52,11 @@ def dump(db: Path) -> dict:
                            "WHERE search_id = ? ORDER BY number", (search_id,)).fetchall()
         for trial_id, *values in rows:
             trial = dict(zip(_TRIAL_COLUMNS, values, strict=True))
-            for key in ("config", "alphas"):
-                trial[key] = json.loads(trial[key])
+            # the golden file predates the one configuration column: its two views, and the
+            # parameter count under its old column name, so that the same search gives the same file
+            configuration = json.loads(trial.pop("configuration"))
+            trial["config"], trial["alphas"] = configuration["params"], configuration["alphas"]
+            trial["params_count"] = trial.pop("param_count")
             trial["is_uniform"], trial["on_front"] = bool(trial["is_uniform"]), bool(trial["on_front"])
             evals = con.execute(f"SELECT {', '.join(_EVAL_COLUMNS)} FROM octsearch_evaluations "
                                 "WHERE trial_id = ? ORDER BY seed, budget", (trial_id,)).fetchall()

@@ -128,3 +128,27 @@ def test_no_private_module_or_attribute_of_ray_or_optuna_is_reached():
         found += [f"{module}:{node.lineno} reaches .{node.attr}" for node in ast.walk(ast.parse(path.read_text()))
                   if isinstance(node, ast.Attribute) and node.attr in PRIVATE_ATTRIBUTES]
     assert not found, found
+
+
+BENCH = PACKAGE.parent / "bench"
+# The store's public names: its package namespace, re-exported by ``octsearch/store/__init__.py``.
+STORE_FACADE = "octsearch.store"
+
+
+def test_nothing_outside_the_store_reaches_past_its_facade():
+    """Code outside ``octsearch/store`` (the package and the benchmarks) imports only the store's
+    facade (``from octsearch.store import ...``), never one of its modules, and never its engine."""
+    store_modules = {m for m in _modules() if m.startswith(STORE_FACADE + ".")}
+    sources = {m: p for m, p in _modules().items() if not m.startswith(STORE_FACADE)}
+    sources |= {f"bench.{p.stem}": p for p in BENCH.glob("*.py")}
+    broken = []
+    for module, path in sources.items():
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import)
+                     else [node.module or ""] if isinstance(node, ast.ImportFrom) and not node.level else [])
+            broken += [f"{module}:{node.lineno} imports {name}" for name in names
+                       if any(name == s or name.startswith(s + ".") for s in store_modules)]
+            if isinstance(node, ast.Attribute) and node.attr == "_engine":
+                broken.append(f"{module}:{node.lineno} reaches ._engine")
+    assert not broken, broken
+    assert "octsearch.store.store" in store_modules  # the check looks where the modules are

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from octsearch.errors import ConfigError
-from octsearch.store.records import FLOPS_LABELS
+from octsearch.store import FLOPS_LABELS
 
 if TYPE_CHECKING:
     import pandas as pd

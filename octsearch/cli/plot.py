@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING
 
 from octsearch.cli._format import gflops
 from octsearch.errors import ConfigError
-from octsearch.store.records import FLOPS_LABELS, TrialRecord
+from octsearch.store import FLOPS_LABELS, TrialRecord
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

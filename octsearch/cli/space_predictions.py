@@ -48,7 +48,7 @@ def space_predictions(store: Store, record: SearchRecord, model: SearchModel) ->
     from octsearch.analysis.predict import predict, unpredicted
     from octsearch.search.unseen import every_configuration
     from octsearch.spaces.load import space_from_text
-    from octsearch.store.front import non_dominated
+    from octsearch.pareto import non_dominated
 
     try:
         space = space_from_text(record.space_text, record.name)

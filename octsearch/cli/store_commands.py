@@ -31,14 +31,15 @@ from octsearch.cli.store_view import (
     search_row,
 )
 from octsearch.errors import ConfigError, OctsearchError
+from octsearch.store import TRIAL_STATUSES
 
 if TYPE_CHECKING:
     from octsearch.analysis.pick import ModelPick
     from octsearch.analysis.versus_curve import CurveVerdict
     from octsearch.config_file import ModelConfig
     from octsearch.store import SearchRecord, Store, TrialRecord
-    from octsearch.store.export import NothingFits, Selection
-    from octsearch.store.versus_uniform import Verdict
+    from octsearch.store import NothingFits, Selection
+    from octsearch.store import Verdict
 
 FORMATS = ("table", "json", "csv")
 
@@ -53,7 +54,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser("trials", help="list every trial of a search")
     p.add_argument("name", metavar="NAME")
-    p.add_argument("--status", choices=("complete", "pruned", "infeasible", "failed", "running"))
+    p.add_argument("--status", choices=TRIAL_STATUSES)
     p.add_argument("--limit", type=int, metavar="N", help="at most N trials (default: every trial)")
     p.add_argument("--newest", action="store_true", help="the highest trial numbers first")
     p.add_argument("--format", choices=FORMATS, default="table")
@@ -114,8 +115,7 @@ def _open(args: argparse.Namespace) -> Store:
 
 def cmd_searches(args: argparse.Namespace) -> int:
     from octsearch.cli._format import table, to_json
-    from octsearch.store import resolve_url
-    from octsearch.store.urls import sqlite_path
+    from octsearch.store import resolve_url, sqlite_path
 
     path = sqlite_path(resolve_url(args.db))
     if path is not None and not path.exists():  # a fresh install: nothing to list yet
@@ -145,7 +145,7 @@ def cmd_trials(args: argparse.Namespace) -> int:
 
 def cmd_pareto(args: argparse.Namespace) -> int:
     from octsearch.cli.plot import plot_front
-    from octsearch.store.versus_uniform import versus_uniform
+    from octsearch.store import versus_uniform
 
     with _open(args) as store:
         record = store.get_search(args.name)
@@ -178,7 +178,7 @@ def cmd_pareto(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from octsearch.config_file import write_config
-    from octsearch.store.export import NothingFits, export_config, select_trial
+    from octsearch.store import NothingFits, export_config, select_trial
 
     with _open(args) as store:
         record = store.get_search(args.name)
@@ -263,7 +263,7 @@ def _emit_versus(fmt: str, front: Sequence[TrialRecord], record: SearchRecord,
 
 def _export_verdict(store: Store, name: str, selection: Selection) -> Verdict | str:
     """The exported trial judged with the front (at the selection's budget), or why it cannot be."""
-    from octsearch.store.versus_uniform import versus_uniform
+    from octsearch.store import versus_uniform
 
     try:
         return versus_uniform(store, name, selection.budget, also=(selection.trial.number,))
@@ -326,14 +326,9 @@ def _nothing_fits(e: NothingFits, record: SearchRecord) -> str:
 
 
 def cmd_db_upgrade(args: argparse.Namespace) -> int:
-    from octsearch.store import migrate
-    from octsearch.store.connect import open_engine
+    from octsearch.store import upgrade_database
 
-    engine, shown = open_engine(args.db)
-    try:
-        before, after = migrate.upgrade(engine)
-    finally:
-        engine.dispose()
+    shown, before, after = upgrade_database(args.db)
     if before == after:
         print(f"{shown}: already at the newest schema revision {after}")
     else:
@@ -342,16 +337,10 @@ def cmd_db_upgrade(args: argparse.Namespace) -> int:
 
 
 def cmd_db_current(args: argparse.Namespace) -> int:
-    from octsearch.store import migrate
-    from octsearch.store.connect import open_engine
+    from octsearch.store import SCHEMA_HEAD, database_revision
 
-    engine, shown = open_engine(args.db, create=False, read_only=True)  # reads only
-    try:
-        with engine.connect() as conn:
-            current = migrate.current_revision(conn)
-    finally:
-        engine.dispose()
-    state = "newest" if current == migrate.HEAD else f"newest is {migrate.HEAD}: run `octsearch db upgrade`"
+    shown, current = database_revision(args.db)  # reads only
+    state = "newest" if current == SCHEMA_HEAD else f"newest is {SCHEMA_HEAD}: run `octsearch db upgrade`"
     print(f"{shown}: schema revision {current or 'none (empty database)'} ({state})")
     return 0
 

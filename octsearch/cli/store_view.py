@@ -25,7 +25,7 @@ ALPHAS_HEADER = "alphas (slot order)"
 
 def flops_label(flops_key: str) -> str:
     """What a FLOPs convention counts ("conv+fc" or "all ops"); sqlalchemy loads only here."""
-    from octsearch.store.records import FLOPS_LABELS
+    from octsearch.store import FLOPS_LABELS
 
     return FLOPS_LABELS[flops_key]
 
@@ -68,7 +68,7 @@ def search_row(r: Any) -> dict[str, Any]:
         "model": r.model_name,
         "sampler": r.sampler,
         "trials": r.n_trials,
-        **{s: c.get(s, 0) for s in ("complete", "running", "failed", "pruned", "infeasible")},
+        **{s: c.get(s, 0) for s in ("complete", "running", "failed", "pruned", "infeasible", "interrupted", "lost")},
         "created (UTC)": r.created_at.strftime("%Y-%m-%d %H:%M"),
     }
 

@@ -129,7 +129,7 @@ def _alphas(alphas: dict[str, float]) -> str:
 
 def _report_text(report: Any, db: str | None) -> str:
     from octsearch.cli._format import gflops, table
-    from octsearch.store.records import FLOPS_LABELS
+    from octsearch.store import FLOPS_LABELS
 
     label, b = FLOPS_LABELS[report.flops_key], report.budget
     rows = [{

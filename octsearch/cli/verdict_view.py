@@ -17,7 +17,7 @@ from octsearch.cli._format import gflops, table
 from octsearch.errors import OctsearchError
 
 if TYPE_CHECKING:
-    from octsearch.store.versus_uniform import Comparison, Verdict
+    from octsearch.store import Comparison, Verdict
 
 UNITS = {
     "accuracy": "fraction of the validation split; difference = member minus rival, stderr its SE",
@@ -127,7 +127,7 @@ def settle_lines(v: Verdict, db: str | None) -> list[str]:
 
 def verdict_text(v: Verdict, db: str | None = None) -> str:
     """The table, the summary, the test and what would settle it."""
-    from octsearch.store.records import FLOPS_LABELS
+    from octsearch.store import FLOPS_LABELS
 
     label = FLOPS_LABELS[v.flops_key]
     rows = [_row(c, v, label) for c in v.comparisons]
@@ -142,7 +142,7 @@ def verdict_text(v: Verdict, db: str | None = None) -> str:
 def verdict_line(db: str | None, name: str, budget: str = "proxy") -> str:
     """One closing line for ``launch`` (and ``revalidate``); never raises on the search's state."""
     from octsearch.store import open_store
-    from octsearch.store.versus_uniform import versus_uniform
+    from octsearch.store import versus_uniform
 
     try:
         with open_store(db, create=False) as store:

@@ -26,12 +26,8 @@ from octsearch.search.state import KnownPoint, Objectives, SearchState, Verdict
 from octsearch.spaces.space import SearchSpace
 from octsearch.store import SearchRecord, Store, TrialRecord
 
-# First word of the error of a trial cut short because the search stopped (Ctrl-C, a killed
-# driver reconciled by the store): such a trial does not count against the trial budget.
-INTERRUPTED = "interrupted"
-
-# First words of the error of a trial whose worker died under it (a killed node or container, a
-# crashed worker process): it does not count against the budget, and its evaluation is run again.
+# Why a trial is lost: its worker died under it (a killed node or container, a crashed worker
+# process). A lost trial does not count against the budget, and its evaluation is run again.
 LOST = "lost with its worker"
 
 # Times one configuration may be lost with its worker before it fails for good: a configuration
@@ -40,12 +36,10 @@ MAX_LOSSES = 2
 
 
 def counts_against_budget(trial: TrialRecord) -> bool:
-    """Finished trials count against ``--trials``; one cut short by a stopped driver does not
+    """Finished trials count against ``--trials``; one interrupted by a stopped driver does not
     (it is run again when the sampler proposes it again), nor one lost with its worker (run
     again at once)."""
-    if trial.status == "failed":
-        return not (trial.error or "").startswith((INTERRUPTED, LOST))
-    return trial.status in ("complete", "pruned", "infeasible")
+    return trial.status in ("complete", "pruned", "infeasible", "failed")
 
 
 class SearchDriver:
@@ -85,11 +79,10 @@ class SearchDriver:
         self.known = {t.configuration.key: t for t in self.history
                       if t.status in ("complete", "infeasible")}
         for t in self.history:  # lost with its worker and not yet run again when the driver stopped
-            error = t.error or ""
-            if t.status == "failed" and error.startswith(LOST):
+            if t.status == "lost":
                 self.dispatched.add(t.configuration.key)  # the run again, not the sampler, trains it
                 self.reruns.append(EvaluationRequest(t.configuration, rerun_of=t.number))
-                self._lost_notes[t.number] = error
+                self._lost_notes[t.number] = t.error or LOST
         return reconciled
 
     @property
@@ -102,7 +95,7 @@ class SearchDriver:
         if seed_from is not None:
             for t in self.store.front(seed_from):
                 with contextlib.suppress(ConfigError):  # a member outside this space's grid
-                    points.append(self.space.configuration(dict(t.alphas)))
+                    points.append(self.space.from_slots(t.alphas))
         out, seen = [], set(self.known)
         for p in points:
             if p.key not in seen:
@@ -132,7 +125,7 @@ class SearchDriver:
     def screen(self, params: Mapping[str, Any]) -> tuple[Configuration, Verdict | None]:
         """The sampler's draw as a counted configuration, and the answer to it if it is not to be
         dispatched (already stored, over the FLOPs budget, or in flight); None: dispatch it."""
-        cfg = self.space.counted(self.space.configuration(params))
+        cfg = self.space.counted(self.space.from_params(params))
         over = self.space.over_budget(cfg)
         stored = self.known.get(cfg.key)
         if stored is not None:  # already evaluated: answer from the store, train nothing
@@ -211,8 +204,8 @@ class SearchDriver:
             self.store.record_failure(self.name, number, "", status="pruned")
             self._ended(TrialEnded(number, "pruned"))
         elif report is None:
-            error = f"{INTERRUPTED}: the search stopped before this trial finished"
-            self.store.record_failure(self.name, number, error)
+            error = "the search stopped before this trial finished"
+            self.store.record_failure(self.name, number, error, status="interrupted")
             self._ended(TrialEnded(number, "interrupted", error=error))
         else:
             self._record_evaluation(number, report, budget)
@@ -252,7 +245,7 @@ class SearchDriver:
         key = entry[1].configuration.key
         self._losses[key] += 1
         if self._losses[key] > MAX_LOSSES:
-            self.errored(trial_id, f"failed: lost with its worker {self._losses[key]} times, not run again: {error}")
+            self.errored(trial_id, f"failed: {LOST} {self._losses[key]} times, not run again: {error}")
             return
         del self.in_flight[trial_id]
         self._run_again(entry[0], entry[1], f"{LOST}: {error}")
@@ -262,7 +255,7 @@ class SearchDriver:
         rerun_of = number if request.repeat_of is None else request.rerun_of
         self.reruns.append(EvaluationRequest(request.configuration, request.seed, request.repeat_of, rerun_of))
         if request.repeat_of is None:  # a lost repeat seed leaves its trial's result standing
-            self.store.record_failure(self.name, number, why)
+            self.store.record_failure(self.name, number, why, status="lost")
             self._lost_notes[number] = why
         self._ended(TrialEnded(number, "lost", error=why))
 

@@ -17,30 +17,20 @@ nothing collides, and ``optuna-dashboard URL`` (or ``octsearch dashboard``) read
 
 from __future__ import annotations
 
+import contextlib
 import json
 import warnings
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, inspect, text
-
 from octsearch.errors import ConfigError
-from octsearch.store.connect import open_engine, store_engine, store_url
-from octsearch.store.urls import SQLITE_BUSY_TIMEOUT_MS, resolve_url, sqlite_path
+from octsearch.store import SQLITE_BUSY_TIMEOUT_MS, LockTaken, open_database
 
 if TYPE_CHECKING:
     from optuna.storages import RDBStorage
     from optuna.study import Study
 
-    from octsearch.store import Store
-import contextlib
-import hashlib
-import os
-from collections.abc import Iterator
-from pathlib import Path
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
     from octsearch.store import Store
 
 
@@ -68,18 +58,13 @@ class SearchStudy:
 # -- reads without Optuna (nothing is written, no Optuna table is created) ---------------------
 
 
-def marker_of(engine: Engine, name: str) -> dict | None | bool:
+def marker_of(store: Store, name: str) -> dict | None | bool:
     """False: no study ``name`` in the database; None: one without octsearch's marker; else the
     marker. Plain SQL on Optuna's ``studies`` tables, so a check never creates them."""
-    with engine.connect() as conn:
-        if not inspect(conn).has_table("studies"):
-            return False
-        study_id = conn.execute(text("SELECT study_id FROM studies WHERE study_name = :n"), {"n": name}).scalar()
-        if study_id is None:
-            return False
-        value = conn.execute(text("SELECT value_json FROM study_system_attributes "
-                                  "WHERE study_id = :i AND key = :k"), {"i": study_id, "k": MARKER}).scalar()
-    return None if value is None else json.loads(value)
+    value = store.read_other_table(
+        "studies", "SELECT COALESCE(a.value_json, 'null') FROM studies s LEFT JOIN study_system_attributes a "
+        "ON a.study_id = s.study_id AND a.key = :k WHERE s.study_name = :n", {"n": name, "k": MARKER})
+    return False if value is None else json.loads(value)
 
 
 def check_marker(marker: dict | None | bool, search: str, role: str, shown: str) -> bool:
@@ -96,15 +81,12 @@ def check_marker(marker: dict | None | bool, search: str, role: str, shown: str)
 def refuse_foreign_study(url: str | None, search: str) -> None:
     """ConfigError if the database at ``url`` holds a study named like the search's that octsearch
     did not create. Reads only; a database that does not exist yet passes."""
-    path = sqlite_path(resolve_url(url))
-    if path is not None and not path.exists():
+    database = open_database(url)
+    if database is None:
         return
-    engine, shown = open_engine(url, create=False)
-    try:
+    with database:
         for role in ROLES:
-            check_marker(marker_of(engine, study_name(search, role)), search, role, shown)
-    finally:
-        engine.dispose()
+            check_marker(marker_of(database, study_name(search, role)), search, role, database.url)
 
 
 # -- Optuna's storage on the store's database ---------------------------------------------------
@@ -118,7 +100,7 @@ def open_storage(store: Store, writer: bool = True) -> RDBStorage:
     from optuna.storages import RDBStorage
     from sqlalchemy import event
 
-    url = store_url(store)
+    url = store.database_url
     sqlite = url.get_backend_name() == "sqlite"
     kwargs: dict[str, Any] = ({"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000}} if sqlite
                               else {"pool_pre_ping": True, "connect_args": {"connect_timeout": 10}})
@@ -165,7 +147,7 @@ def open_search_study(store: Store, storage: RDBStorage, search: str, directions
     import optuna
 
     name = study_name(search, role)
-    existed = check_marker(marker_of(store_engine(store), name), search, role, store.url)
+    existed = check_marker(marker_of(store, name), search, role, store.url)
     if existed:
         study = optuna.load_study(study_name=name, storage=storage, sampler=sampler)
         stored = [d.name.lower() for d in study.directions]
@@ -200,59 +182,14 @@ def waiting_points(study: Study) -> tuple[dict[str, float], ...]:
                  for t in study.get_trials(deepcopy=False, states=(TrialState.WAITING,)))
 
 
-# -- locks ---------------------------------------------------------------------------------------
-# Locks between processes on one store database: one driver per search, and one process at a time
-# creating Optuna's tables.
-#
-# PostgreSQL: advisory locks (a session lock is released when its connection closes, so a killed
-# driver frees its search). SQLite has none: POSIX byte-range locks on one file beside the database
-# (``<file>.octsearch-lock``), released by the kernel when the process ends. POSIX locks of a process
-# are dropped when it closes *any* descriptor of the file, so each process keeps one descriptor per
-# lock file open for its lifetime.
+# -- locks between processes on the store's database ----------------------------------------------
+
+_CREATE_TABLES = "optuna tables"  # one process at a time creates Optuna's tables
 
 
-_NAMESPACE = 0x0C75  # first key of octsearch's two-key advisory locks
-_CREATE_TABLES = 1  # second key (and byte 0 of the lock file): creating Optuna's tables
-_descriptors: dict[Path, int] = {}
-
-
-def _key(search: str) -> int:
-    """A search's lock: a 31-bit number from its name (the byte offset in the lock file)."""
-    return 2 + int.from_bytes(hashlib.sha256(search.encode()).digest()[:4], "big") % (2**31 - 2)
-
-
-def _lock_file(store: Store) -> int | None:
-    path = sqlite_path(store_engine(store).url)
-    if path is None:
-        return None
-    path = Path(f"{path}.octsearch-lock").resolve()
-    if path not in _descriptors:
-        _descriptors[path] = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
-    return _descriptors[path]
-
-
-@contextlib.contextmanager
-def storage_lock(store: Store) -> Iterator[None]:
+def storage_lock(store: Store) -> contextlib.AbstractContextManager[None]:
     """Wait for, then hold, the lock for creating Optuna's tables (concurrent creations race)."""
-    import fcntl
-
-    if store_engine(store).url.get_backend_name() == "postgresql":
-        with store_engine(store).connect() as conn:
-            conn.execute(text("SELECT pg_advisory_lock(:a, :b)"), {"a": _NAMESPACE, "b": _CREATE_TABLES})
-            try:
-                yield
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:a, :b)"), {"a": _NAMESPACE, "b": _CREATE_TABLES})
-        return
-    fd = _lock_file(store)
-    if fd is None:
-        yield
-        return
-    fcntl.lockf(fd, fcntl.LOCK_EX, 1, 0)
-    try:
-        yield
-    finally:
-        fcntl.lockf(fd, fcntl.LOCK_UN, 1, 0)
+    return store.lock(_CREATE_TABLES)
 
 
 @contextlib.contextmanager
@@ -262,35 +199,10 @@ def hold_search(store: Store, search: str) -> Iterator[None]:
     Two drivers of one search would each keep their own record of what is in flight (and train
     a configuration twice) and interleave two samplers' generations in one study: the second
     launch is refused instead, with one line."""
-    refused = ConfigError(f"search {search!r} is being run by another octsearch launch on {store.url}; "
-                          "accepted: wait for it to end (or stop it), or another --name")
-    if store_engine(store).url.get_backend_name() == "postgresql":
-        with store_engine(store).connect() as conn:
-            args = {"a": _NAMESPACE, "b": _key(search)}
-            if not conn.execute(text("SELECT pg_try_advisory_lock(:a, :b)"), args).scalar():
-                raise refused
-            conn.commit()  # the lock is the session's; end the transaction that took it
-            try:
-                yield
-            finally:
-                conn.execute(text("SELECT pg_advisory_unlock(:a, :b)"), args)
-                conn.commit()
-        return
-    yield from _hold_file(store, search, refused)
-
-
-def _hold_file(store: Store, search: str, refused: ConfigError) -> Iterator[None]:
-    import fcntl
-
-    fd = _lock_file(store)
-    if fd is None:
+    with contextlib.ExitStack() as held:
+        try:
+            held.enter_context(store.lock(f"search {search}", wait=False))
+        except LockTaken:
+            raise ConfigError(f"search {search!r} is being run by another octsearch launch on {store.url}; "
+                              "accepted: wait for it to end (or stop it), or another --name") from None
         yield
-        return
-    try:
-        fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, _key(search))
-    except OSError:
-        raise refused from None
-    try:
-        yield
-    finally:
-        fcntl.lockf(fd, fcntl.LOCK_UN, 1, _key(search))

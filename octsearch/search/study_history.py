@@ -155,10 +155,9 @@ def dashboard_study(store: Any, search: str) -> int:
     kept a study gets one built from its stored results (as its next launch would), unless it is
     running now; a study octsearch did not create is refused. Writes only such a migration."""
     from octsearch.search.study import check_marker, marker_of, study_name
-    from octsearch.store.connect import store_engine
 
     record = store.get_search(search)  # unknown name: lists the names
-    if not check_marker(marker_of(store_engine(store), study_name(search)), search, "sampler", store.url):
+    if not check_marker(marker_of(store, study_name(search)), search, "sampler", store.url):
         if record.status == "running":
             raise ConfigError(f"search {search!r} has no Optuna study yet and is running (an octsearch from "
                               "before studies were kept); accepted: its dashboard once it has ended")

@@ -33,7 +33,7 @@ def draw_untaken(space: SearchSpace, taken: Collection[str], rng: random.Random)
         return rng.choice(left) if left else None
     # A large space is barely taken: a uniform draw is untaken at once nearly always.
     for _ in range(_REJECTION_DRAWS):
-        cfg = space.configuration({p.name: rng.choice(p.choices) for p in space.params})
+        cfg = space.from_params({p.name: rng.choice(p.choices) for p in space.params})
         if cfg.key not in taken:
             return cfg
     return None
@@ -41,5 +41,5 @@ def draw_untaken(space: SearchSpace, taken: Collection[str], rng: random.Random)
 
 def every_configuration(space: SearchSpace) -> list[Configuration]:
     """The whole space in the order of its parameters' choices (list only a small one)."""
-    return [space.configuration(dict(zip(space.param_names, values, strict=True)))
+    return [space.from_params(dict(zip(space.param_names, values, strict=True)))
             for values in itertools.product(*(p.choices for p in space.params))]

@@ -107,25 +107,41 @@ class SearchSpace:
         return math.prod(len(p.choices) for p in self.params)
 
     def configuration(self, value: float | Mapping[str, Any] | Configuration) -> Configuration:
-        """The one door to a :class:`Configuration` of this space, validated here.
-
-        ``value`` is one alpha for every parameter, a parameter -> alpha mapping, a slot -> alpha
-        mapping (every searched slot named; unsearched ones left out or at their fixed alpha), or a
-        Configuration read back from a store or a file (checked against this space).
-        """
+        """A :class:`Configuration` from what a person typed (the CLI's ``--alphas``, a Python
+        session): one alpha for every parameter, a parameter -> alpha mapping (every parameter
+        named), a slot -> alpha mapping, or a Configuration to check. Code that knows what it
+        holds calls :meth:`from_params`, :meth:`from_slots`, :meth:`uniform` or :meth:`checked`."""
         if isinstance(value, Configuration):
-            checked = self._from_params(self._params_from_alphas(value.alpha_dict))
-            return checked if value.cost is None else checked.with_cost(value.cost)
+            return self.checked(value)
         if isinstance(value, Mapping):
             if value and len(value) == len(self.params) and all(k in self.param_names for k in value):
-                return self._from_params(value)
-            return self._from_params(self._params_from_alphas(value))
-        return self._from_params({p: value for p in self.param_names})
+                return self.from_params(value)
+            return self.from_slots(value)
+        return self.uniform(value)
+
+    def from_params(self, params: Mapping[str, Any]) -> Configuration:
+        """Every searched parameter -> one of its choices."""
+        return self._from_params(params)
+
+    def from_slots(self, alphas: Mapping[str, Any]) -> Configuration:
+        """Slot -> alpha: every searched slot named (tied slots sharing one of their parameter's
+        choices); unsearched slots left out or at their fixed alpha."""
+        return self._from_params(self._params_from_alphas(alphas))
+
+    def uniform(self, alpha: Any) -> Configuration:
+        """One alpha on every searched parameter (it must be a choice of each)."""
+        return self._from_params({p: alpha for p in self.param_names})
+
+    def checked(self, configuration: Configuration) -> Configuration:
+        """A Configuration read back from a store or a file, checked against this space (its
+        stored cost kept)."""
+        checked = self.from_slots(configuration.alpha_dict)
+        return checked if configuration.cost is None else checked.with_cost(configuration.cost)
 
     def uniform_configurations(self) -> list[Configuration]:
         """One alpha on every parameter, for each alpha all parameters offer (the paper's curve)."""
         common = set(self.params[0].choices).intersection(*(p.choices for p in self.params[1:]))
-        return [self.configuration(a) for a in sorted(common)]
+        return [self.uniform(a) for a in sorted(common)]
 
     def extreme_configurations(self) -> tuple[Configuration, Configuration]:
         """(every parameter at its smallest choice, every parameter at its largest choice).

@@ -8,7 +8,7 @@ from octsearch.errors import ConfigError
 from octsearch.store.models import SEARCH_KINDS
 from octsearch.store.records import OBJECTIVES, SearchSpec
 
-FAILURE_STATUSES = ("failed", "pruned", "infeasible")
+FAILURE_STATUSES = ("failed", "pruned", "infeasible", "lost", "interrupted")
 
 
 def check_spec(spec: SearchSpec) -> None:

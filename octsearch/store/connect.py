@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy import Engine
-from sqlalchemy.engine import URL
 from sqlalchemy.exc import DBAPIError
 
 from octsearch.errors import StoreError
@@ -77,12 +76,32 @@ def _not_current(shown: str, current: str | None) -> StoreError:
                       "run `octsearch db upgrade --db URL`")
 
 
-def store_engine(store: Store) -> Engine:
-    """The engine a store was opened on (for code beside the store on the same database: Optuna's
-    storage, locks between processes)."""
-    return store._engine  # noqa: SLF001 (the store package's own)
+def open_database(url: str | None) -> Store | None:
+    """The database at ``url`` as it is, its schema neither checked nor changed, or None where a
+    SQLite file does not exist (nothing is created): for reading what other clients keep in it."""
+    path = sqlite_path(resolve_url(url))
+    if path is not None and not path.exists():
+        return None
+    engine, _ = open_engine(url, create=False)
+    return Store(engine)
 
 
-def store_url(store: Store) -> URL:
-    """The store's URL with its password (to open another connection to the same database)."""
-    return store_engine(store).url
+def upgrade_database(url: str | None) -> tuple[str, str | None, str]:
+    """Bring the database at ``url`` to the newest schema: (the URL shown, revision before or
+    None for an empty database, revision after)."""
+    engine, shown = open_engine(url)
+    try:
+        before, after = migrate.upgrade(engine)
+    finally:
+        engine.dispose()
+    return shown, before, after
+
+
+def database_revision(url: str | None) -> tuple[str, str | None]:
+    """(the URL shown, the database's schema revision or None without octsearch tables); reads only."""
+    engine, shown = open_engine(url, create=False, read_only=True)
+    try:
+        with engine.connect() as conn:
+            return shown, migrate.current_revision(conn)
+    finally:
+        engine.dispose()

@@ -1,7 +1,7 @@
 """Choosing one trial of a search and writing it as an export file.
 
 Rules (exactly one): the most accurate trial within a FLOPs cap, the cheapest trial reaching an
-accuracy, the knee of the front (see :func:`octsearch.store.front.knee_index`), or a trial by
+accuracy, the knee of the front (see :func:`octsearch.pareto.knee_index`), or a trial by
 number. Results re-validated at the "full" budget are preferred when the search has any.
 
 Returns typed values only (:class:`Selection`, :class:`NothingFits`); the CLI words them.
@@ -16,7 +16,7 @@ from typing import Any, Literal
 
 from octsearch.config_file import ModelConfig
 from octsearch.errors import ConfigError
-from octsearch.store.front import knee_index, non_dominated
+from octsearch.pareto import knee_index, non_dominated
 from octsearch.store.records import PROXY_BUDGET, TrialRecord
 from octsearch.store.store import Store
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from octsearch.store.records import TrialRecord
 
 if TYPE_CHECKING:
     import pandas as pd
+
+# a trial's columns before its alphas: the record's fields and its configuration's cost and uniform views
+COLUMNS = ("search", "number", "flops_paper", "flops_all", "param_count", "latency_ms", "status", "error",
+           "accuracy", "accuracy_stderr", "n_evals", "is_uniform", "uniform_alpha", "node", "started_at",
+           "finished_at", "train_seconds", "on_front", "budget")
 
 
 def records_frame(records: Sequence[TrialRecord]) -> pd.DataFrame:
@@ -19,13 +23,7 @@ def records_frame(records: Sequence[TrialRecord]) -> pd.DataFrame:
     """
     import pandas as pd
 
-    rows = []
-    for record in records:
-        row = asdict(record)
-        alphas = row.pop("alphas")
-        row.pop("config")
-        row.update({f"alpha.{slot}": alpha for slot, alpha in alphas.items()})
-        rows.append(row)
-    columns = [f for f in TrialRecord.__dataclass_fields__ if f not in ("alphas", "config")]
-    frame = pd.DataFrame(rows, columns=None if rows else columns)
+    rows = [{**{c: getattr(record, c) for c in COLUMNS},
+             **{f"alpha.{slot}": alpha for slot, alpha in record.alphas.items()}} for record in records]
+    frame = pd.DataFrame(rows, columns=None if rows else list(COLUMNS))
     return frame.set_index("number", drop=False) if rows else frame

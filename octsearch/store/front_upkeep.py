@@ -1,6 +1,6 @@
 """The trials' ``on_front`` flags, kept exact in the transaction of every proxy-budget write.
 
-The maths is in :mod:`octsearch.store.front`; this module only decides which rows to read back
+The maths is in :mod:`octsearch.pareto`; this module only decides which rows to read back
 and which flags to flip, so that reading the front stays one indexed query.
 """
 
@@ -12,8 +12,8 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from octsearch.errors import StoreError
-from octsearch.store import front as front_math
-from octsearch.store.front import Direction
+from octsearch import pareto
+from octsearch.pareto import Direction
 from octsearch.store.models import SearchRow, TrialRow
 from octsearch.store.records import OBJECTIVES
 
@@ -29,7 +29,7 @@ def objective_columns(srow: SearchRow) -> tuple[list[InstrumentedAttribute[Any]]
         attr, direction = OBJECTIVES.get(name, (None, None))
         if attr is None:
             raise StoreError(f"corrupted row in search {srow.name!r}: unknown objective {name!r}")
-        cols.append(getattr(TrialRow, "params_count" if attr == "param_count" else attr))
+        cols.append(getattr(TrialRow, attr))
         dirs.append(direction)
     return cols, dirs  # type: ignore[return-value]
 
@@ -64,10 +64,10 @@ def update_front(session: Session, srow: SearchRow, row: TrialRow, old_point: Po
 
 def _join(session: Session, row: TrialRow, new: Point, members: list[Any], dirs: list[Direction]) -> None:
     """A non-member joins unless a member dominates it, and evicts the members it dominates."""
-    if any(front_math.dominates(m[1:], new, dirs) for m in members):
+    if any(pareto.dominates(m[1:], new, dirs) for m in members):
         return
     row.on_front = True
-    set_front(session, [m[0] for m in members if front_math.dominates(new, m[1:], dirs)], False)
+    set_front(session, [m[0] for m in members if pareto.dominates(new, m[1:], dirs)], False)
 
 
 def _move(session: Session, srow: SearchRow, row: TrialRow, new: Point, old: Point, members: list[Any]) -> None:
@@ -84,7 +84,7 @@ def _move(session: Session, srow: SearchRow, row: TrialRow, new: Point, old: Poi
         )
     ).all()
     pool = [*members, *candidates, (row.id, *new)]
-    keep = {pool[i][0] for i in front_math.non_dominated([p[1:] for p in pool], dirs)}
+    keep = {pool[i][0] for i in pareto.non_dominated([p[1:] for p in pool], dirs)}
     row.on_front = row.id in keep
     set_front(session, [m[0] for m in members if m[0] not in keep], False)
     set_front(session, [c[0] for c in candidates if c[0] in keep], True)
@@ -111,7 +111,7 @@ def recompute_front(session: Session, srow: SearchRow) -> int:
             *(c.is_not(None) for c in cols),
         )
     ).all()
-    keep = set(front_math.non_dominated([r[2:] for r in rows], dirs))
+    keep = set(pareto.non_dominated([r[2:] for r in rows], dirs))
     set_front(session, [r[0] for i, r in enumerate(rows) if i in keep and not r[1]], True)
     set_front(session, [r[0] for i, r in enumerate(rows) if i not in keep and r[1]], False)
     # members that left the complete state (none today) or lost an objective value

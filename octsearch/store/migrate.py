@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import Connection, Engine, inspect, text
@@ -16,7 +18,7 @@ VERSION_TABLE = "octsearch_alembic_version"
 _PG_LOCK_KEY = 0x0C75EA4C  # advisory lock serialising concurrent upgrades on PostgreSQL
 # The newest revision, spelled out so that opening a current database does not import Alembic
 # (a test checks it against the migration scripts).
-HEAD = "0003"
+HEAD = "0004"
 
 
 def include_name(name: str | None, type_: str, parent_names: object) -> bool:
@@ -55,6 +57,27 @@ def current_revision(connection: Connection) -> str | None:
     return connection.execute(text(f"SELECT version_num FROM {VERSION_TABLE}")).scalar()
 
 
+@contextlib.contextmanager
+def _foreign_keys_off(conn: Connection) -> Iterator[None]:
+    """SQLite: foreign keys off while migrations run, then checked. Changing a constraint makes
+    SQLite copy a table, and dropping the old copy with foreign keys on would cascade (every
+    evaluation of every trial deleted). The pragma is a no-op inside a transaction, so it is set
+    on the connection before the migration's transaction begins."""
+    if conn.dialect.name != "sqlite":
+        yield
+        return
+    raw = conn.connection.driver_connection  # isolation_level None: no transaction is open
+    raw.execute("PRAGMA foreign_keys = OFF")
+    try:
+        yield
+        broken = raw.execute("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise StoreError(f"the schema upgrade left {len(broken)} rows without their parent row; "
+                             "restore the database from its backup")
+    finally:
+        raw.execute("PRAGMA foreign_keys = ON")
+
+
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     """Upgrade the database to ``revision``; returns (revision before, revision after).
 
@@ -63,7 +86,7 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
     """
     from alembic import command
 
-    with engine.connect() as conn:
+    with engine.connect() as conn, _foreign_keys_off(conn):
         conn.execution_options(**{WRITE_OPTION: True})
         with conn.begin():
             if conn.dialect.name == "postgresql":
@@ -84,7 +107,7 @@ def downgrade(engine: Engine, revision: str) -> None:
     """Take the schema back to ``revision`` (for developers and tests; may drop data)."""
     from alembic import command
 
-    with engine.connect() as conn:
+    with engine.connect() as conn, _foreign_keys_off(conn):
         conn.execution_options(**{WRITE_OPTION: True})
         with conn.begin():
             command.downgrade(_config(conn), revision)

@@ -41,7 +41,8 @@ from octsearch.store.types import JSONField
 SEARCH_STATUSES = ("running", "finished", "interrupted", "failed")
 # a search; a table (every configuration of a space evaluated); a search replayed on a table
 SEARCH_KINDS = ("search", "table", "replay")
-TRIAL_STATUSES = ("complete", "pruned", "infeasible", "failed", "running")
+# lost: its worker died under it (run again); interrupted: the search stopped before it finished
+TRIAL_STATUSES = ("complete", "pruned", "infeasible", "failed", "lost", "interrupted", "running")
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -95,7 +96,8 @@ class TrialRow(Base):
         Index("ix_octsearch_trials_search_id_status", "search_id", "status"),
         Index("ix_octsearch_trials_search_id_on_front", "search_id", "on_front"),
         CheckConstraint(
-            "status IN ('complete', 'pruned', 'infeasible', 'failed', 'running')", name="status"
+            "status IN ('complete', 'pruned', 'infeasible', 'failed', 'lost', 'interrupted', 'running')",
+            name="status",
         ),
         CheckConstraint("accuracy IS NULL OR (accuracy >= 0 AND accuracy <= 1)", name="accuracy"),
     )
@@ -103,12 +105,14 @@ class TrialRow(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     search_id: Mapped[int] = mapped_column(ForeignKey(SearchRow.id, ondelete="CASCADE"))
     number: Mapped[int] = mapped_column(Integer)
-    config_key: Mapped[str] = mapped_column(String(64))  # sha256 of the canonical alphas JSON
-    alphas: Mapped[Any] = mapped_column(JSONField, nullable=False)  # slot -> alpha, every slot, slot order
-    config: Mapped[Any] = mapped_column(JSONField, nullable=False)  # the sampler's values for this trial
+    # The trial's Configuration as its own JSON (Configuration.to_json: parameters, slot alphas,
+    # cost); config_key, the FLOPs, param_count and the uniform flags are derived from it by the
+    # store (writes.configuration_columns), for indexes and plain SQL.
+    configuration: Mapped[Any] = mapped_column(JSONField, nullable=False)
+    config_key: Mapped[str] = mapped_column(String(64))  # Configuration.key
     flops_paper: Mapped[int | None] = mapped_column(BigInteger)
     flops_all: Mapped[int | None] = mapped_column(BigInteger)
-    params_count: Mapped[int | None] = mapped_column(BigInteger)
+    param_count: Mapped[int | None] = mapped_column(BigInteger)
     latency_ms: Mapped[float | None] = mapped_column(Float)
     status: Mapped[str] = mapped_column(String(20))
     error: Mapped[str | None] = mapped_column(Text)

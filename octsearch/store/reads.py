@@ -11,9 +11,9 @@ from dataclasses import replace
 from sqlalchemy import func, select
 
 from octsearch.errors import unknown_name
-from octsearch.store import front as front_math
+from octsearch import pareto
 from octsearch.store.checks import check_choice, check_limit
-from octsearch.store.front import Direction
+from octsearch.pareto import Direction
 from octsearch.store.models import TRIAL_STATUSES, EvaluationRow, SearchRow, TrialRow
 from octsearch.store.records import (
     OBJECTIVES,
@@ -118,7 +118,7 @@ def _front_on_read(scored: list[TrialRecord], objectives: tuple[str, ...]) -> li
     dirs: list[Direction] = [OBJECTIVES[o][1] for o in objectives]  # type: ignore[misc]
     usable = [t for t in scored if all(t.objective(o) is not None for o in objectives)]
     points = [[t.objective(o) for o in objectives] for t in usable]
-    keep = front_math.non_dominated(points, dirs)  # type: ignore[arg-type]
+    keep = pareto.non_dominated(points, dirs)  # type: ignore[arg-type]
     return [replace(usable[i], on_front=True) for i in keep]
 
 
@@ -149,4 +149,4 @@ def hypervolume(db: Sessions, search: str, budget: str) -> float:
         for t in front(db, search, budget)
         if t.accuracy is not None and getattr(t, fkey) is not None
     ]
-    return front_math.hypervolume(points, (record.reference_accuracy, 1.0), ["max", "min"])
+    return pareto.hypervolume(points, (record.reference_accuracy, 1.0), ["max", "min"])

@@ -18,8 +18,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
-from octsearch.configuration import Configuration, Cost
-from octsearch.core.split import check_alpha
+from octsearch.configuration import Configuration
 from octsearch.errors import ConfigError, StoreError
 from octsearch.store.models import (
     SEARCH_KINDS,
@@ -120,24 +119,18 @@ class SearchRecord:
 class TrialRecord:
     """One configuration of a search. ``accuracy`` is the mean over its evaluations at ``budget``;
     ``accuracy_stderr`` combines the binomial error of the validation split with the spread
-    across seeds (see :func:`aggregate`). ``param_count`` is the number of parameters; ``config``
-    (parameter -> alpha) and ``alphas`` (free slot -> alpha) are :attr:`configuration`'s."""
+    across seeds (see :func:`aggregate`). The configuration is read once from its stored value;
+    the cost, alpha and uniform views below are its."""
 
     search: str
     number: int
-    alphas: Mapping[str, float]
-    config: Mapping[str, Any]
-    flops_paper: int | None
-    flops_all: int | None
-    param_count: int | None
+    configuration: Configuration
     latency_ms: float | None
     status: str
     error: str | None
     accuracy: float | None
     accuracy_stderr: float | None
     n_evals: int
-    is_uniform: bool
-    uniform_alpha: float | None
     node: str | None
     started_at: datetime | None
     finished_at: datetime | None
@@ -150,11 +143,37 @@ class TrialRecord:
         return None if value is None else float(value)
 
     @property
-    def configuration(self) -> Configuration:
-        """The stored configuration, with its stored cost (None where a count is missing)."""
-        counts = (self.flops_paper, self.flops_all, self.param_count)
-        cost = None if None in counts else Cost(*counts)  # type: ignore[arg-type]
-        return Configuration(tuple(self.config.items()), tuple(self.alphas.items()), cost)
+    def alphas(self) -> dict[str, float]:
+        """Free slot -> alpha, every slot, in slot order."""
+        return self.configuration.alpha_dict
+
+    @property
+    def config(self) -> dict[str, float]:
+        """Searched parameter -> alpha."""
+        return self.configuration.param_dict
+
+    @property
+    def flops_paper(self) -> int | None:
+        cost = self.configuration.cost
+        return None if cost is None else cost.flops_paper
+
+    @property
+    def flops_all(self) -> int | None:
+        cost = self.configuration.cost
+        return None if cost is None else cost.flops_all
+
+    @property
+    def param_count(self) -> int | None:
+        cost = self.configuration.cost
+        return None if cost is None else cost.param_count
+
+    @property
+    def uniform_alpha(self) -> float | None:
+        return self.configuration.uniform_alpha
+
+    @property
+    def is_uniform(self) -> bool:
+        return self.configuration.uniform_alpha is not None
 
 
 @dataclass(frozen=True)
@@ -223,14 +242,18 @@ class _Checker:
             raise self.fail(name, value, "a JSON object")
         return value
 
-    def alphas(self, value: Any) -> dict[str, float]:
-        expected = "a JSON object slot -> alpha with 0 <= alpha < 1"
-        if not isinstance(value, dict) or not all(isinstance(k, str) for k in value):
-            raise self.fail("alphas", value, expected)
+    def configuration(self, value: Any) -> Configuration:
+        expected = ("a configuration: JSON with params and alphas (name -> alpha, 0 <= alpha < 1) "
+                    "and an optional cost of non-negative integers")
+        if not isinstance(value, dict):
+            raise self.fail("configuration", value, expected)
         try:
-            return {k: check_alpha(v) for k, v in value.items()}
+            cfg = Configuration.from_json(value)
         except ConfigError:
-            raise self.fail("alphas", value, expected) from None
+            raise self.fail("configuration", value, expected) from None
+        if cfg.cost is not None and min(cfg.cost.flops_paper, cfg.cost.flops_all, cfg.cost.param_count) < 0:
+            raise self.fail("configuration", value, expected)
+        return cfg
 
     def fraction(self, name: str, value: Any, nullable: bool = True) -> float | None:
         if value is None and nullable:
@@ -289,19 +312,13 @@ def trial_record(row: TrialRow, search: str) -> TrialRecord:
     return TrialRecord(
         search=search,
         number=row.number,
-        alphas=check.alphas(row.alphas),
-        config=check.mapping("config", row.config),
-        flops_paper=check.count("flops_paper", row.flops_paper),
-        flops_all=check.count("flops_all", row.flops_all),
-        param_count=check.count("params_count", row.params_count),
+        configuration=check.configuration(row.configuration),
         latency_ms=row.latency_ms,
         status=check.choice("status", row.status, TRIAL_STATUSES),
         error=row.error,
         accuracy=check.fraction("accuracy", row.accuracy),
         accuracy_stderr=stderr,
         n_evals=row.n_evals,
-        is_uniform=bool(row.is_uniform),
-        uniform_alpha=row.uniform_alpha,
         node=row.node,
         started_at=utc(row.started_at),
         finished_at=utc(row.finished_at),

@@ -21,13 +21,14 @@ Names and values reach SQL only as bound parameters.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+import contextlib
+from collections.abc import Iterator, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine
+from sqlalchemy import URL, Engine, inspect, text
 
 from octsearch.configuration import Configuration
-from octsearch.store import reads, writes
+from octsearch.store import locks, reads, writes
 from octsearch.store.records import (
     PROXY_BUDGET,
     EvaluationRecord,
@@ -61,6 +62,27 @@ class Store:
 
     def __repr__(self) -> str:
         return f"Store({self.url!r})"
+
+    # -- the database, for its other clients (Optuna's storage, locks between processes) ------
+
+    @property
+    def database_url(self) -> URL:
+        """The database's URL with its password: for another client of the same database
+        (Optuna's storage keeps its tables beside the store's)."""
+        return self._engine.url
+
+    def lock(self, name: str, *, wait: bool = True) -> contextlib.AbstractContextManager[None]:
+        """Hold the lock ``name`` between processes on this database while the block runs;
+        ``wait=False`` raises :class:`~octsearch.store.locks.LockTaken` at once if it is held."""
+        return locks.hold(self._engine, name, wait=wait)
+
+    def read_other_table(self, table: str, sql: str, params: Mapping[str, Any]) -> Any:
+        """The first column of the first row of a read-only ``sql`` on a table the store does not
+        own (Optuna's), or None if there is no such row or no such table (nothing is created)."""
+        with self._engine.connect() as conn:
+            if not inspect(conn).has_table(table):
+                return None
+            return conn.execute(text(sql), dict(params)).scalar()
 
     # -- searches ---------------------------------------------------------------------------
 

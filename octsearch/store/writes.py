@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
@@ -163,7 +164,7 @@ def _check_new(trial: NewTrial) -> None:
     only that it is one, with at least one slot."""
     cfg = trial.configuration
     if not isinstance(cfg, Configuration) or not cfg.alphas:
-        raise ConfigError(f"configuration {cfg!r}; accepted: a Configuration (space.configuration(...)) "
+        raise ConfigError(f"configuration {cfg!r}; accepted: a Configuration (a space's from_params, from_slots or uniform) "
                           "with at least one slot")
     if cfg.cost is not None:
         for name in ("flops_paper", "flops_all", "param_count"):
@@ -176,35 +177,42 @@ def _register(session: Session, srow: SearchRow, key: str, trial: NewTrial) -> i
         select(TrialRow).where(TrialRow.search_id == srow.id, TrialRow.config_key == key)
     ).one_or_none()
     if row is not None:
-        if row.status in ("failed", "pruned", "running"):  # complete and infeasible stay as they are
+        if row.status not in ("complete", "infeasible"):  # those stay as they are; the rest run again
             row.status, row.error = "running", None
             row.started_at, row.finished_at = now(), None
             row.node = trial.node or row.node
         return row.number
     last = session.scalar(select(func.max(TrialRow.number)).where(TrialRow.search_id == srow.id))
-    row = _new_trial_row(srow, 0 if last is None else last + 1, key, trial)
+    row = _new_trial_row(srow, 0 if last is None else last + 1, trial)
     session.add(row)
     session.flush()
     return row.number
 
 
-def _new_trial_row(srow: SearchRow, number: int, key: str, trial: NewTrial) -> TrialRow:
-    cfg = trial.configuration
+def configuration_columns(cfg: Configuration) -> dict[str, Any]:
+    """The trial row's configuration column and every column derived from it (the one place
+    that takes a Configuration apart for SQL: its key for the unique index, its cost and its
+    uniform alpha for plain queries)."""
     cost = cfg.cost
+    return {
+        "configuration": cfg.to_json(),
+        "config_key": cfg.key,
+        "flops_paper": None if cost is None else cost.flops_paper,
+        "flops_all": None if cost is None else cost.flops_all,
+        "param_count": None if cost is None else cost.param_count,
+        "is_uniform": cfg.uniform_alpha is not None,
+        "uniform_alpha": cfg.uniform_alpha,
+    }
+
+
+def _new_trial_row(srow: SearchRow, number: int, trial: NewTrial) -> TrialRow:
     return TrialRow(
         search_id=srow.id,
         number=number,
-        config_key=key,
-        alphas=cfg.alpha_dict,
-        config=cfg.param_dict,
-        flops_paper=None if cost is None else cost.flops_paper,
-        flops_all=None if cost is None else cost.flops_all,
-        params_count=None if cost is None else cost.param_count,
+        **configuration_columns(trial.configuration),
         latency_ms=trial.latency_ms,
         status="running",
         n_evals=0,
-        is_uniform=cfg.uniform_alpha is not None,
-        uniform_alpha=cfg.uniform_alpha,
         node=trial.node,
         started_at=now(),
         on_front=False,
@@ -281,8 +289,8 @@ def reconcile_running(db: Sessions, search: str) -> list[int]:
             select(TrialRow).where(TrialRow.search_id == srow.id, TrialRow.status == "running")
         ).all()
         for row in rows:
-            row.status, row.finished_at = "failed", now()
-            row.error = "interrupted: the search stopped before this trial finished"
+            row.status, row.finished_at = "interrupted", now()
+            row.error = "the search stopped before this trial finished"
         return sorted(r.number for r in rows)
 
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
 from octsearch.store import Store
-from octsearch.store.front import hypervolume, non_dominated
+from octsearch.pareto import hypervolume, non_dominated
 from octsearch.tables.lookup import Table
 from octsearch.tables.truth import Truth, mean_truth
 

@@ -70,4 +70,4 @@ def _random_sample(space: SearchSpace, n: int, uniform: list[Configuration],
 
 
 def _from_indices(space: SearchSpace, indices: tuple[int, ...]) -> Configuration:
-    return space.configuration({p.name: p.choices[i] for p, i in zip(space.params, indices, strict=True)})
+    return space.from_params({p.name: p.choices[i] for p, i in zip(space.params, indices, strict=True)})

@@ -14,7 +14,7 @@ from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import TypeVar
 
-from octsearch.store.front import Direction, non_dominated
+from octsearch.pareto import Direction, non_dominated
 
 K = TypeVar("K", bound=Hashable)
 

@@ -23,7 +23,7 @@ from octsearch.errors import ConfigError
 
 if TYPE_CHECKING:
     from octsearch.store import Store
-    from octsearch.store.versus_uniform import Verdict
+    from octsearch.store import Verdict
 
 FULL_BUDGET = "full"
 FULL_SEED_BASE = 1000  # far from the proxy seeds (the budget seed, then repeats counting up)
@@ -131,7 +131,7 @@ def choose_trials(store: Store, search: str, front: Sequence[Any], trials: Seque
 def judge_versus_uniform(store: Store, search: str, label: str) -> Verdict:
     """The verdict at the target budget once it has a uniform-alpha result, else at the proxy
     budget: a rerun sizes its seeds on what the earlier runs measured."""
-    from octsearch.store.versus_uniform import versus_uniform
+    from octsearch.store import versus_uniform
 
     if label in store.budgets(search):
         try:

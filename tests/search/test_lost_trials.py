@@ -66,7 +66,7 @@ def test_a_lost_trial_is_recorded_run_again_first_and_not_counted(search):
     number = driver.in_flight["t0"][0]
     _lose(driver, searcher, "t0")
     trial = driver.store.trial("s", number)
-    assert trial.status == "failed" and trial.error == f"lost with its worker: {DIED}"
+    assert trial.status == "lost" and trial.error == f"lost with its worker: {DIED}"
     assert not counts_against_budget(trial) and driver.dispatches == 0
     again = _dispatch(driver, searcher, "t1")  # before any new draw
     assert again.configuration == first.configuration and again.rerun_of == number

@@ -56,8 +56,8 @@ def test_searches(filled, capsys):
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split() == ["name", "kind", "status", "model", "sampler", "trials", "complete", "running",
-                                "failed", "pruned", "infeasible", "created", "(UTC)"]
-    assert lines[2].split()[:11] == ["demo", "search", "running", "oct_resnet20", "nsga2", "10", "8", "1", "1", "0", "0"]
+                                "failed", "pruned", "infeasible", "interrupted", "lost", "created", "(UTC)"]
+    assert lines[2].split()[:13] == ["demo", "search", "running", "oct_resnet20", "nsga2", "10", "8", "1", "1", "0", "0", "0", "0"]
     assert "store: " in err
     code, out, _ = run(capsys, "searches", "--db", filled, "--format", "json")
     rows = json.loads(out)
@@ -263,11 +263,17 @@ def test_a_search_that_minimises_all_operator_flops(tmp_path, spec_factory, caps
 def test_a_corrupted_row_is_one_line_and_exit_2(filled, capsys):
     from sqlalchemy import text
 
-    with open_store(filled) as store, store._engine.begin() as conn:
+    from octsearch.store.urls import make_engine
+
+    with open_store(filled) as store:
+        engine = make_engine(store.database_url)
+    with engine.begin() as conn:
         cast = "CAST(:v AS JSON)" if conn.dialect.name == "postgresql" else ":v"
-        conn.execute(text(f"UPDATE octsearch_trials SET alphas = {cast} WHERE number = 3"), {"v": '"oops"'})
+        conn.execute(text(f"UPDATE octsearch_trials SET configuration = {cast} WHERE number = 3"), {"v": '"oops"'})
+    engine.dispose()
     for argv in (["pareto", "demo"], ["trials", "demo"], ["export", "demo", "--knee", "-o", "/nonexistent/x.json"]):
         code, out, err = run(capsys, *argv, "--db", filled)
         assert code == 2 and out == ""
-        assert err == ("octsearch: error: corrupted row in search 'demo', trial 3: field 'alphas' is 'oops', expected "
-                       "a JSON object slot -> alpha with 0 <= alpha < 1; nothing was changed (fix or delete the row with SQL)\n")
+        assert err == ("octsearch: error: corrupted row in search 'demo', trial 3: field 'configuration' is 'oops', "
+                       "expected a configuration: JSON with params and alphas (name -> alpha, 0 <= alpha < 1) and an "
+                       "optional cost of non-negative integers; nothing was changed (fix or delete the row with SQL)\n")

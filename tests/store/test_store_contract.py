@@ -13,7 +13,8 @@ from sqlalchemy import text
 
 from octsearch.errors import ConfigError, StoreError, UnknownNameError
 from octsearch.store import TrialRecord, open_store
-from octsearch.store.front import hypervolume, non_dominated
+from octsearch.pareto import hypervolume, non_dominated
+from octsearch.store.urls import make_engine
 
 
 @pytest.fixture
@@ -184,14 +185,14 @@ def test_bad_trials_are_refused(store, spec_factory, add_trial):
     assert store.trials("s") == []
 
 
-def test_reconcile_running_marks_leftovers_failed(store, spec_factory, add_trial):
+def test_reconcile_running_marks_leftovers_interrupted(store, spec_factory, add_trial):
     store.create_search(spec_factory())
     add_trial(store, "s", {"a": 0.0, "b": 0.0}, accuracy=0.9)
     add_trial(store, "s", {"a": 0.5, "b": 0.0})
     add_trial(store, "s", {"a": 0.5, "b": 0.5})
     assert store.reconcile_running("s") == [1, 2]
-    assert {t.status for t in store.trials("s")} == {"complete", "failed"}
-    assert store.trial("s", 1).error.startswith("interrupted")
+    assert {t.status for t in store.trials("s")} == {"complete", "interrupted"}
+    assert store.trial("s", 1).error == "the search stopped before this trial finished"
     assert store.reconcile_running("s") == []
 
 
@@ -367,27 +368,30 @@ def test_two_writers_on_one_search_share_the_numbers(store_url, spec_factory):
 @pytest.mark.parametrize(
     "column, value, message",
     [
-        ("alphas", "[0.25, 0.5]", "field 'alphas' is [0.25, 0.5], expected a JSON object slot -> alpha"),
-        ("alphas", '{"a": 2.5}', "field 'alphas' is {'a': 2.5}, expected a JSON object slot -> alpha"),
-        ("flops_paper", -5, "field 'flops_paper' is -5, expected a non-negative integer"),
+        ("configuration", "[0.25, 0.5]", "field 'configuration' is [0.25, 0.5], expected a configuration"),
+        ("configuration", '{"params": {"a": 0.5}, "alphas": {"a": 2.5}}',
+         "field 'configuration' is {'params': {'a': 0.5}, 'alphas': {'a': 2.5}}, expected a configuration"),
+        ("configuration", '{"params": {}, "alphas": {"a": 0.5}, "cost": {"flops_paper": -5, "flops_all": 1, "param_count": 1}}',
+         "field 'configuration' is {'params': {}, 'alphas': {'a': 0.5}, 'cost': {'flops_p..., expected a configuration"),
     ],
 )
 def test_a_corrupted_row_is_named_and_left_alone(store, spec_factory, add_trial, column, value, message):
     store.create_search(spec_factory("c"))
     add_trial(store, "c", {"a": 0.0}, accuracy=0.8)
     bad = add_trial(store, "c", {"a": 0.5}, accuracy=0.9)
-    cast = "CAST(:v AS JSON)" if column == "alphas" and store._engine.dialect.name == "postgresql" else ":v"
-    with store._engine.begin() as conn:
+    engine = make_engine(store.database_url)
+    cast = "CAST(:v AS JSON)" if engine.dialect.name == "postgresql" else ":v"
+    with engine.begin() as conn:
         conn.execute(text(f"UPDATE octsearch_trials SET {column} = {cast} WHERE number = :n"), {"v": value, "n": bad})
     for read in (lambda: store.trials("c"), lambda: store.front("c"), lambda: store.trial("c", bad)):
         with pytest.raises(StoreError) as info:
             read()
         assert str(info.value).startswith(f"corrupted row in search 'c', trial {bad}: ")
         assert message in str(info.value) and "\n" not in str(info.value)
-    with store._engine.connect() as conn:
+    with engine.connect() as conn:
         stored = conn.execute(text(f"SELECT {column} FROM octsearch_trials WHERE number = :n"), {"n": bad}).scalar()
-    if column == "alphas":
-        stored, value = (json.loads(stored) if isinstance(stored, str) else stored), json.loads(value)
+    engine.dispose()
+    stored, value = (json.loads(stored) if isinstance(stored, str) else stored), json.loads(value)
     assert stored == value  # nothing was changed
 
 
@@ -395,9 +399,11 @@ def test_unparsable_json_is_reported_on_sqlite(tmp_path, spec_factory, add_trial
     store = open_store(f"sqlite:///{tmp_path / 'x.db'}")
     store.create_search(spec_factory("c"))
     add_trial(store, "c", {"a": 0.5}, accuracy=0.9)
-    with store._engine.begin() as conn:
-        conn.execute(text("UPDATE octsearch_trials SET alphas = :v"), {"v": "{not json"})
-    with pytest.raises(StoreError, match=r"corrupted row in search 'c', trial 0: field 'alphas' is '\{not json'"):
+    engine = make_engine(store.database_url)
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE octsearch_trials SET configuration = :v"), {"v": "{not json"})
+    engine.dispose()
+    with pytest.raises(StoreError, match=r"corrupted row in search 'c', trial 0: field 'configuration' is '\{not json'"):
         store.trials("c")
 
 
@@ -406,8 +412,10 @@ def test_the_database_refuses_an_accuracy_outside_0_1(store, spec_factory, add_t
 
     store.create_search(spec_factory())
     add_trial(store, "s", {"a": 0.5}, accuracy=0.9)
-    with pytest.raises(IntegrityError), store._engine.begin() as conn:
+    engine = make_engine(store.database_url)
+    with pytest.raises(IntegrityError), engine.begin() as conn:
         conn.execute(text("UPDATE octsearch_trials SET accuracy = :v"), {"v": 96.0})
+    engine.dispose()
     assert store.trial("s", 0).accuracy == pytest.approx(0.9)
 
 

@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from octsearch.store.front import dominates, hypervolume, knee_index, non_dominated
+from octsearch.pareto import dominates, hypervolume, knee_index, non_dominated
 
 # Small integer grids make ties and duplicates frequent: the hard cases.
 coord = st.integers(min_value=0, max_value=6)

@@ -10,7 +10,7 @@ from sqlalchemy import inspect, text
 from octsearch.cli.main import main
 from octsearch.errors import StoreError
 from octsearch.store import migrate, open_store
-from octsearch.store.front import non_dominated
+from octsearch.pareto import non_dominated
 from octsearch.store.types import JSONField
 from octsearch.store.urls import make_engine, resolve_url
 
@@ -56,12 +56,12 @@ def make_old_database(url: str) -> None:
 
 def test_head_constant_matches_the_migration_scripts():
     assert migrate.HEAD == migrate.script_head()
-    assert migrate.known_revisions() == ["0003", "0002", "0001"]
+    assert migrate.known_revisions() == ["0004", "0003", "0002", "0001"]
 
 
 def test_an_old_database_upgrades_on_open_and_keeps_its_rows(store_url):
     make_old_database(store_url)
-    with pytest.raises(StoreError, match="at schema revision 0001, not 0003; run `octsearch db upgrade"):
+    with pytest.raises(StoreError, match="at schema revision 0001, not 0004; run `octsearch db upgrade"):
         open_store(store_url, upgrade=False)
     with open_store(store_url) as store:
         assert [t.number for t in store.trials("old")] == list(range(len(POINTS)))
@@ -71,22 +71,75 @@ def test_an_old_database_upgrades_on_open_and_keeps_its_rows(store_url):
         n = store.start_trial("old", configuration({"a": 0.99 - 0.01}, flops_paper=10, flops_all=10, param_count=5))
         store.record_evaluation("old", n, seed=0, accuracy=0.97, n_val=100)
         assert [t.number for t in store.front("old")] == [n]
-        with store._engine.connect() as conn:
-            assert migrate.current_revision(conn) == migrate.HEAD
-            indexes = {i["name"] for i in inspect(conn).get_indexes("octsearch_trials")}
-        assert "ix_octsearch_trials_search_id_on_front" in indexes
+    engine = make_engine(resolve_url(store_url))
+    with engine.connect() as conn:
+        assert migrate.current_revision(conn) == migrate.HEAD
+        indexes = {i["name"] for i in inspect(conn).get_indexes("octsearch_trials")}
+    engine.dispose()
+    assert "ix_octsearch_trials_search_id_on_front" in indexes
+
+
+EVALUATIONS = sa.table("octsearch_evaluations", *(sa.column(c) for c in (
+    "trial_id", "seed", "budget", "accuracy", "n_val", "stderr", "created_at")))
+
+
+def test_0004_keeps_one_configuration_value_and_real_statuses_and_every_evaluation(store_url):
+    """Upgrading from 0003: each trial's configuration becomes one value (its cost included),
+    failures recorded as "lost ..." or "interrupted ..." get those statuses, and on SQLite the
+    table copy does not cascade away the evaluations."""
+    from datetime import datetime, timezone
+
+    make_old_database(store_url)
+    engine = make_engine(resolve_url(store_url))
+    migrate.upgrade(engine, "0003")
+    errors = {1: "lost with its worker: node died", 2: "interrupted: the search stopped", 3: "boom"}
+    with engine.begin() as conn:
+        for number, error in errors.items():
+            conn.execute(text("UPDATE octsearch_trials SET status = 'failed', error = :e WHERE number = :n"),
+                         {"e": error, "n": number})
+        cast = "CAST(:c AS JSON)" if conn.dialect.name == "postgresql" else ":c"
+        conn.execute(text(f"UPDATE octsearch_trials SET config = {cast}, flops_all = NULL WHERE number = 5"),
+                     {"c": '{"p": 0.5}'})
+        ids = dict(conn.execute(text("SELECT number, id FROM octsearch_trials")).all())
+        conn.execute(EVALUATIONS.insert(), [dict(trial_id=ids[n], seed=s, budget="proxy", accuracy=0.5, n_val=10,
+                                                 stderr=0.1, created_at=datetime.now(timezone.utc))
+                                            for n in ids for s in (0, 1)])
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM octsearch_evaluations")).scalar() == 2 * len(POINTS)
+        columns = {c["name"] for c in inspect(conn).get_columns("octsearch_trials")}
+    assert {"configuration", "param_count"} <= columns and not {"alphas", "config", "params_count"} & columns
+    with open_store(store_url) as store:
+        trials = {t.number: t for t in store.trials("old")}
+    assert {n: t.status for n, t in trials.items() if n in errors} == {1: "lost", 2: "interrupted", 3: "failed"}
+    assert trials[1].error == errors[1]  # the message stays; the status now says what happened
+    assert trials[0].configuration.to_json() == {
+        "params": {}, "alphas": {"a": 0.0}, "cost": {"flops_paper": 30, "flops_all": 30, "param_count": 5}}
+    assert trials[5].configuration.to_json() == {"params": {"p": 0.5}, "alphas": {"a": 0.5}}  # no cost: one count missing
+    assert trials[5].flops_paper is None and len(store_evaluations(store_url)) == 2 * len(POINTS)
+    migrate.downgrade(engine, "0003")  # and back: the old columns, filled again
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT COUNT(*) FROM octsearch_evaluations")).scalar() == 2 * len(POINTS)
+        statuses = dict(conn.execute(text("SELECT number, status FROM octsearch_trials")).all())
+    engine.dispose()
+    assert statuses[1] == statuses[2] == "failed"
+
+
+def store_evaluations(url: str) -> list:
+    with open_store(url) as store:
+        return store.evaluations("old")
 
 
 def test_db_commands_upgrade_and_report_the_revision(store_url, capsys):
     make_old_database(store_url)
     assert main(["db", "current", "--db", store_url]) == 0
-    assert "schema revision 0001 (newest is 0003: run `octsearch db upgrade`)" in capsys.readouterr().out
+    assert "schema revision 0001 (newest is 0004: run `octsearch db upgrade`)" in capsys.readouterr().out
     assert main(["db", "upgrade", "--db", store_url]) == 0
-    assert "upgraded schema from revision 0001 to 0003" in capsys.readouterr().out
+    assert "upgraded schema from revision 0001 to 0004" in capsys.readouterr().out
     assert main(["db", "upgrade", "--db", store_url]) == 0
-    assert "already at the newest schema revision 0003" in capsys.readouterr().out
+    assert "already at the newest schema revision 0004" in capsys.readouterr().out
     assert main(["db", "current", "--db", store_url]) == 0
-    assert "schema revision 0003 (newest)" in capsys.readouterr().out
+    assert "schema revision 0004 (newest)" in capsys.readouterr().out
 
 
 def test_downgrade_and_upgrade_again(store_url):
@@ -117,9 +170,11 @@ def test_the_version_table_does_not_clash_with_optuna(store_url):
 
     import optuna
 
-    with open_store(store_url) as store:
-        with store._engine.connect() as conn:
-            tables = set(inspect(conn).get_table_names())
+    open_store(store_url).close()
+    engine = make_engine(resolve_url(store_url))
+    with engine.connect() as conn:
+        tables = set(inspect(conn).get_table_names())
+    engine.dispose()
     assert tables == {"octsearch_alembic_version", "octsearch_searches", "octsearch_trials", "octsearch_evaluations"}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

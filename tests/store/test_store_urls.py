@@ -76,7 +76,7 @@ def test_mask_url():
 
 
 def test_sqlite_runs_in_wal_mode_with_a_busy_timeout(tmp_path):
-    with open_store(f"sqlite:///{tmp_path / 'w.db'}") as store, store._engine.connect() as conn:
+    with open_store(f"sqlite:///{tmp_path / 'w.db'}") as store, make_engine(store.database_url).connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
         assert conn.execute(text("PRAGMA foreign_keys")).scalar() == 1

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from octsearch.store.front import non_dominated
+from octsearch.pareto import non_dominated
 
 revision: str = "0002"
 down_revision: str | None = "0001"
