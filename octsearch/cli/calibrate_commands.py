@@ -81,8 +81,12 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     opts = CalibrateOptions(space=args.space, name=args.name, rungs=tuple(args.rung), seeds=args.seeds,
                             configurations=args.configurations, design_seed=args.design_seed,
                             concurrency=args.concurrency, address=args.address, db=args.db)
+    from octsearch.calibrate.resolution import unit_se
+
     pilot, store = prepare(opts)  # every input checked before anything runs
     store.close()
+    trials = args.trials or pilot.space.sampler.trials
+    unit = unit_se(pilot.space, trials, args.design_seed)  # a search too small for the model: refused now
     if args.write_space:
         write_to = check_writable(pilot.space.path, "space")
     result = run_pilot(opts, on_plan=_print_plan, on_outcome=_progress(time.monotonic()))
@@ -91,11 +95,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     if result.status == "interrupted":
         print("run the same command again to continue", file=sys.stderr)
         return 130
-    from octsearch.calibrate.resolution import unit_se
     from octsearch.store import open_store
 
-    trials = args.trials or pilot.space.sampler.trials
-    unit = unit_se(pilot.space, trials, args.design_seed)
     with open_store(args.db, create=False, upgrade=False) as store:
         report = calibrate_report(store, pilot.name, tuple(s.rung.label for s in pilot.ladder), trials, unit,
                                   args.target)

@@ -12,29 +12,38 @@ import pytest
 from scipy.stats import chi2, kendalltau
 from search_helpers import end_group, run_cli, start_cli, wait_for
 
+from octsearch.calibrate.design import pilot_configurations
 from octsearch.spaces import load_space
 from octsearch.store import open_store
 
 SPACE = """\
 # a tiny space for the calibration tests (this comment must survive --write)
 model: {name: oct_resnet20, args: {width_mult: 0.5}}
-data: {name: digits, seed: 0, val_fraction: 0.25, limit: 400, image_size: 16, options: {resize: pad}}
+data:
+  name: digits
+  seed: 0
+  val_fraction: 0.25    # 300 training and 100 validation images
+  limit: 400
+  image_size: 16
+  options: {resize: pad}
 search:
   grid: [0, 0.25, 0.5]
   params:
     stage1.out: {slots: [stage1.out]}
-    rest: {slots: ["stage2.*", "stage1.block*.inner"]}
+    stage1.inner: {slots: ["stage1.block*.inner"]}
+    stage2.out: {slots: [stage2.out]}
+    stage2.inner: {slots: ["stage2.block*.inner", "stage3.*"]}
 budget:
   epochs: 2             # two passes (this comment too)
   batch_size: 16
   optimizer: {name: sgd, lr: 0.05}
   seed: 0
   threads: 1
-sampler: {name: random, trials: 12, concurrency: 2}
+sampler: {name: random, trials: 20, concurrency: 2}
 """
 RUNGS = ("--rung", "", "--rung", "ema=0.9,val=150")
 LABELS = ("epochs=2,train=300,val=100,ema=0", "epochs=2,train=300,val=150,ema=0.9")
-CONFIGURATIONS, SEEDS = 9, 2  # 2 parameters x 3 alphas: the orthogonal array of 9 rows is every configuration
+SEEDS = 2
 
 
 @pytest.fixture(scope="module")
@@ -43,6 +52,8 @@ def pilot(tmp_path_factory):
     folder = tmp_path_factory.mktemp("calibrate")
     path = folder / "tiny.yaml"
     path.write_text(SPACE)
+    global CONFIGURATIONS  # the 3 uniform points and an orthogonal array of 9 rows (4 parameters x 3 alphas)
+    CONFIGURATIONS = len(pilot_configurations(load_space(path))[0])
     db = f"sqlite:///{folder / 'store.db'}"
     proc = start_cli("calibrate", str(path), *RUNGS, "--db", db, log=folder / "first.log")
     try:
@@ -87,7 +98,7 @@ def test_an_interrupted_pilot_resumes_and_stores_every_run_once_under_its_rungs_
 def test_the_report_figures_are_scipys_and_the_models_on_the_stored_pilot(pilot):
     _, db, folder, resumed = pilot
     report = json.loads((folder / "r.json").read_text())
-    assert report["trials"] == 12 and report["target"] == 0.5 and [r["label"] for r in report["rungs"]] == list(LABELS)
+    assert report["trials"] == 20 and report["target"] == 0.5 and [r["label"] for r in report["rungs"]] == list(LABELS)
     with open_store(db) as store:
         for figures in report["rungs"]:
             runs = store.evaluations("calibrate-tiny", budget=figures["label"])
@@ -116,7 +127,7 @@ def test_the_report_figures_are_scipys_and_the_models_on_the_stored_pilot(pilot)
 def test_write_puts_the_recommended_rung_into_a_copy_that_loads_with_its_comments(pilot):
     path, db, folder, _ = pilot
     out = folder / "calibrated.yaml"
-    proc = run_cli("calibrate", str(path), *RUNGS, "--db", db, "--target", "99", "--trials", "200", "--write", str(out), timeout=300)
+    proc = run_cli("calibrate", str(path), *RUNGS, "--db", db, "--target", "99", "--trials", "100", "--write", str(out), timeout=300)
     assert proc.returncode == 0, proc.stderr + proc.stdout
     recommended = next(line for line in proc.stdout.splitlines() if line.startswith("recommended: "))
     label = recommended.split()[1].rstrip(",")
@@ -126,8 +137,9 @@ def test_write_puts_the_recommended_rung_into_a_copy_that_loads_with_its_comment
     assert (written.budget().epochs, written.budget().ema) == (epochs, ema)
     text = out.read_text()
     assert "# a tiny space for the calibration tests (this comment must survive --write)" in text
-    assert "# two passes (this comment too)" in text and f"# calibrated: {label}: a search of 200 trials" in text
+    assert "# two passes (this comment too)" in text and f"# calibrated: {label}: a search of 100 trials" in text
     assert "measured by: octsearch calibrate" in text
+    assert "val_fraction: 0.25    # 300 training" in text or "val_fraction: 0.333333    # 300 training" in text
     if "val=150" in label:
         assert (written.data.load().num_train, written.data.load().num_val) == (300, 150)
     assert path.read_text() == SPACE  # the space itself untouched
@@ -140,7 +152,7 @@ def test_write_with_nothing_resolving_writes_nothing_and_changes_nothing_stored(
     with open_store(db) as store:
         before = sorted((e.budget, e.trial, e.seed, e.accuracy) for e in store.evaluations("calibrate-tiny"))
     proc = run_cli("calibrate", str(path), *RUNGS, "--db", db, "--target", "0.001", "--write", str(out), timeout=300)
-    assert proc.returncode == 2 and "no rung resolves +/-0.001 points with 12 trials: nothing written" in proc.stderr
+    assert proc.returncode == 2 and "no rung resolves +/-0.001 points with 20 trials: nothing written" in proc.stderr
     assert not out.exists()
     with open_store(db) as store:
         after = sorted((e.budget, e.trial, e.seed, e.accuracy) for e in store.evaluations("calibrate-tiny"))
