@@ -6,8 +6,9 @@ once (sandwich rule), score every configuration with each batch-norm handling (`
 the statistics kept per slot alpha in training; ``recalibrate``: recomputed per configuration on
 ``--calibration-images`` training images), then print
 
-- cost: supernet training + scoring wall time (s) against stand-alone proxy trials (``run_trial``,
-  training + validation) timed in the same run, side by side; in units of one stand-alone trial;
+- cost: supernet training + scoring time against stand-alone proxy trials (``run_trial``, training +
+  validation) timed in the same run, in units of one stand-alone trial: in CPU time of the process
+  (one torch thread on each side: what a shared machine's load does not move) and in wall time;
 - fidelity: Kendall tau-b of supernet accuracy against the table's mean accuracy (all seeds), and
   against the mean of every pair of seeds (the like-for-like partner of the baseline); the baseline
   is leave-one-seed-out: one stand-alone seed against the mean of the other seeds; tau within
@@ -109,8 +110,8 @@ def baseline(truth: Truth, bins: list[list[int]]) -> dict:
                           for i, j in itertools.combinations(range(len(truth.seeds)), 2)]}
 
 
-def standalone_seconds(space, truth: Truth, n: int) -> list[float]:  # noqa: ANN001
-    """Wall time (s) of ``n`` stand-alone proxy trials (training + validation), spread over FLOPs."""
+def standalone_seconds(space, truth: Truth, n: int) -> list[tuple[float, float]]:  # noqa: ANN001
+    """(wall, CPU) seconds of ``n`` stand-alone proxy trials (training + validation), spread over FLOPs."""
     import torch
 
     from octsearch.trial import run_trial
@@ -119,9 +120,9 @@ def standalone_seconds(space, truth: Truth, n: int) -> list[float]:  # noqa: ANN
     picks = [picks[round(k * (len(picks) - 1) / max(1, n - 1))] for k in range(n)]
     out = []
     for configuration in picks:
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.process_time()
         run_trial(space, configuration, device=torch.device("cpu"), evaluate_every_epoch=False)
-        out.append(time.perf_counter() - start)
+        out.append((time.perf_counter() - start, time.process_time() - cpu))
     return out
 
 
@@ -138,7 +139,7 @@ def supernet_effects(space, truth: Truth, scores) -> list:  # noqa: ANN001
         return search_effects(store, "supernet", SUPERNET_BUDGET).effects
 
 
-def run_variant(space, truth: Truth, variant: dict, calibration: int):  # noqa: ANN001, ANN201
+def run_variant(space, truth: Truth, variant: dict, calibration: int, modes: list[str]):  # noqa: ANN001, ANN201
     import torch
 
     from octsearch.supernet.evaluate import readers, score_configurations
@@ -148,15 +149,16 @@ def run_variant(space, truth: Truth, variant: dict, calibration: int):  # noqa: 
 
     cpu = torch.device("cpu")
     settings = SupernetSettings(variant["epochs"], SandwichRule(variant["random"], bool(variant["distill"])))
+    cpu_start = time.process_time()
     trained = train_supernet(space, settings, device=cpu)
-    out = {"train_seconds": trained.train_seconds}
+    out = {"train_seconds": trained.train_seconds, "train_cpu": time.process_time() - cpu_start}
     with kernel_settings(space.budget("proxy").threads, cpu, True):
         train, val = readers(space, cpu)
-        for bn in ("switchable", "recalibrate"):
-            start = time.perf_counter()
+        for bn in modes:
+            start, cpu_start = time.perf_counter(), time.process_time()
             scores = score_configurations(trained.supernet, truth.configurations, EvaluationSettings(bn, calibration),
                                           train, val, recipe_for(cpu))
-            out[bn] = (scores, time.perf_counter() - start)
+            out[bn] = (scores, time.perf_counter() - start, time.process_time() - cpu_start)
     return out
 
 
@@ -175,6 +177,18 @@ def fidelity_lines(truth: Truth, accuracy: list[float], bins: list[list[int]], b
         f"{max(truth.mean()):.2f}); tau of supernet accuracy vs FLOPs {tau(accuracy, truth.flops):+.3f}, "
         f"of the table's means vs FLOPs {tau(truth.mean(), truth.flops):+.3f}",
     ]
+
+
+def extreme_line(truth: Truth, accuracy: list[float]) -> str:
+    """Where the two configurations every sandwich step trains land among the supernet's scores."""
+    order = sorted(range(len(accuracy)), key=lambda i: -accuracy[i])
+    big, small = max(range(len(truth.flops)), key=lambda i: truth.flops[i]), min(range(len(truth.flops)),
+                                                                                  key=lambda i: truth.flops[i])
+    return (f"  the sandwich's fixed members (trained every step): largest FLOPs scores {accuracy[big]:.2f} points "
+            f"(rank {order.index(big) + 1} of {len(order)}; table rank "
+            f"{sorted(range(len(order)), key=lambda i: -truth.mean()[i]).index(big) + 1}), smallest {accuracy[small]:.2f} "
+            f"(rank {order.index(small) + 1}; table rank "
+            f"{sorted(range(len(order)), key=lambda i: -truth.mean()[i]).index(small) + 1})")
 
 
 def effect_lines(table_effects, found) -> list[str]:  # noqa: ANN001
@@ -207,6 +221,7 @@ def main() -> None:
     parser.add_argument("--variant", action="append", help="epochs=E,random=K,distill=0|1 (repeatable)")
     parser.add_argument("--calibration-images", type=int, default=250)
     parser.add_argument("--standalone", type=int, default=2, help="stand-alone proxy trials timed beside it")
+    parser.add_argument("--bn", nargs="+", default=["switchable", "recalibrate"], help="batch-norm handlings scored")
     parser.add_argument("--out", help="markdown file for the results")
     args = parser.parse_args()
     reexec_with_fixed_env()
@@ -221,17 +236,20 @@ def main() -> None:
     _emit(lines, args.out)
     for variant in variants:
         standalone = standalone_seconds(space, truth, args.standalone)
-        one = statistics.fmean(standalone)
-        result = run_variant(space, truth, variant, args.calibration_images)
+        one, one_cpu = statistics.fmean(w for w, _ in standalone), statistics.fmean(c for _, c in standalone)
+        result = run_variant(space, truth, variant, args.calibration_images, args.bn)
         lines.append(f"variant {variant} (calibration: {args.calibration_images} training images): supernet training "
-                     f"{result['train_seconds']:.0f} s; stand-alone proxy trials timed beside it: "
-                     f"{', '.join(f'{s:.0f}' for s in standalone)} s (mean {one:.0f} s = 1 trial)")
-        for bn in ("switchable", "recalibrate"):
-            scores, seconds = result[bn]
-            total = result["train_seconds"] + seconds
-            lines.append(f" batch norm {bn}: scoring {len(scores)} configurations {seconds:.0f} s; training + scoring "
-                         f"= {total:.0f} s = {total / one:.1f} stand-alone trials (target: at most 10)")
-            lines += fidelity_lines(truth, [100 * s.accuracy for s in scores], bins, base)
+                     f"{result['train_seconds']:.0f} s wall, {result['train_cpu']:.0f} s CPU; stand-alone proxy trials "
+                     f"timed beside it: {', '.join(f'{w:.0f} s wall / {c:.0f} s CPU' for w, c in standalone)} "
+                     f"(1 trial = their mean)")
+        for bn in args.bn:
+            scores, seconds, cpu_seconds = result[bn]
+            total, total_cpu = result["train_seconds"] + seconds, result["train_cpu"] + cpu_seconds
+            lines.append(f" batch norm {bn}: scoring {len(scores)} configurations {seconds:.0f} s wall, {cpu_seconds:.0f} s "
+                         f"CPU; training + scoring = {total_cpu / one_cpu:.1f} stand-alone trials in CPU time "
+                         f"({total / one:.1f} in wall time, which the machine's load moves; target: at most 10)")
+            accuracy = [100 * s.accuracy for s in scores]
+            lines += [*fidelity_lines(truth, accuracy, bins, base), extreme_line(truth, accuracy)]
             lines += effect_lines(table_effects, supernet_effects(space, truth, scores))
             _emit(lines, args.out)
 
