@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 
-from octsearch.store import Store
 from octsearch.pareto import hypervolume, non_dominated
+from octsearch.store import Store
 from octsearch.tables.lookup import Table
 from octsearch.tables.truth import Truth, mean_truth
 
