@@ -12,6 +12,8 @@ more accurate than its rival" on D = acc_member - acc_rival, with SE(D) = sqrt(s
   the test is conservative (it may miss a real gain, it does not invent one).
 - A configuration with one seed has a stored SE of the split's binomial error alone (the spread
   across seeds is unmeasured); the test adds the search's pooled seed-to-seed variance to it.
+  Where no configuration of the search has two seeds, there is none to add: a one-seed member or
+  rival is then never called significant (its verdict is "measure the seed spread first").
 - Holm-Bonferroni over the members compared keeps the family-wise error at ``alpha`` (5%).
 
 What would settle it (:attr:`Comparison.settle`): the seeds per configuration that give the test
@@ -214,8 +216,11 @@ def _untested(member: Point, kind: Kind) -> Comparison:
     return Comparison(member.trial, member.flops, member.accuracy, member.stderr, kind)
 
 
-def _judged(c: Comparison, p_corrected: float, settle: tuple[Settle, int | None], alpha: float) -> Comparison:
-    if p_corrected <= alpha:
+def _judged(c: Comparison, p_corrected: float, settle: tuple[Settle, int | None], alpha: float,
+            measured: bool = True) -> Comparison:
+    """``measured``: the test's SE includes the seed spread (its own seeds, or the pooled one); a
+    one-seed SE of the split's binomial error alone would call noise significant."""
+    if p_corrected <= alpha and measured:
         return replace(c, p_corrected=p_corrected, significant=True, settle="significant")
     return replace(c, p_corrected=p_corrected, settle=settle[0], seeds_needed=settle[1])
 
@@ -227,7 +232,8 @@ def compare(members: Sequence[Point], uniforms: Sequence[Point], seed_var: float
     pairs = [(m, r) for m in members if (r := rivals.get(m.trial)) is not None]
     tested = {m.trial: _tested(m, r, seed_var) for m, r in pairs}
     corrected = holm([tested[m.trial].p_value for m, _ in pairs])  # type: ignore[misc]
-    judged = {m.trial: _judged(tested[m.trial], p, seeds_to_settle(m, r, seed_var, len(pairs), alpha, power), alpha)
+    judged = {m.trial: _judged(tested[m.trial], p, seeds_to_settle(m, r, seed_var, len(pairs), alpha, power), alpha,
+                               seed_var is not None or min(m.n_evals, r.n_evals) > 1)
               for (m, r), p in zip(pairs, corrected, strict=True)}
     return tuple(judged.get(m.trial) or _untested(m, "uniform" if m.uniform_alpha is not None else "no_rival")
                  for m in members)

@@ -106,6 +106,16 @@ def test_one_seed_configurations_get_the_pooled_seed_spread():
     assert c.stderr == pytest.approx(math.sqrt(8e-4)) and c.z == pytest.approx(0.04 / math.sqrt(8e-4))
 
 
+def test_one_seed_without_a_measured_seed_spread_is_never_significant():
+    # binomial SEs alone (0.005) would make a 4-point gap z 5.7; the seed spread is unmeasured
+    member, rival = _p(1, 20, 0.84, 0.005, n_evals=1), _p(0, 10, 0.80, 0.005, n_evals=1, uniform=0.5)
+    c = compare([member], [rival], None)[0]
+    assert c.p_corrected < 1e-6 and not c.significant and (c.settle, c.seeds_needed) == ("spread", 3)
+    assert compare([member], [rival], 1e-6)[0].significant  # a measured (small) spread: a real test
+    both_seeded = compare([_p(1, 20, 0.84, 0.005)], [_p(0, 10, 0.80, 0.005, uniform=0.5)], None)[0]
+    assert both_seeded.significant  # their own SEs carry their seeds' spread
+
+
 def test_seeds_to_settle_by_the_power_calculation():
     # b_m = .55 x .45 / 2500 = 9.9e-5, b_r = .5 x .5 / 2500 = 1e-4, s^2 = 4e-4, D = 0.05, m = 1:
     # target SE^2 = (0.05 / (1.6449 + 0.8416))^2 = 4.0436e-4; room 2.0536e-4; K = 8e-4 / room = 3.9 -> 4
