@@ -3,7 +3,7 @@
 Lifecycle (the machinery of ``tabulate``): check every input (space, ladder, design, seeds, the
 name against the store, the cluster address, each rung's data sizes) before Ray starts or anything
 is written -> register the pilot (a search of kind ``table``, so the dashboard and ``searches`` list
-it) and each configuration, counted -> per rung, cheapest settings first as given, the
+it) and each configuration, counted -> per rung, in the order given, the
 (configuration, seed) runs not stored yet at that rung's budget label, seed-major -> Ray tasks train
 them on the rung's space, the driver storing each evaluation under the rung's label as it finishes
 -> mark the pilot finished or interrupted. A rerun continues where it stopped.
