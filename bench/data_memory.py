@@ -97,7 +97,7 @@ def child(space_path: str) -> None:
     opened, build_peak = memory_mb(), peak[0]
     opened_file = mapped_mb(cache)
     peak[0] = opened[0]
-    result = run_trial(space, 0.5, device="cpu")
+    result = run_trial(space, space.uniform(0.5), device="cpu")
     done.set()
     end, end_file = memory_mb(), mapped_mb(cache)
     print(json.dumps({"pid": os.getpid(), "base": base[0], "build_peak": build_peak, "opened": opened[0],

@@ -86,7 +86,7 @@ def _trial(text: str, alpha: float, device: str, barrier, results) -> None:  # n
     space.data.load()
     barrier.wait()
     marks = [time.perf_counter()]
-    result = run_trial(space, alpha, device=device, on_epoch=lambda epoch, accuracy: marks.append(time.perf_counter()))
+    result = run_trial(space, space.uniform(alpha), device=device, on_epoch=lambda epoch, accuracy: marks.append(time.perf_counter()))
     results.put({"last_epoch": marks[-1] - marks[-2], "mean_epoch": (marks[-1] - marks[0]) / result.epochs,
                  "device": result.device})
 

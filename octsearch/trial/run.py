@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import socket
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,7 +39,7 @@ EpochCallback = Callable[[int, float], None]
 
 def run_trial(
     space: SearchSpace,
-    config: Configuration | float | Mapping[str, Any],
+    configuration: Configuration,
     *,
     seed: int | None = None,
     budget: str = "proxy",
@@ -51,9 +51,8 @@ def run_trial(
     """Train and evaluate one configuration of ``space``.
 
     Args:
-        config: a Configuration of ``space`` (the search's; its cost, if counted, is used), or
-            what :meth:`SearchSpace.configuration` takes: one alpha for every parameter, parameter
-            -> alpha, or slot -> alpha.
+        configuration: a Configuration of ``space`` (``space.uniform(0.5)``,
+            ``space.from_params({...})``, the search's; its cost, if counted, is used).
         seed: training seed (weights and batch order); default the budget's ``seed``. The
             train/validation split is the space's (``data.seed``) whatever this seed.
         budget: ``"proxy"`` or ``"full"``.
@@ -67,7 +66,10 @@ def run_trial(
             after the last epoch only (a search without early stopping needs no other), and
             ``epoch_accuracies`` then holds that one accuracy. The final accuracy is the same.
     """
-    configuration = space.counted(config if isinstance(config, Configuration) else space.configuration(config))
+    if not isinstance(configuration, Configuration):
+        raise ConfigError(f"configuration {configuration!r}; accepted: a Configuration of the space "
+                          "(space.uniform(alpha), space.from_params({...}), space.from_slots({...}))")
+    configuration = space.counted(configuration)
     spec = space.budget(budget)
     seed = spec.seed if seed is None else seed
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:

@@ -25,11 +25,11 @@ def space(tmp_path: Path, ema: str, name: str):
 
 
 def test_the_moving_average_is_validated_when_on_and_nothing_changes_when_off(tmp_path):
-    plain = run_trial(space(tmp_path, "", "a"), 0.5, seed=1, device="cpu")
-    off = run_trial(space(tmp_path, "0", "b"), 0.5, seed=1, device="cpu")
+    plain = run_trial(a := space(tmp_path, "", "a"), a.uniform(0.5), seed=1, device="cpu")
+    off = run_trial(b := space(tmp_path, "0", "b"), b.uniform(0.5), seed=1, device="cpu")
     on = space(tmp_path, "0.9", "c")
     assert on.budget().ema == 0.9 and space(tmp_path, "", "d").budget().ema == 0
-    averaged = [run_trial(on, 0.5, seed=1, device="cpu", evaluate_every_epoch=True) for _ in range(2)]
+    averaged = [run_trial(on, on.uniform(0.5), seed=1, device="cpu", evaluate_every_epoch=True) for _ in range(2)]
     assert off.correct == plain.correct and off.epoch_accuracies == plain.epoch_accuracies
     assert averaged[0].correct == averaged[1].correct  # repeatable
     assert averaged[0].epoch_accuracies != plain.epoch_accuracies  # other weights were validated

@@ -48,7 +48,7 @@ def tiny(tiny_path: Path):
 def test_result_fields_and_per_epoch_callback(tiny) -> None:
     seen: list[tuple[int, float]] = []
     threads_before = torch.get_num_threads()
-    result = run_trial(tiny, 0.25, on_epoch=lambda epoch, acc: seen.append((epoch, acc)))
+    result = run_trial(tiny, tiny.uniform(0.25), on_epoch=lambda epoch, acc: seen.append((epoch, acc)))
     assert [e for e, _ in seen] == [1, 2]
     assert tuple(a for _, a in seen) == result.epoch_accuracies
     assert result.n_val == 100 and 0 <= result.correct <= 100
@@ -73,17 +73,17 @@ def test_result_fields_and_per_epoch_callback(tiny) -> None:
 
 
 def test_same_seed_gives_the_same_accuracy(tiny) -> None:
-    alphas = tiny.configuration({"stage1": 0.5, "stage2": 0.125}).alpha_dict
-    first = run_trial(tiny, alphas, seed=3)
-    second = run_trial(tiny, {"stage1": 0.5, "stage2": 0.125}, seed=3)
+    alphas = tiny.from_params({"stage1": 0.5, "stage2": 0.125}).alpha_dict
+    first = run_trial(tiny, tiny.from_slots(alphas), seed=3)
+    second = run_trial(tiny, tiny.from_params({"stage1": 0.5, "stage2": 0.125}), seed=3)
     assert first.epoch_accuracies == second.epoch_accuracies and first.correct == second.correct
     assert first.seed == 3 and first.configuration == second.configuration
 
 
 def test_evaluating_the_last_epoch_only_gives_the_same_final_accuracy(tiny) -> None:
     seen: list[int] = []
-    every = run_trial(tiny, 0.5, seed=1)
-    last = run_trial(tiny, 0.5, seed=1, evaluate_every_epoch=False, on_epoch=lambda e, a: seen.append(e))
+    every = run_trial(tiny, tiny.uniform(0.5), seed=1)
+    last = run_trial(tiny, tiny.uniform(0.5), seed=1, evaluate_every_epoch=False, on_epoch=lambda e, a: seen.append(e))
     assert seen == [2] and last.epoch_accuracies == (every.accuracy,)
     assert (last.correct, last.epochs) == (every.correct, 2)
 
@@ -94,7 +94,7 @@ def test_a_cost_counted_by_the_caller_is_used_not_recounted(tiny) -> None:
     result = run_trial(tiny, tiny.configuration(0.25).with_cost(marked), evaluate_every_epoch=False)
     assert (result.flops_paper, result.flops_all, result.param_count) == (
         marked.flops_paper, marked.flops_all, marked.param_count)
-    assert run_trial(tiny, 0.25, evaluate_every_epoch=False).configuration.cost == counted  # counted when absent
+    assert run_trial(tiny, tiny.uniform(0.25), evaluate_every_epoch=False).configuration.cost == counted  # counted when absent
 
 
 def test_validation_through_the_inference_path_counts_as_the_reference_does(tiny) -> None:
@@ -129,17 +129,23 @@ def test_stop_trial_from_the_callback_propagates_and_restores_torch(tiny) -> Non
         raise StopTrial(f"pruned at epoch {epoch}")
 
     with pytest.raises(StopTrial, match="pruned at epoch 1"):
-        run_trial(tiny, 0.0, on_epoch=stop)
+        run_trial(tiny, tiny.uniform(0.0), on_epoch=stop)
     assert calls == [1]
     assert torch.get_num_threads() == threads
     assert torch.are_deterministic_algorithms_enabled() == deterministic
 
 
 def test_full_budget_overrides_the_proxy(tiny) -> None:
-    result = run_trial(tiny, 0.75, budget="full")
+    result = run_trial(tiny, tiny.uniform(0.75), budget="full")
     assert result.budget == "full" and result.epochs == 3 and len(result.epoch_accuracies) == 3
     with pytest.raises(ConfigError, match="budget 'huge' is not accepted; choose one of: proxy, full"):
-        run_trial(tiny, 0.75, budget="huge")
+        run_trial(tiny, tiny.uniform(0.75), budget="huge")
+
+
+def test_a_trial_takes_a_configuration_only(tiny) -> None:
+    for value in (0.5, {"stage1": 0.5, "stage2": 0.5}):
+        with pytest.raises(ConfigError, match=r"; accepted: a Configuration of the space \(space.uniform"):
+            run_trial(tiny, value)
 
 
 def test_configurations_against_a_flops_budget(tmp_path: Path, tiny) -> None:
@@ -159,7 +165,7 @@ def test_model_arguments_must_match_the_data(tmp_path: Path) -> None:
     path = tmp_path / "rgb.yaml"
     path.write_text(TINY.replace("args: {width_mult: 0.5}", "args: {width_mult: 0.5, in_chans: 3}"))
     with pytest.raises(ConfigError, match=r"model.args.in_chans=3 but data set mnist gives 1"):
-        run_trial(load_space(path), 0.0)
+        run_trial(loaded := load_space(path), loaded.uniform(0.0))
 
 
 # -- CLI ---------------------------------------------------------------------------------------
@@ -229,7 +235,7 @@ def test_cli_bad_configurations_exit_2_one_line_nothing_written(tiny_path: Path,
 @pytest.mark.slow
 def test_default_space_meets_the_bar_at_uniform_alpha_0() -> None:
     """Issue 3, section 4: uniform alpha 0 reaches >= 0.90 validation accuracy on one thread."""
-    result = run_trial(load_space("default"), 0.0, device="cpu")
+    result = run_trial(default := load_space("default"), default.uniform(0.0), device="cpu")
     assert result.torch_threads == 1 and result.n_val == 1000
     assert result.accuracy >= 0.90, result
 
@@ -241,7 +247,7 @@ def test_latency_objective_is_measured_through_the_path_the_space_names(tmp_path
                           .replace("epochs: 2", "epochs: 1"))
     space = load_space(space_file)
     assert space.objectives.latency_path == path
-    result = run_trial(space, 0.5)
+    result = run_trial(space, space.uniform(0.5))
     assert result.latency_ms is not None and 0 < result.latency_ms < 1000  # ms, batch 1 of a 28 px image
 
 

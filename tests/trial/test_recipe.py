@@ -46,7 +46,7 @@ def test_the_space_names_the_augmentation_and_the_default_is_the_data_sets(tmp_p
     crop = space(tmp_path, "{name: crop_flip, options: {padding: 2}}", name="c")
     cropped = trained_weights(crop)
     assert torch.equal(trained_weights(crop), cropped) and not torch.equal(cropped, plain)  # seeded per evaluation
-    result = run_trial(crop, 0.5, device="cpu")
+    result = run_trial(crop, crop.uniform(0.5), device="cpu")
     assert result.precision == "float32" and 0 < result.data_wait_seconds <= result.train_seconds
 
 
@@ -55,7 +55,7 @@ def test_label_smoothing_reaches_the_loss_and_trials_stay_repeatable(tmp_path: P
 
     smooth = space(tmp_path, budget=", label_smoothing: 0.3", name="d")
     assert smooth.budget().label_smoothing == 0.3 and space(tmp_path, name="e").budget().label_smoothing == 0
-    a, b = (run_trial(smooth, 0.5, device="cpu") for _ in range(2))
+    a, b = (run_trial(smooth, smooth.uniform(0.5), device="cpu") for _ in range(2))
     assert a.correct == b.correct
     data, cpu = smooth.data.load(), torch.device("cpu")
     losses = []
@@ -148,6 +148,6 @@ def test_cuda_reads_uint8_images_on_the_gpu_and_gives_the_cpu_batches(tmp_path: 
 @CUDA
 def test_a_trial_on_cuda_trains_in_mixed_precision_and_validates_there(tmp_path: Path) -> None:
     s = space(tmp_path, "crop_flip", ", deterministic: true")
-    a, b = (run_trial(s, 0.5, device="cuda") for _ in range(2))
+    a, b = (run_trial(s, s.uniform(0.5), device="cuda") for _ in range(2))
     assert a.device.startswith("cuda") and "autocast" in a.precision
     assert a.correct == b.correct and 0 < a.accuracy <= 1  # deterministic kernels: repeatable
