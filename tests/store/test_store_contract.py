@@ -372,7 +372,7 @@ def test_two_writers_on_one_search_share_the_numbers(store_url, spec_factory):
         ("configuration", '{"params": {"a": 0.5}, "alphas": {"a": 2.5}}',
          "field 'configuration' is {'params': {'a': 0.5}, 'alphas': {'a': 2.5}}, expected a configuration"),
         ("configuration", '{"params": {}, "alphas": {"a": 0.5}, "cost": {"flops_paper": -5, "flops_all": 1, "param_count": 1}}',
-         "field 'configuration' is {'params': {}, 'alphas': {'a': 0.5}, 'cost': {'flops_p..., expected a configuration"),
+         "field 'configuration' is {'params': {}, 'alphas': {'a': 0.5}, 'cost': {'flops_pape..., expected a configuration"),
     ],
 )
 def test_a_corrupted_row_is_named_and_left_alone(store, spec_factory, add_trial, column, value, message):
