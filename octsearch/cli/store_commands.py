@@ -37,9 +37,7 @@ if TYPE_CHECKING:
     from octsearch.analysis.pick import ModelPick
     from octsearch.analysis.versus_curve import CurveVerdict
     from octsearch.config_file import ModelConfig
-    from octsearch.store import SearchRecord, Store, TrialRecord
-    from octsearch.store import NothingFits, Selection
-    from octsearch.store import Verdict
+    from octsearch.store import NothingFits, SearchRecord, Selection, Store, TrialRecord, Verdict
 
 FORMATS = ("table", "json", "csv")
 

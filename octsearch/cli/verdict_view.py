@@ -141,8 +141,7 @@ def verdict_text(v: Verdict, db: str | None = None) -> str:
 
 def verdict_line(db: str | None, name: str, budget: str = "proxy") -> str:
     """One closing line for ``launch`` (and ``revalidate``); never raises on the search's state."""
-    from octsearch.store import open_store
-    from octsearch.store import versus_uniform
+    from octsearch.store import open_store, versus_uniform
 
     try:
         with open_store(db, create=False) as store:

@@ -26,7 +26,13 @@ from octsearch.store.records import (
     TrialRecord,
 )
 from octsearch.store.store import Store
-from octsearch.store.urls import SQLITE_BUSY_TIMEOUT_MS, default_url, mask_url, resolve_url, sqlite_path
+from octsearch.store.urls import (
+    SQLITE_BUSY_TIMEOUT_MS,
+    default_url,
+    mask_url,
+    resolve_url,
+    sqlite_path,
+)
 from octsearch.store.versus_uniform import Comparison, Point, Verdict, compare, versus_uniform
 
 __all__ = [

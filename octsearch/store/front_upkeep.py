@@ -11,8 +11,8 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import InstrumentedAttribute, Session
 
-from octsearch.errors import StoreError
 from octsearch import pareto
+from octsearch.errors import StoreError
 from octsearch.pareto import Direction
 from octsearch.store.models import SearchRow, TrialRow
 from octsearch.store.records import OBJECTIVES

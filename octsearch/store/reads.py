@@ -10,10 +10,10 @@ from dataclasses import replace
 
 from sqlalchemy import func, select
 
-from octsearch.errors import unknown_name
 from octsearch import pareto
-from octsearch.store.checks import check_choice, check_limit
+from octsearch.errors import unknown_name
 from octsearch.pareto import Direction
+from octsearch.store.checks import check_choice, check_limit
 from octsearch.store.models import TRIAL_STATUSES, EvaluationRow, SearchRow, TrialRow
 from octsearch.store.records import (
     OBJECTIVES,

@@ -22,7 +22,7 @@ Names and values reach SQL only as bound parameters.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import URL, Engine, inspect, text

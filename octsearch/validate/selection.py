@@ -22,8 +22,7 @@ from octsearch.configuration import Configuration
 from octsearch.errors import ConfigError
 
 if TYPE_CHECKING:
-    from octsearch.store import Store
-    from octsearch.store import Verdict
+    from octsearch.store import Store, Verdict
 
 FULL_BUDGET = "full"
 FULL_SEED_BASE = 1000  # far from the proxy seeds (the budget seed, then repeats counting up)

@@ -12,8 +12,8 @@ from configs import configuration
 from sqlalchemy import text
 
 from octsearch.errors import ConfigError, StoreError, UnknownNameError
-from octsearch.store import TrialRecord, open_store
 from octsearch.pareto import hypervolume, non_dominated
+from octsearch.store import TrialRecord, open_store
 from octsearch.store.urls import make_engine
 
 

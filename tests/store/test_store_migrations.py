@@ -9,8 +9,8 @@ from sqlalchemy import inspect, text
 
 from octsearch.cli.main import main
 from octsearch.errors import StoreError
-from octsearch.store import migrate, open_store
 from octsearch.pareto import non_dominated
+from octsearch.store import migrate, open_store
 from octsearch.store.types import JSONField
 from octsearch.store.urls import make_engine, resolve_url
 
