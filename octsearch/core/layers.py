@@ -112,6 +112,15 @@ class OctConv2d(nn.Module):
             bound = 1 / math.sqrt(fan_in) if fan_in > 0 else 0
             nn.init.uniform_(self.bias, -bound, bound)
 
+    def _subsample_first(self, x: Tensor) -> bool:
+        """A strided 1x1 convolution (a shortcut) on a channels-last map with 2 to 7 input channels:
+        torch 2.13's CPU backward of that kernel corrupts the heap on AVX2 AMD EPYC machines
+        (double free, bus error; 1 and 8+ channels, NCHW and CUDA are fine), so it runs as the
+        same sum on every second pixel with stride 1 (the same multiply-adds, exactly)."""
+        return (self.kernel_size == 1 and self.stride == 2 and self.padding == 0 and x.device.type == "cpu"
+                and 1 < x.shape[1] < 8 and x.is_contiguous(memory_format=torch.channels_last)
+                and not x.is_contiguous())
+
     def _conv(self, x: Tensor, weight: Tensor, groups: int = 1) -> Tensor:
         return F.conv2d(x, weight, None, 1, self.padding, 1, groups)
 
@@ -120,6 +129,8 @@ class OctConv2d(nn.Module):
         if self.lo_in and x_l is None:
             raise ConfigError(f"OctConv2d(alpha_in={self.alpha_in}) needs a (high, low) pair; got no low part")
         if self.is_plain:
+            if self._subsample_first(x_h):
+                return F.conv2d(x_h[:, :, ::2, ::2], self.weight, self.bias, 1, 0, 1, self.groups), None
             y = F.conv2d(x_h, self.weight, self.bias, self.stride, self.padding, 1, self.groups)
             return y, None
         if self.stride == 2:

@@ -114,3 +114,24 @@ def test_batchnorm_and_activation_per_branch():
 def test_stride_three_is_refused():
     with pytest.raises(ConfigError, match="stride=3"):
         OctConv2d(8, 8, 3, stride=3)
+
+
+@pytest.mark.parametrize("channels", [3, 4, 8])
+def test_a_strided_shortcut_on_a_channels_last_map_trains_and_equals_nchw(channels):
+    """torch 2.13's CPU backward of a strided 1x1 convolution on a channels-last map with 2-7
+    input channels corrupted the heap on this project's AVX2 AMD EPYC machine (the process died):
+    the layer computes it on every second pixel instead; outputs and gradients equal NCHW's."""
+    torch.manual_seed(0)
+    conv = OctConv2d(channels, 2 * channels, kernel_size=1, stride=2, alpha_in=0, alpha_out=0)
+    x = torch.randn(8, channels, 16, 16)
+    results = []
+    for layout in (torch.contiguous_format, torch.channels_last):
+        conv.zero_grad()
+        inputs = x.clone(memory_format=layout).requires_grad_()
+        for _ in range(3):  # the crash came within a few backward passes
+            y, y_l = conv(inputs)
+            y.square().sum().backward()
+        results.append((y.detach(), inputs.grad, conv.weight.grad.clone()))
+        assert y_l is None and y.shape == (8, 2 * channels, 8, 8)
+    for nchw, cl in zip(*results, strict=True):
+        torch.testing.assert_close(cl, nchw, rtol=1e-5, atol=1e-5)
