@@ -71,13 +71,13 @@ def build(db: Path, n: int, seed: int) -> float:
     with engine.begin() as conn:  # bulk rows as plain SQL would write them: the store's API adds one at a time
         search_id = conn.execute(select(searches.c.id).where(searches.c.name == "bench")).scalar_one()
         conn.execute(insert(trials), [
-            dict(search_id=search_id, number=i, config_key=_configuration(r).key,
-                 configuration=json.dumps(_configuration(r).to_json()), flops_paper=r["flops"],
+            dict(search_id=search_id, number=i, config_key=c.key, configuration=json.dumps(c.to_json()),
+                 flops_paper=r["flops"],
                  flops_all=int(r["flops"] * 1.03), param_count=272_474, status="complete",
                  accuracy=r["accuracy"], accuracy_stderr=binomial_stderr(r["accuracy"], 1000), n_evals=1,
                  is_uniform=len(set(r["alphas"].values())) <= 2, node="node-1", started_at=now, finished_at=now,
                  train_seconds=30.0, on_front=False)
-            for i, r in enumerate(rows)
+            for i, (r, c) in enumerate(zip(rows, map(_configuration, rows), strict=True))
         ])
         ids = conn.execute(select(trials.c.id).where(trials.c.search_id == search_id).order_by(trials.c.number)).scalars().all()
         conn.execute(insert(evaluations), [

@@ -82,6 +82,6 @@ def pilot_configurations(space: SearchSpace, n: int | None = None, seed: int = 0
     design = balanced_design(space, size, seed)
     picked: dict[str, Configuration] = {c.key: c for c in space.uniform_configurations()}
     for row in design.rows:
-        cfg = space.configuration({p.name: p.choices[i] for p, i in zip(space.params, row, strict=True)})
+        cfg = space.from_indices(row)
         picked.setdefault(cfg.key, cfg)
     return list(picked.values()), design

@@ -37,8 +37,7 @@ def unit_se(space: SearchSpace, trials: int, seed: int = 0) -> float:
 
     uniform = space.uniform_configurations()
     rest = max(0, trials - len(uniform))
-    rows = [space.configuration({p.name: p.choices[i] for p, i in zip(space.params, row, strict=True)})
-            for row in (balanced_design(space, rest, seed).rows if rest else ())]
+    rows = [space.from_indices(row) for row in (balanced_design(space, rest, seed).rows if rest else ())]
     configurations = (uniform + rows)[:trials]
     names = space.param_names
     noise = np.random.default_rng(seed).standard_normal(len(configurations))

@@ -9,7 +9,7 @@ frozen :class:`~octsearch.configuration.Configuration`.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -127,6 +127,10 @@ class SearchSpace:
         """Slot -> alpha: every searched slot named (tied slots sharing one of their parameter's
         choices); unsearched slots left out or at their fixed alpha."""
         return self._from_params(self._params_from_alphas(alphas))
+
+    def from_indices(self, indices: Sequence[int]) -> Configuration:
+        """One choice index per searched parameter, in parameter order (a design row)."""
+        return self._from_params({p.name: p.choices[i] for p, i in zip(self.params, indices, strict=True)})
 
     def uniform(self, alpha: Any) -> Configuration:
         """One alpha on every searched parameter (it must be a choice of each)."""

@@ -59,10 +59,10 @@ def current_revision(connection: Connection) -> str | None:
 
 @contextlib.contextmanager
 def _foreign_keys_off(conn: Connection) -> Iterator[None]:
-    """SQLite: foreign keys off while migrations run, then checked. Changing a constraint makes
-    SQLite copy a table, and dropping the old copy with foreign keys on would cascade (every
-    evaluation of every trial deleted). The pragma is a no-op inside a transaction, so it is set
-    on the connection before the migration's transaction begins."""
+    """SQLite: foreign keys off while migrations run. Changing a constraint makes SQLite copy a
+    table, and dropping the old copy with foreign keys on would cascade (every evaluation of every
+    trial deleted). The pragma is a no-op inside a transaction, so it is set on the connection
+    before the migration's transaction begins; :func:`_check_foreign_keys` runs inside it."""
     if conn.dialect.name != "sqlite":
         yield
         return
@@ -70,12 +70,17 @@ def _foreign_keys_off(conn: Connection) -> Iterator[None]:
     raw.execute("PRAGMA foreign_keys = OFF")
     try:
         yield
-        broken = raw.execute("PRAGMA foreign_key_check").fetchall()
-        if broken:
-            raise StoreError(f"the schema upgrade left {len(broken)} rows without their parent row; "
-                             "restore the database from its backup")
     finally:
         raw.execute("PRAGMA foreign_keys = ON")
+
+
+def _check_foreign_keys(conn: Connection) -> None:
+    """Before the migration commits: every row still has its parent (else it rolls back)."""
+    if conn.dialect.name == "sqlite":
+        broken = conn.exec_driver_sql("PRAGMA foreign_key_check").fetchall()
+        if broken:
+            raise StoreError(f"the schema migration would leave {len(broken)} rows without their parent row; "
+                             "nothing was changed")
 
 
 def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
@@ -99,6 +104,7 @@ def upgrade(engine: Engine, revision: str = "head") -> tuple[str | None, str]:
                     "upgrade octsearch"
                 )
             command.upgrade(_config(conn), revision)
+            _check_foreign_keys(conn)
             after = current_revision(conn)
     return before, after or ""
 
@@ -111,3 +117,4 @@ def downgrade(engine: Engine, revision: str) -> None:
         conn.execution_options(**{WRITE_OPTION: True})
         with conn.begin():
             command.downgrade(_config(conn), revision)
+            _check_foreign_keys(conn)

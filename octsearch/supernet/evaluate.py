@@ -24,8 +24,10 @@ from octsearch.trial.evaluate import count_correct
 from octsearch.trial.recipe import Recipe
 
 # The supernet runs contiguous whatever ``budget.channels_last`` says: a few sandwich steps of a
-# channels-last supernet at width 0.25 (2-4 channel slices) crashed inside torch's CPU backward
-# (segfault, bus error; torch 2.13), while each configuration alone and the contiguous layout ran.
+# channels-last supernet at width 0.25 crashed inside torch's CPU backward (segfault, bus error;
+# torch 2.13). The cause, found since: a strided 1x1 convolution on a channels-last map with 2-7
+# input channels, which OctConv2d now computes another way (core/layers.py); a channels-last
+# supernet has not been measured again, so it stays contiguous.
 LAYOUT = torch.contiguous_format
 
 

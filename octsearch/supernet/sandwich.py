@@ -22,7 +22,7 @@ from octsearch.supernet.switchable import Supernet
 def step_configurations(space: SearchSpace, rule: SandwichRule, rng: random.Random) -> list[Configuration]:
     """The step's configurations, the largest-FLOPs one first (the teacher when distilling)."""
     largest, smallest = space.extreme_configurations()
-    drawn = [space.configuration({p.name: rng.choice(p.choices) for p in space.params}) for _ in range(rule.random)]
+    drawn = [space.from_params({p.name: rng.choice(p.choices) for p in space.params}) for _ in range(rule.random)]
     return [largest, smallest, *drawn]
 
 

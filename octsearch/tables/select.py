@@ -42,7 +42,7 @@ def stratified_sample(space: SearchSpace, n: int, seed: int) -> list[Configurati
     taken = {c.key for c in uniform}
     strata: dict[int, list[Configuration]] = defaultdict(list)
     for indices in itertools.product(*(range(len(p.choices)) for p in space.params)):
-        cfg = _from_indices(space, indices)
+        cfg = space.from_indices(indices)
         if cfg.key not in taken:
             strata[sum(indices)].append(cfg)
     return uniform + _proportional(strata, n - len(uniform), rng)
@@ -62,12 +62,9 @@ def _random_sample(space: SearchSpace, n: int, uniform: list[Configuration],
                    rng: random.Random) -> list[Configuration]:
     picked, taken = list(uniform), {c.key for c in uniform}
     while len(picked) < n:
-        cfg = _from_indices(space, tuple(rng.randrange(len(p.choices)) for p in space.params))
+        cfg = space.from_indices([rng.randrange(len(p.choices)) for p in space.params])
         if cfg.key not in taken:
             taken.add(cfg.key)
             picked.append(cfg)
     return picked
 
-
-def _from_indices(space: SearchSpace, indices: tuple[int, ...]) -> Configuration:
-    return space.from_params({p.name: p.choices[i] for p, i in zip(space.params, indices, strict=True)})
