@@ -89,9 +89,10 @@ class SearchDriver:
     def finished_before(self) -> int:
         return sum(counts_against_budget(t) for t in self.history)
 
-    def warm_start(self, seed_from: str | None) -> list[Configuration]:
-        """Uniform-alpha configurations first, then another search's front; minus what is stored."""
-        points = self.space.uniform_configurations()
+    def warm_start(self, seed_from: str | None, given: tuple[Configuration, ...] = ()) -> list[Configuration]:
+        """Uniform-alpha configurations first, then ``given`` (configurations to confirm, say), then
+        another search's front; minus what is stored."""
+        points = [*self.space.uniform_configurations(), *given]
         if seed_from is not None:
             for t in self.store.front(seed_from):
                 with contextlib.suppress(ConfigError):  # a member outside this space's grid

@@ -50,7 +50,7 @@ class Replay:
 
     def __init__(self, driver: SearchDriver, sampler: Any, settings: TuneSettings, table: Table) -> None:
         self.driver, self.table, self.settings = driver, table, settings
-        self.searcher = searcher_for(driver, sampler, settings.seed_from)
+        self.searcher = searcher_for(driver, sampler, settings.seed_from, settings.points)
         self.scheduler = scheduler_for(driver.state, driver.space.budget().epochs, settings.early_stop)
         self.now = 0.0
         driver.clock = lambda: self.now

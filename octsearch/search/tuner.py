@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from octsearch.search.events import SearchStarted
 
 if TYPE_CHECKING:
+    from octsearch.configuration import Configuration
     from octsearch.search.driver import SearchDriver
     from octsearch.search.searcher import StudySearcher
     from octsearch.spaces.resources import TrialResources
@@ -30,6 +31,7 @@ class TuneSettings:
     seed_from: str | None = None
     results_dir: str | None = None
     resources: TrialResources | None = None  # None: the space's (``resources:``, else budget.threads CPUs)
+    points: tuple[Configuration, ...] = ()  # evaluated first, after the uniform points (warm_start)
 
 
 @dataclass(frozen=True)
@@ -46,7 +48,7 @@ def run_search(driver: SearchDriver, sampler: Any, settings: TuneSettings) -> Tu
     from octsearch.search.cluster import check_address, ray_session
     from octsearch.search.interrupt import stop_on_sigint
 
-    searcher = searcher_for(driver, sampler, settings.seed_from)
+    searcher = searcher_for(driver, sampler, settings.seed_from, settings.points)
     started = time.monotonic()
     store, name = driver.store, driver.name
     with ray_session(check_address(settings.address)) as session, stop_on_sigint() as should_stop, \
@@ -65,7 +67,8 @@ def run_search(driver: SearchDriver, sampler: Any, settings: TuneSettings) -> Tu
     return TuneRun(status, time.monotonic() - started, ray_ready - started, session.log_file)
 
 
-def searcher_for(driver: SearchDriver, sampler: Any, seed_from: str | None) -> StudySearcher:
+def searcher_for(driver: SearchDriver, sampler: Any, seed_from: str | None,
+                 given: tuple[Configuration, ...] = ()) -> StudySearcher:
     """The searcher of the driver's search, its study kept in the store's database: a new search's
     study is created, a resumed one's reloaded (its warm-start points still waiting are not
     enqueued again, the history is not re-injected), a search from before the study existed gets
@@ -78,7 +81,7 @@ def searcher_for(driver: SearchDriver, sampler: Any, seed_from: str | None) -> S
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     distributions = distributions_of(driver.space)
     kept, evaluations = open_studies(driver, distributions, driver.space.flops_budget is not None, sampler)
-    points = [c.param_dict for c in driver.warm_start(seed_from) if c.param_dict not in kept.waiting]
+    points = [c.param_dict for c in driver.warm_start(seed_from, given) if c.param_dict not in kept.waiting]
     return StudySearcher(kept.study, driver, distributions, metrics=driver.objectives.metrics,
                          points_to_evaluate=points, evaluations=evaluations)
 
