@@ -108,8 +108,7 @@ def load_done(path: Path) -> dict[tuple[int, str, int], dict]:
 
 
 def run(args: argparse.Namespace) -> dict[tuple[int, str, int], dict]:
-    from octsearch.search.cluster import ray_session
-    from octsearch.search.interrupt import stop_on_sigint
+    from octsearch.search.cluster import ray_session, stop_on_sigint
     from octsearch.spaces import load_space
     from octsearch.validate.tasks import run_jobs, with_epochs
 

@@ -24,7 +24,7 @@ WALLS = {
     "analysis": ("ray", "torch", "optuna", "octsearch.core", "octsearch.fast", "octsearch.trial", "octsearch.search"),
 }
 # The one place that reaches a private module of Ray or Optuna (it says why, in a comment there).
-PRIVATE_IMPORTS_ALLOWED = {"octsearch.search.devices": {"ray._private.accelerators"}}
+PRIVATE_IMPORTS_ALLOWED = {"octsearch.search.cluster": {"ray._private.accelerators"}}
 # Private attributes of Optuna's and Ray's objects that octsearch once reached (public APIs exist).
 PRIVATE_ATTRIBUTES = {"_storage", "_study_id", "_trial_id", "_ot_study", "_ot_trials", "_completed_trials",
                       "_global_node", "_engine"}

@@ -153,8 +153,7 @@ class PilotResult:
 def run_pilot(opts: CalibrateOptions, on_plan: Callable[[PilotPlan], None] | None = None,
               on_outcome: Callable[[JobOutcome], None] | None = None) -> PilotResult:
     """Train (or continue) the pilot; every evaluation is stored under its rung's label as it finishes."""
-    from octsearch.search.cluster import ray_session
-    from octsearch.search.interrupt import stop_on_sigint
+    from octsearch.search.cluster import ray_session, stop_on_sigint
     from octsearch.tables.build import record_outcome
     from octsearch.validate.tasks import run_jobs
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from octsearch.search.samplers import SAMPLER_NAMES
+from octsearch.search.study import SAMPLER_NAMES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -47,8 +47,8 @@ def space_predictions(store: Store, record: SearchRecord, model: SearchModel) ->
 
     from octsearch.analysis.predict import predict, unpredicted
     from octsearch.pareto import non_dominated
-    from octsearch.search.unseen import every_configuration
     from octsearch.spaces.load import space_from_text
+    from octsearch.spaces.remaining import every_configuration
 
     try:
         space = space_from_text(record.space_text, record.name)

@@ -4,9 +4,12 @@ Lifecycle: :meth:`SearchDriver.resume` (reconcile what a killed driver left runn
 history, the trials left of the budget) -> :meth:`warm_start` (the uniform-alpha configurations and
 another search's front, minus what is stored) -> for every sampler draw :meth:`screen` (answered
 from the store, over the FLOPs budget, or already in flight: not dispatched) and before every draw
-:meth:`next_repeat` (a further seed for a front candidate) -> the recorder reports each trial's
-start and end (:meth:`started`, :meth:`completed`, :meth:`errored`). The driver is the one writer
-of the store; what happens goes to ``emit`` as events (:mod:`octsearch.search.events`).
+:meth:`next_repeat` (a further seed for a front candidate) -> the searcher dispatches it
+(:meth:`dispatch`) -> the recorder reports each trial's start and end (:meth:`started`,
+:meth:`completed`, :meth:`errored`, :meth:`lost`), and the driver ends it once: the store first,
+then the sampler (``tell_sampler``, set by the searcher). The driver keeps every trial in flight
+(:class:`~octsearch.search.state.Flights`) and is the one writer of the store; what happens goes to
+``emit`` as events (:mod:`octsearch.search.events`).
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from octsearch.errors import ConfigError
 from octsearch.search.events import Event, Progress, TrialEnded, TrialStarted
 from octsearch.search.messages import EvaluationRequest, WorkerReport
 from octsearch.search.repeats import RepeatPolicy, next_seed, pick_repeat
-from octsearch.search.state import KnownPoint, Objectives, SearchState, Verdict
+from octsearch.search.state import Flight, Flights, KnownPoint, Objectives, Timings, Verdict
 from octsearch.spaces.space import SearchSpace
 from octsearch.store import SearchRecord, Store, TrialRecord
 
@@ -52,11 +55,13 @@ class SearchDriver:
         self.reference_accuracy = record.reference_accuracy
         self.policy, self.total, self.emit = policy, total, emit
         self._warm_up = len(space.uniform_configurations())
-        self.state = SearchState()  # shared with the searcher and the scheduler
+        self.flights = Flights()  # the trials in flight; the scheduler marks the ones it stops
+        self.timings = Timings()  # the driver's itemised time (bench/overhead.py, the summary)
+        # How an ended flight reaches the sampler (the searcher sets it): after the store.
+        self.tell_sampler: Callable[[Flight, WorkerReport | None], None] = lambda flight, report: None
         self.counts: Counter[str] = Counter()
         self.known: dict[str, TrialRecord] = {}  # complete or infeasible, by configuration key
         self.dispatched: set[str] = set()  # configurations this launch sent to workers
-        self.in_flight: dict[str, tuple[int, EvaluationRequest, float]] = {}  # trial id -> (number, request, wall start)
         self.dispatches = 0  # evaluations handed to workers this launch, less those lost with them
         self.reruns: deque[EvaluationRequest] = deque()  # lost evaluations, dispatched before any draw
         self._losses: Counter[str] = Counter()  # configuration key -> times lost with its worker
@@ -111,9 +116,9 @@ class SearchDriver:
             cfg = t.configuration
             over = self.space.over_budget(cfg)
             if t.status in ("complete", "infeasible") and (t.accuracy is not None or t.status == "infeasible"):
-                points.append(KnownPoint(cfg.param_dict, "complete", self._values(t, cfg), over))
+                points.append(KnownPoint(cfg, "complete", self._values(t, cfg), over))
             elif t.status in ("pruned", "failed"):
-                points.append(KnownPoint(cfg.param_dict, t.status))
+                points.append(KnownPoint(cfg, t.status))
         return points
 
     def _values(self, trial: TrialRecord, cfg: Configuration) -> tuple[float, ...]:
@@ -167,8 +172,8 @@ class SearchDriver:
         # Pace repeats: at most max_share of the evaluations so far, so they spread over the search.
         if self.counts["repeats dispatched"] >= self.policy.max_share * sum(t.n_evals for t in complete):
             return None
-        busy = {r.repeat_of for r in self.state.extra.values()}  # repeats in flight
-        number = pick_repeat(trials, self.store.front(self.name), self.policy, self.objectives.flops_key, busy)
+        number = pick_repeat(trials, self.store.front(self.name), self.policy, self.objectives.flops_key,
+                             busy=self.flights.repeats_of)
         if number is None:
             return None
         used = [e.seed for e in self.store.evaluations(self.name, number=number)]
@@ -181,27 +186,41 @@ class SearchDriver:
         """Every evaluation of the budget is dispatched (a lost one gives its place back)."""
         return self.dispatches >= self.remaining
 
-    def dispatching(self, request: EvaluationRequest) -> EvaluationRequest:
+    def dispatch(self, trial_id: str, request: EvaluationRequest, draw: Any = None) -> None:
+        """The searcher hands ``request`` to Tune as trial ``trial_id``; ``draw``: the sampler's
+        Optuna trial it answers (None for a run again or a repeat seed)."""
+        self.flights.add(trial_id, Flight(request, draw))
         self.dispatches += 1
-        return request
 
     # -- what the recorder reports ---------------------------------------------------------------
 
     def started(self, trial_id: str, request: EvaluationRequest) -> None:
-        cfg = request.configuration
-        number = request.repeat_of if request.repeat_of is not None else self.store.start_trial(self.name, cfg)
-        self.in_flight[trial_id] = (number, request, time.time())
-        self.emit(TrialStarted(number, cfg, request.repeat_of is not None))
-        self.progress()
+        with self.timings.timed("store writes"):
+            flight = self.flights.get(trial_id)
+            if flight is None:  # not dispatched by this driver's searcher (a replay's or a test's start)
+                flight = Flight(request)
+                self.flights.add(trial_id, flight)
+            cfg = request.configuration
+            flight.number = request.repeat_of if request.repeat_of is not None else self.store.start_trial(self.name, cfg)
+            flight.started_at = time.time()
+            self.emit(TrialStarted(flight.number, cfg, request.repeat_of is not None))
+            self.progress()
 
     def completed(self, trial_id: str, report: WorkerReport | None, budget: str) -> None:
         """A trial ended without an error: pruned by the scheduler, cut short by a stopped
         search (no final report), or finished with its final report."""
-        entry = self.in_flight.pop(trial_id, None)
-        if entry is None:
+        flight = self.flights.pop(trial_id)
+        if flight is None:
             return
-        number, request, started_at = entry
-        if trial_id in self.state.pruned:
+        report = None if flight.pruned else report  # a stopped trial's last report is an epoch's
+        if flight.number is not None:
+            with self.timings.timed("store writes"):
+                self._record_end(flight, report, budget)
+        self.tell_sampler(flight, report)
+
+    def _record_end(self, flight: Flight, report: WorkerReport | None, budget: str) -> None:
+        number, request, started_at = flight.number, flight.request, flight.started_at
+        if flight.pruned:
             self.store.record_failure(self.name, number, "", status="pruned")
             self._ended(TrialEnded(number, "pruned"))
         elif report is None:
@@ -230,26 +249,33 @@ class SearchDriver:
         self.seconds["worker_seconds"] += report.worker_seconds
 
     def errored(self, trial_id: str, error: str) -> None:
-        entry = self.in_flight.pop(trial_id, None)
-        if entry is not None:
-            self.store.record_failure(self.name, entry[0], error)
-        self._ended(TrialEnded(entry[0] if entry else None, "failed", error=error))
+        flight = self.flights.pop(trial_id)
+        number = None if flight is None else flight.number
+        with self.timings.timed("store writes"):
+            if number is not None:
+                self.store.record_failure(self.name, number, error)
+            self._ended(TrialEnded(number, "failed", error=error))
+        if flight is not None:
+            self.tell_sampler(flight, None)
 
     def lost(self, trial_id: str, error: str) -> None:
         """The trial's worker died under it (node, container or process): recorded as lost, not
         counted against the budget, and its evaluation queued to run again on another worker;
-        after :data:`MAX_LOSSES` losses of one configuration it fails for good."""
-        entry = self.in_flight.get(trial_id)
-        if entry is None:  # never registered: nothing to run again
+        after :data:`MAX_LOSSES` losses of one configuration it fails for good. The sampler's
+        draw is told FAIL; it learns the result of the run again when that ends."""
+        flight = self.flights.get(trial_id)
+        if flight is None or flight.number is None:  # never started: nothing to run again
             self.errored(trial_id, error)
             return
-        key = entry[1].configuration.key
+        key = flight.request.configuration.key
         self._losses[key] += 1
         if self._losses[key] > MAX_LOSSES:
             self.errored(trial_id, f"failed: {LOST} {self._losses[key]} times, not run again: {error}")
             return
-        del self.in_flight[trial_id]
-        self._run_again(entry[0], entry[1], f"{LOST}: {error}")
+        self.flights.pop(trial_id)
+        with self.timings.timed("store writes"):
+            self._run_again(flight.number, flight.request, f"{LOST}: {error}")
+        self.tell_sampler(flight, None)
 
     def _run_again(self, number: int, request: EvaluationRequest, why: str) -> None:
         self.dispatches -= 1  # the lost evaluation gives its place in the budget back
@@ -272,7 +298,7 @@ class SearchDriver:
     def progress(self) -> None:
         c = self.counts
         self.emit(Progress(
-            done=c["complete"] + c["repeat"], running=len(self.in_flight), failed=c["failed"] + c["interrupted"],
+            done=c["complete"] + c["repeat"], running=self.flights.started, failed=c["failed"] + c["interrupted"],
             pruned=c["pruned"], infeasible=c["infeasible"], skipped=c["already known"], repeats=c["repeat"],
             total=self.remaining, front_size=len(self.store.front(self.name)),
             hypervolume=self.store.hypervolume(self.name), elapsed=self.clock() - self.started_at, lost=c["lost"]))

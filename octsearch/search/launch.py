@@ -14,14 +14,12 @@ from dataclasses import dataclass
 from typing import Any
 
 from octsearch.errors import ConfigError, UnknownNameError
-from octsearch.search.cluster import check_address
-from octsearch.search.devices import check_cluster
+from octsearch.search.cluster import check_address, check_cluster
 from octsearch.search.driver import SearchDriver
 from octsearch.search.events import Event, NothingLeft, Resumed
 from octsearch.search.repeats import RepeatPolicy
-from octsearch.search.samplers import check_sampler, make_sampler
 from octsearch.search.state import Objectives
-from octsearch.search.study import hold_search, refuse_foreign_study
+from octsearch.search.study import check_sampler, hold_search, make_sampler, refuse_foreign_study
 from octsearch.search.tuner import TuneRun, TuneSettings
 from octsearch.spaces.resources import TrialResources
 from octsearch.spaces.space import SearchSpace
@@ -152,7 +150,7 @@ def launch(opts: LaunchOptions, emit: Callable[[Event], None] | None = None) -> 
         run = _run(driver, sampler, settings, opts.replay)
         return LaunchResult(opts.name, run.status, sum(driver.counts[k] for k in _RUN_OUTCOMES), driver.run_counts,
                             run.elapsed, driver.seconds["train_seconds"], store.url, run.ray_log,
-                            driver.seconds["worker_seconds"], dict(driver.state.timings.seconds), run.startup,
+                            driver.seconds["worker_seconds"], dict(driver.timings.seconds), run.startup,
                             driver.seconds["eval_seconds"], list(driver.timeline), opts.replay)
 
 

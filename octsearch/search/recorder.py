@@ -1,4 +1,6 @@
-"""The Tune callback that hands every trial's start and end to the driver, the one writer.
+"""The Tune callback that hands every trial's start and end to the driver, the one writer of the
+store and the one owner of trials in flight (Tune's callbacks see a trial's error; its searcher
+calls do not, so a trial's end is handled here, once).
 
 Workers only compute and report. A trial is registered RUNNING when it starts, so a driver killed
 mid-search leaves rows that the next launch reconciles.
@@ -71,13 +73,12 @@ def _pickled_error(trial: Any) -> BaseException | None:
 
 def _guarded(method: Callable) -> Callable:
     """A store error inside a Tune callback would fail the trial it reports on; log it instead
-    (the driver log holds the traceback) and count it."""
+    (the driver log holds the traceback) and count it. The driver times its own store writes."""
 
     @functools.wraps(method)
     def wrapper(self: StoreRecorder, *args: Any, **kwargs: Any) -> None:
         try:
-            with self._driver.state.timings.timed("store writes"):
-                method(self, *args, **kwargs)
+            method(self, *args, **kwargs)
         except Exception:  # noqa: BLE001
             log.exception("octsearch could not record a trial event")
             self._driver.unrecorded()

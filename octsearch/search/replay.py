@@ -51,7 +51,7 @@ class Replay:
     def __init__(self, driver: SearchDriver, sampler: Any, settings: TuneSettings, table: Table) -> None:
         self.driver, self.table, self.settings = driver, table, settings
         self.searcher = searcher_for(driver, sampler, settings.seed_from, settings.points)
-        self.scheduler = scheduler_for(driver.state, driver.space.budget().epochs, settings.early_stop)
+        self.scheduler = scheduler_for(driver.flights, driver.space.budget().epochs, settings.early_stop)
         self.now = 0.0
         driver.clock = lambda: self.now
         driver.started_at = 0.0
@@ -92,7 +92,6 @@ class Replay:
         if run is None:
             self.driver.errored(trial_id, f"{NOT_IN_TABLE} {self.table.name!r}: no stored run of "
                                           f"{cfg.param_dict} left for this search")
-            self.searcher.on_trial_complete(trial_id, None, error=True)
             return
         self._used[cfg.key].add(run.seed)
         self._running[trial_id] = _Running(request, run, self.now)
@@ -122,7 +121,6 @@ class Replay:
     def _finish(self, trial_id: str, report: WorkerReport) -> None:
         del self._running[trial_id]
         self.driver.completed(trial_id, report if report.final else None, "proxy")
-        self.searcher.on_trial_complete(trial_id, report.to_tune())
 
     def _objectives(self, running: _Running) -> dict[str, float]:
         cost, space = running.request.configuration.counted, self.driver.space

@@ -3,8 +3,9 @@
 At each rung (an epoch before the last), a trial goes on only if fewer than ``ceil(n / eta)`` of
 the ``n`` trials that reached the same rung dominate its (accuracy at that rung, FLOPs). ASHA
 judges accuracy alone and would kill cheap configurations first; here a cheap trial survives as
-long as few trials are both more accurate and cheaper. Stopped trials are noted in the shared
-:class:`SearchState` so the sampler is told PRUNED and the store records ``pruned``.
+long as few trials are both more accurate and cheaper. Stopped trials are marked in the driver's
+:class:`~octsearch.search.state.Flights`, so the store records ``pruned`` and the sampler is told
+PRUNED; repeat seeds and runs again are never stopped.
 
 :class:`StopOnFlag` ends the whole experiment once Ctrl-C asked the search to stop.
 """
@@ -18,13 +19,13 @@ from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 from ray.tune.stopper import Stopper
 
 from octsearch.search.messages import WorkerReport
-from octsearch.search.state import SearchState
+from octsearch.search.state import Flights
 
 
-def scheduler_for(state: SearchState, epochs: int, early_stop: bool) -> ParetoHalvingScheduler | None:
+def scheduler_for(flights: Flights, epochs: int, early_stop: bool) -> ParetoHalvingScheduler | None:
     """The search's early-stopping scheduler (Tune's and a replay's): one rung after every epoch
     but the last; None without ``--early-stop`` or with one epoch."""
-    return ParetoHalvingScheduler(state, rungs=range(1, epochs)) if early_stop and epochs > 1 else None
+    return ParetoHalvingScheduler(flights, rungs=range(1, epochs)) if early_stop and epochs > 1 else None
 
 
 def dominated_by(point: tuple[float, float], others: Sequence[tuple[float, float]], margin: float = 0.0) -> int:
@@ -38,10 +39,10 @@ def dominated_by(point: tuple[float, float], others: Sequence[tuple[float, float
 
 
 class ParetoHalvingScheduler(FIFOScheduler):
-    def __init__(self, state: SearchState, rungs: Sequence[int], eta: float = 2.0, min_peers: int = 4,
+    def __init__(self, flights: Flights, rungs: Sequence[int], eta: float = 2.0, min_peers: int = 4,
                  margin: float = 0.0) -> None:
         super().__init__()
-        self._state = state
+        self._flights = flights
         self.rungs = tuple(sorted(set(rungs)))
         self.eta, self.min_peers, self.margin = eta, min_peers, margin
         self._seen: dict[int, list[tuple[float, float]]] = {r: [] for r in self.rungs}
@@ -50,7 +51,7 @@ class ParetoHalvingScheduler(FIFOScheduler):
     def on_trial_result(self, tune_controller, trial, result: dict) -> str:  # noqa: ANN001
         report = WorkerReport.from_tune(result)
         epoch = report.epoch
-        if report.final or epoch not in self._seen or trial.trial_id in self._state.extra:
+        if report.final or epoch not in self._seen or self._flights.bypasses_scheduler(trial.trial_id):
             return TrialScheduler.CONTINUE
         point = (report.accuracy, report.value("flops"))
         peers = self._seen[epoch]
@@ -58,7 +59,7 @@ class ParetoHalvingScheduler(FIFOScheduler):
         if len(peers) < self.min_peers:
             return TrialScheduler.CONTINUE
         if dominated_by(point, peers, self.margin) >= math.ceil(len(peers) / self.eta):
-            self._state.pruned.add(trial.trial_id)
+            self._flights.prune(trial.trial_id)
             self.stopped_at[trial.trial_id] = int(epoch)
             return TrialScheduler.STOP
         return TrialScheduler.CONTINUE

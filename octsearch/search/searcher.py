@@ -5,8 +5,9 @@ tell), screening configurations before they are dispatched.
   driver's screen: one over the FLOPs budget, or one whose result is already stored, is answered
   at once and never reaches a worker; the sampler is told (with Optuna's constraint for the
   budget) and asked again.
-- A trial the scheduler stopped is told to the sampler as PRUNED, never with its truncated
-  accuracy.
+- The driver keeps every trial in flight and ends each once (told by the recorder, which sees
+  errors); it then hands the ended flight here (``driver.tell_sampler``) and the sampler is told.
+  A trial the scheduler stopped is told as PRUNED, never with its truncated accuracy.
 - The study is kept in the store's database (:mod:`octsearch.search.study`): a resumed search
   reloads it, so the sampler goes on with its own state and nothing is re-injected.
 - Every trial carries the configuration's FLOPs, parameter count and slot alphas as attributes;
@@ -15,7 +16,7 @@ tell), screening configurations before they are dispatched.
   (:mod:`octsearch.search.study_history`).
 - The next configuration is drawn and screened while trials run (``prefetch``). A dispatched
   trial's Tune config is one :class:`~octsearch.search.messages.EvaluationRequest`, counted by the
-  driver, so workers never count again.
+  driver, so workers never count again. The prefetched draw is the one thing held here.
 - Tune pickles its searcher when the Tuner is built (for ``Tuner.restore``, which octsearch does
   not use: a resumed search is rebuilt from the store). What it pickles is the metric names and
   modes only: never the study, the sampler (Optuna 5.1's NSGA samplers hold a lock) or the driver.
@@ -38,17 +39,16 @@ from octsearch.search.messages import (
     METRIC_MODES,
     EvaluationRequest,
     WorkerReport,
-    final_report,
     request_of,
 )
-from octsearch.search.state import KnownPoint, Verdict
+from octsearch.search.state import Flight, KnownPoint, Verdict
 from octsearch.search.study_history import (
     CONSTRAINT,
     configuration_attrs,
     constraint_attrs,
     record_evaluation,
 )
-from octsearch.search.unseen import draw_untaken, exhausted
+from octsearch.spaces.remaining import draw_untaken, exhausted
 
 if TYPE_CHECKING:
     from optuna import Study
@@ -85,15 +85,13 @@ class StudySearcher(Searcher):
         self._study: Study | None = study
         self._distributions = dict(distributions)  # parameter -> Optuna distribution (distributions_of)
         self._driver: SearchDriver | None = driver
-        self._state = driver.state
+        self._timings = driver.timings
+        driver.tell_sampler = self._told
         # With a FLOPs budget every trial the sampler is told carries its constraint.
         self._constrained = getattr(driver.space, "flops_budget", None) is not None
         self._evaluations = evaluations
         self.screened = 0
-        self._ready: list[tuple[Any, dict | str | None]] = []  # prefetched (Optuna trial, config)
-        self._drawn: dict[int, Configuration] = {}  # Optuna trial number -> configuration, until told
-        self._asked: dict[str, Any] = {}  # Tune trial id -> its Optuna trial, until told
-        self._open: set[str] = set()  # trials dispatched and not yet ended
+        self._ready: list[tuple[Any, dict | str | None]] = []  # prefetched (Optuna trial, config), not dispatched
         for point in points_to_evaluate:
             study.enqueue_trial(dict(point))
         atexit.register(_fail_untold, weakref.ref(self))
@@ -127,11 +125,6 @@ class StudySearcher(Searcher):
                               "octsearch.search.tuner.searcher_for")
         return self._study
 
-    @property
-    def asked(self) -> frozenset[str]:
-        """Tune trial ids whose sampler draw is running (told when the trial ends)."""
-        return frozenset(self._asked)
-
     def _add_known(self, point: KnownPoint) -> None:
         import optuna
         from optuna.trial import TrialState
@@ -139,14 +132,14 @@ class StudySearcher(Searcher):
         states = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED, "failed": TrialState.FAIL}
         if point.state not in states or any(
             k not in self._distributions or v not in self._distributions[k].choices
-            for k, v in point.params.items()
+            for k, v in point.configuration.param_dict.items()
         ):
             return
         complete = point.state == "complete"
         self.study.add_trial(optuna.trial.create_trial(
             state=states[point.state],
             values=list(point.values) if complete else None,
-            params=dict(point.params),
+            params=point.configuration.param_dict,
             distributions=self._distributions,
             system_attrs=constraint_attrs(point.over_budget) if complete and self._constrained else {},
         ))
@@ -186,18 +179,14 @@ class StudySearcher(Searcher):
         trials run, since one may yet be lost and run again; FINISHED when none is left."""
         driver = self._driver
         if driver.budget_spent:
-            return None if self._open else Searcher.FINISHED
+            return None if len(driver.flights) else Searcher.FINISHED
         extra = driver.next_evaluation()
         if extra is not None:  # a run again or a repeat seed: not a sampler trial
-            self._state.extra[trial_id] = extra
-            config: dict | str | None = extra.as_config()
+            draw, config = None, extra.as_config()
         else:
-            ot_trial, config = self._ready.pop() if self._ready else self._next_screened()
-            if ot_trial is not None:
-                self._asked[trial_id] = ot_trial
+            draw, config = self._ready.pop() if self._ready else self._next_screened()
         if isinstance(config, dict):
-            self._open.add(trial_id)
-            driver.dispatching(request_of(config))
+            driver.dispatch(trial_id, request_of(config), draw)
         return config
 
     def prefetch(self) -> None:
@@ -215,14 +204,13 @@ class StudySearcher(Searcher):
         while not self._exhausted():
             if in_a_row >= MAX_SCREENED and not self._enqueue_untaken():
                 break
-            with self._state.timings.timed("sampler (suggest)"):
+            with self._timings.timed("sampler (suggest)"):
                 ot_trial = self.study.ask(self._distributions)
-            with self._state.timings.timed("screen (FLOPs count, budget)"):
+            with self._timings.timed("screen (FLOPs count, budget)"):
                 configuration, verdict = self._driver.screen(ot_trial.params)
-            with self._state.timings.timed("sampler (study attributes)"):
+            with self._timings.timed("sampler (study attributes)"):
                 self._describe(ot_trial, configuration, verdict)
             if verdict is None:
-                self._drawn[ot_trial.number] = configuration
                 return ot_trial, EvaluationRequest(configuration).as_config()
             self.screened += 1
             in_a_row += 1
@@ -249,34 +237,33 @@ class StudySearcher(Searcher):
         return True
 
     def on_trial_complete(self, trial_id: str, result: dict | None = None, error: bool = False) -> None:
+        """Tune's call at a trial's end. The trial is ended once, by the driver (the recorder tells
+        it, with the error Tune's searcher calls do not see), which then calls :meth:`_told`."""
+
+    def _told(self, flight: Flight, report: WorkerReport | None) -> None:
+        """The sampler learns how an ended flight went: its draw is told the objective values, or
+        PRUNED (stopped by the scheduler) or FAIL (failed, lost, interrupted); a repeat seed or a run
+        again is an evaluation of the evaluations study instead."""
         from optuna.trial import TrialState
 
-        self._open.discard(trial_id)
-        report = None if error else final_report(result)
-        extra = self._state.extra.pop(trial_id, None)
-        if extra is not None:  # a further seed or a run again: an evaluation, not a sampler trial
+        if flight.bypasses_sampler:
             if report is not None:
-                self._extra_complete(extra, report)
+                self._extra_complete(flight.request, report)
             return
-        ot_trial = self._asked.pop(trial_id, None)
-        if ot_trial is None:  # told already
-            return
-        cfg = self._drawn.pop(ot_trial.number, None)
+        ot_trial = flight.draw
         if report is None:
-            pruned = trial_id in self._state.pruned
-            if pruned:
+            if flight.pruned:
                 self._constrain(ot_trial, 0.0)
-            self.study.tell(ot_trial, None, state=TrialState.PRUNED if pruned else TrialState.FAIL)
+            self.study.tell(ot_trial, None, state=TrialState.PRUNED if flight.pruned else TrialState.FAIL)
             return
         ot_trial.set_user_attr("outcome", "trained")
         ot_trial.set_user_attr("seed", report.seed)
         if report.latency_ms is not None:
             ot_trial.set_user_attr("latency_ms", report.latency_ms)
         self._constrain(ot_trial, 0.0)
-        with self._state.timings.timed("sampler (tell)"):
+        with self._timings.timed("sampler (tell)"):
             self.study.tell(ot_trial, self._values(report))
-        if cfg is not None:
-            self._record(cfg, report, {})
+        self._record(flight.request.configuration, report, {})
 
     def _values(self, report: WorkerReport) -> list[float]:
         return [report.value(m) for m in self.metric]
@@ -286,24 +273,26 @@ class StudySearcher(Searcher):
             self._record(extra.configuration, report, {"repeat of octsearch trial": extra.repeat_of})
             return
         # The lost trial's draw was told FAIL; the sampler learns the result of its run again here.
-        self._add_known(KnownPoint(extra.configuration.param_dict, "complete", tuple(self._values(report))))
+        self._add_known(KnownPoint(extra.configuration, "complete", tuple(self._values(report))))
         self._record(extra.configuration, report, {"run again of octsearch trial": extra.rerun_of})
 
     def _record(self, cfg: Configuration, report: WorkerReport, attrs: dict[str, Any]) -> None:
         if self._evaluations is None:
             return
-        with self._state.timings.timed("sampler (evaluations study)"):
+        with self._timings.timed("sampler (evaluations study)"):
             record_evaluation(self._evaluations, cfg, self._distributions, self._values(report),
                               {"seed": report.seed, **attrs})
 
     def fail_untold(self) -> None:
-        """Draws this searcher made and never dispatched (one prefetched when the search ended)
-        become FAIL, so the kept study shows nothing running."""
+        """Draws never told when the search ended (one prefetched and never dispatched; trials
+        Tune stopped without a callback) become FAIL, so the kept study shows nothing running."""
         from optuna.trial import TrialState
 
-        for ot_trial, _config in self._ready:
-            if ot_trial is not None:
-                self.study.tell(ot_trial, None, state=TrialState.FAIL)
+        draws = [ot_trial for ot_trial, _config in self._ready if ot_trial is not None]
+        if self._driver is not None:
+            draws += self._driver.flights.draws()
+        for ot_trial in draws:
+            self.study.tell(ot_trial, None, state=TrialState.FAIL)
         self._ready.clear()
 
 

@@ -45,8 +45,7 @@ class TuneRun:
 def run_search(driver: SearchDriver, sampler: Any, settings: TuneSettings) -> TuneRun:
     """Run what is left of the driver's search through Tune; set the search's status."""
     from octsearch.core.threads import one_torch_thread
-    from octsearch.search.cluster import check_address, ray_session
-    from octsearch.search.interrupt import stop_on_sigint
+    from octsearch.search.cluster import check_address, ray_session, stop_on_sigint
 
     searcher = searcher_for(driver, sampler, settings.seed_from, settings.points)
     started = time.monotonic()
@@ -93,7 +92,7 @@ def _fit(driver: SearchDriver, searcher: StudySearcher, settings: TuneSettings, 
     from octsearch.search.scheduler import StopOnFlag, scheduler_for
 
     space = driver.space
-    scheduler = scheduler_for(driver.state, space.budget().epochs, settings.early_stop)
+    scheduler = scheduler_for(driver.flights, space.budget().epochs, settings.early_stop)
     recorder = StoreRecorder(driver, prefetch=searcher.prefetch)
     tuner = tune.Tuner(
         _trainable(space, report_epochs=scheduler is not None, resources=settings.resources),

@@ -32,7 +32,7 @@ def proxy_trainable(config: dict[str, Any], *, space_text: str, space_name: str,
 
     from ray import tune
 
-    from octsearch.search.devices import trial_placement
+    from octsearch.search.cluster import trial_placement
     from octsearch.search.messages import WorkerReport, request_of
     from octsearch.spaces import space_from_text
     from octsearch.trial import run_trial

@@ -107,8 +107,7 @@ def plan(store: Store, space: SearchSpace, opts: TabulateOptions, configurations
 def tabulate(opts: TabulateOptions, on_plan: Callable[[TablePlan], None] | None = None,
              on_outcome: Callable[[JobOutcome], None] | None = None) -> TabulateResult:
     """Build (or continue) the table ``opts.name``; every evaluation is stored as it finishes."""
-    from octsearch.search.cluster import ray_session
-    from octsearch.search.interrupt import stop_on_sigint
+    from octsearch.search.cluster import ray_session, stop_on_sigint
     from octsearch.validate.tasks import run_jobs
 
     space, store, configurations = prepare(opts)

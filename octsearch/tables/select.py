@@ -8,7 +8,7 @@ from collections import defaultdict
 
 from octsearch.configuration import Configuration
 from octsearch.errors import ConfigError
-from octsearch.search.unseen import every_configuration
+from octsearch.spaces.remaining import every_configuration
 from octsearch.spaces.space import SearchSpace
 
 MAX_CONFIGURATIONS = 10_000  # a table of more needs --sample: each costs seeds x one proxy training

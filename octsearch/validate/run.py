@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from octsearch.errors import ConfigError
-from octsearch.search.interrupt import stop_on_sigint
+from octsearch.search.cluster import stop_on_sigint
 from octsearch.spaces import space_from_text
 from octsearch.validate.report import RevalidationReport, build_report
 from octsearch.validate.selection import (

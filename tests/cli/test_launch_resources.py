@@ -12,7 +12,7 @@ import pytest
 from fuzz_helpers import assert_clean, run_cli, snapshot
 from search_helpers import write_space
 
-from octsearch.search.devices import local_gpu_count
+from octsearch.search.cluster import local_gpu_count
 from octsearch.spaces import load_space
 
 hermetic, memory_guard = fuzz_helpers.hermetic, fuzz_helpers.memory_guard

@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from search_helpers import run_cli, write_space
 
-from octsearch.search.devices import trial_placement
+from octsearch.search.cluster import trial_placement
 from octsearch.store import open_store
 
 pytestmark = pytest.mark.slow

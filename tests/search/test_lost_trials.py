@@ -18,7 +18,7 @@ from octsearch.search.launch import register_search
 from octsearch.search.messages import WorkerReport, request_of
 from octsearch.search.recorder import lost_with_its_worker
 from octsearch.search.repeats import RepeatPolicy
-from octsearch.search.samplers import make_sampler
+from octsearch.search.study import make_sampler
 from octsearch.search.tuner import searcher_for
 from octsearch.spaces import load_space
 from octsearch.store import open_store
@@ -63,14 +63,14 @@ def _lose(driver, searcher, trial_id):
 def test_a_lost_trial_is_recorded_run_again_first_and_not_counted(search):
     driver, searcher = search
     first = _dispatch(driver, searcher, "t0")
-    number = driver.in_flight["t0"][0]
+    number = driver.flights.get("t0").number
     _lose(driver, searcher, "t0")
     trial = driver.store.trial("s", number)
     assert trial.status == "lost" and trial.error == f"lost with its worker: {DIED}"
     assert not counts_against_budget(trial) and driver.dispatches == 0
     again = _dispatch(driver, searcher, "t1")  # before any new draw
     assert again.configuration == first.configuration and again.rerun_of == number
-    assert driver.in_flight["t1"][0] == number  # one row per configuration: the lost one runs again
+    assert driver.flights.get("t1").number == number  # one row per configuration: the lost one runs again
     _finish(driver, searcher, "t1", again)
     trial = driver.store.trial("s", number)
     assert trial.status == "complete" and trial.error == f"lost with its worker: {DIED}; run again to completion"
@@ -99,7 +99,7 @@ def test_the_budget_counts_what_finished_and_waits_while_a_trial_may_yet_be_lost
 def test_a_configuration_lost_too_often_fails_for_good(search):
     driver, searcher = search
     first = _dispatch(driver, searcher, "t0")
-    number = driver.in_flight["t0"][0]
+    number = driver.flights.get("t0").number
     for i in range(MAX_LOSSES):
         _lose(driver, searcher, f"t{i}")
         again = _dispatch(driver, searcher, f"t{i + 1}")
@@ -114,7 +114,7 @@ def test_a_configuration_lost_too_often_fails_for_good(search):
 def test_a_resumed_search_runs_again_what_its_stopped_driver_lost(tmp_path):
     driver, searcher = _open(tmp_path)
     first = _dispatch(driver, searcher, "t0")
-    number = driver.in_flight["t0"][0]
+    number = driver.flights.get("t0").number
     _lose(driver, searcher, "t0")  # then the driver stops before running it again
     driver, searcher = _open(tmp_path)  # the next launch of the same search
     assert driver.remaining == 4  # the loss is not counted

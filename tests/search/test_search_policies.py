@@ -11,9 +11,9 @@ from search_helpers import write_space
 
 from octsearch.errors import ConfigError, UnknownNameError
 from octsearch.search.repeats import RepeatPolicy, near_front, next_seed, pick_repeat
-from octsearch.search.samplers import make_sampler, population_for
 from octsearch.search.scheduler import ParetoHalvingScheduler, dominated_by
-from octsearch.search.state import SearchState, Verdict
+from octsearch.search.state import Flight, Flights, Timings, Verdict
+from octsearch.search.study import make_sampler, population_for
 
 
 def _t(number, accuracy, flops, se=0.01, n=1, status="complete"):
@@ -30,10 +30,11 @@ def test_dominated_by_counts_strict_dominators_only():
 
 
 def test_scheduler_stops_a_dominated_trial_and_spares_a_cheap_one():
-    state = SearchState()
-    scheduler = ParetoHalvingScheduler(state, rungs=[1], eta=2, min_peers=4)
+    flights = Flights()
+    scheduler = ParetoHalvingScheduler(flights, rungs=[1], eta=2, min_peers=4)
 
-    def report(trial_id, accuracy, flops, epoch=1, final=0):
+    def report(trial_id, accuracy, flops, epoch=1, final=0, draw="a sampler draw"):
+        flights.add(trial_id, Flight(None, draw))
         trial = SimpleNamespace(trial_id=trial_id)
         return scheduler.on_trial_result(None, trial, {"accuracy": accuracy, "flops": flops,
                                                        "epoch": epoch, "final": final})
@@ -47,7 +48,10 @@ def test_scheduler_stops_a_dominated_trial_and_spares_a_cheap_one():
     assert report("middling", 0.85, 95) == TrialScheduler.CONTINUE
     # dominated by a, b and c: 3 >= ceil(6 / 2)
     assert report("bad", 0.85, 105) == TrialScheduler.STOP
-    assert state.pruned == {"bad"} and scheduler.stopped_at == {"bad": 1}
+    assert [t for t in "a b c cheap middling bad".split() if flights.get(t).pruned] == ["bad"]
+    assert scheduler.stopped_at == {"bad": 1}
+    # a repeat seed or a run again (no sampler draw) is never stopped, however dominated
+    assert report("repeat", 0.1, 1000, draw=None) == TrialScheduler.CONTINUE
     # the last epoch (final report) and epochs off the rungs are never judged
     assert report("late", 0.1, 1000, epoch=2) == TrialScheduler.CONTINUE
     assert report("fin", 0.1, 1000, final=1) == TrialScheduler.CONTINUE
@@ -96,17 +100,21 @@ def test_samplers_fit_the_budget():
 
 
 class _Screening:
-    """The driver's side that the searcher calls (screen, next_evaluation, state), over a real space:
-    alpha .5 anywhere is answered as over budget, never dispatched."""
+    """The driver's side that the searcher calls (screen, next_evaluation, dispatch, flights), over
+    a real space: alpha .5 anywhere is answered as over budget, never dispatched."""
 
     def __init__(self, space):
-        self.space, self.state, self.screened = space, SearchState(), []
+        self.space, self.flights, self.timings, self.screened = space, Flights(), Timings(), []
         # what the searcher reads to tell an exhausted space (nothing taken here) and counts
         self.name, self.known, self.dispatched, self.counts = "s", {}, set(), Counter()
         self.budget_spent = False
+        self.tell_sampler = None  # set by the searcher
 
-    def dispatching(self, request):
-        return request
+    def dispatch(self, trial_id, request, draw=None):
+        self.flights.add(trial_id, Flight(request, draw))
+
+    def end(self, trial_id, report):  # as SearchDriver.completed does after its store writes
+        self.tell_sampler(self.flights.pop(trial_id), report)
 
     def next_evaluation(self):
         return None
@@ -126,7 +134,7 @@ class _Screening:
 def test_a_prefetched_draw_is_screened_once_and_handed_to_the_next_trial(tmp_path):
     import optuna
 
-    from octsearch.search.messages import request_of
+    from octsearch.search.messages import WorkerReport, request_of
     from octsearch.search.searcher import StudySearcher
     from octsearch.search.study_history import distributions_of
     from octsearch.spaces import load_space
@@ -140,8 +148,11 @@ def test_a_prefetched_draw_is_screened_once_and_handed_to_the_next_trial(tmp_pat
     first = request_of(searcher.suggest("t1")).configuration.param_dict
     assert len(driver.screened) == drawn  # handed over, not drawn again
     assert 0.5 not in first.values()
-    assert searcher.asked == {"t1"}
-    searcher.on_trial_complete("t1", {"accuracy": 0.5, "flops": 2.0, "epoch": 1, "seed": 0, "final": 1})
+    assert driver.flights.get("t1").draw is not None  # a sampler draw in flight, told when it ends
+    result = {"accuracy": 0.5, "flops": 2.0, "epoch": 1, "seed": 0, "final": 1}
+    searcher.on_trial_complete("t1", result)  # Tune's call: the end is the driver's to handle
+    assert not [t for t in study.trials if t.values == [0.5, 2.0]]
+    driver.end("t1", WorkerReport.from_tune(result))
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert [t.params for t in complete if t.values == [0.5, 2.0]] == [first]
     second = request_of(searcher.suggest("t2")).configuration.param_dict  # nothing prefetched: drawn now

@@ -20,8 +20,7 @@ from octsearch.search.driver import SearchDriver
 from octsearch.search.launch import register_search
 from octsearch.search.messages import WorkerReport, request_of
 from octsearch.search.repeats import RepeatPolicy
-from octsearch.search.samplers import make_sampler
-from octsearch.search.study import hold_search, refuse_foreign_study, study_name
+from octsearch.search.study import hold_search, make_sampler, refuse_foreign_study, study_name
 from octsearch.search.tuner import searcher_for
 from octsearch.spaces import load_space
 from octsearch.store import open_store

@@ -10,7 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from octsearch.errors import ClusterError, ConfigError
-from octsearch.search.devices import NodeCapacity, check_capacity
+from octsearch.search.cluster import NodeCapacity, check_capacity
 from octsearch.spaces.resources import ResourcesSpec, TrialResources, trial_resources
 
 NUMBERS = st.one_of(st.floats(allow_nan=True, allow_infinity=True), st.integers(-5, 10**20), st.booleans(),

@@ -8,8 +8,8 @@ from collections import Counter
 
 from search_helpers import write_space
 
-from octsearch.search.unseen import draw_untaken, every_configuration, exhausted
 from octsearch.spaces import load_space
+from octsearch.spaces.remaining import draw_untaken, every_configuration, exhausted
 
 
 def test_every_configuration_once_and_the_draw_is_untaken_and_uniform(tmp_path):
