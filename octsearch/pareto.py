@@ -15,10 +15,10 @@ if TYPE_CHECKING:
     import numpy as np
 
 Direction = Literal["max", "min"]
-Point = Sequence[float]
+Vector = Sequence[float]
 
 
-def _to_min(points: Sequence[Point], directions: Sequence[Direction]) -> np.ndarray:
+def _to_min(points: Sequence[Vector], directions: Sequence[Direction]) -> np.ndarray:
     """Points as an (n, k) float array with every 'max' objective negated, checked for size and NaN."""
     import numpy as np
 
@@ -36,13 +36,13 @@ def _to_min(points: Sequence[Point], directions: Sequence[Direction]) -> np.ndar
     return array * np.array([-1.0 if d == "max" else 1.0 for d in directions])
 
 
-def dominates(a: Point, b: Point, directions: Sequence[Direction]) -> bool:
+def dominates(a: Vector, b: Vector, directions: Sequence[Direction]) -> bool:
     """True if ``a`` is at least as good as ``b`` in every objective and better in one."""
     ma, mb = (tuple(-v if d == "max" else v for v, d in zip(p, directions, strict=True)) for p in (a, b))
     return all(x <= y for x, y in zip(ma, mb, strict=True)) and ma != mb
 
 
-def non_dominated(points: Sequence[Point], directions: Sequence[Direction]) -> list[int]:
+def non_dominated(points: Sequence[Vector], directions: Sequence[Direction]) -> list[int]:
     """Indices (ascending) of the exact non-dominated set; equal points are all kept.
 
     moocore's dimension sweep: O(n log n) for up to three objectives, O(n log^(k-2) n) beyond
@@ -58,7 +58,7 @@ def non_dominated(points: Sequence[Point], directions: Sequence[Direction]) -> l
 
 
 def hypervolume(
-    points: Sequence[Point], reference: Point, directions: Sequence[Direction]
+    points: Sequence[Vector], reference: Vector, directions: Sequence[Direction]
 ) -> float:
     """Exact volume dominated by ``points`` and bounded by ``reference`` (moocore).
 

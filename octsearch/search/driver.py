@@ -25,7 +25,7 @@ from octsearch.errors import ConfigError
 from octsearch.search.events import Event, Progress, TrialEnded, TrialStarted
 from octsearch.search.messages import EvaluationRequest, WorkerReport
 from octsearch.search.repeats import RepeatPolicy, next_seed, pick_repeat
-from octsearch.search.state import Flight, Flights, KnownPoint, Objectives, Timings, Verdict
+from octsearch.search.state import DrawAnswer, Flight, Flights, KnownPoint, Objectives, Timings
 from octsearch.spaces.space import SearchSpace
 from octsearch.store import SearchRecord, Store, TrialRecord
 
@@ -128,7 +128,7 @@ class SearchDriver:
 
     # -- the search loop -------------------------------------------------------------------------
 
-    def screen(self, params: Mapping[str, Any]) -> tuple[Configuration, Verdict | None]:
+    def screen(self, params: Mapping[str, Any]) -> tuple[Configuration, DrawAnswer | None]:
         """The sampler's draw as a counted configuration, and the answer to it if it is not to be
         dispatched (already stored, over the FLOPs budget, or in flight); None: dispatch it."""
         cfg = self.space.counted(self.space.from_params(params))
@@ -136,14 +136,14 @@ class SearchDriver:
         stored = self.known.get(cfg.key)
         if stored is not None:  # already evaluated: answer from the store, train nothing
             self.counts["already known"] += 1
-            return cfg, Verdict(self._values(stored, cfg), over)
+            return cfg, DrawAnswer(self._values(stored, cfg), over)
         if over > 0:  # over the FLOPs budget: recorded, never trained
             self.known[cfg.key] = self._record_infeasible(cfg)
             self.counts["infeasible"] += 1
-            return cfg, Verdict(self.objectives.values(self.reference_accuracy, cfg.counted), over)
+            return cfg, DrawAnswer(self.objectives.values(self.reference_accuracy, cfg.counted), over)
         if cfg.key in self.dispatched:  # running or finished in this launch: never train it twice
             self.counts["already known"] += 1
-            return cfg, Verdict(None)
+            return cfg, DrawAnswer(None)
         self.dispatched.add(cfg.key)
         return cfg, None
 

@@ -41,11 +41,11 @@ from octsearch.search.messages import (
     WorkerReport,
     request_of,
 )
-from octsearch.search.state import Flight, KnownPoint, Verdict
+from octsearch.search.state import DrawAnswer, Flight, KnownPoint
 from octsearch.search.study_history import (
     CONSTRAINT,
     configuration_attrs,
-    constraint_attrs,
+    known_trial,
     record_evaluation,
 )
 from octsearch.spaces.remaining import draw_untaken, exhausted
@@ -126,29 +126,15 @@ class StudySearcher(Searcher):
         return self._study
 
     def _add_known(self, point: KnownPoint) -> None:
-        import optuna
-        from optuna.trial import TrialState
+        trial = known_trial(point, self._distributions, self._constrained)
+        if trial is not None:
+            self.study.add_trial(trial)
 
-        states = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED, "failed": TrialState.FAIL}
-        if point.state not in states or any(
-            k not in self._distributions or v not in self._distributions[k].choices
-            for k, v in point.configuration.param_dict.items()
-        ):
-            return
-        complete = point.state == "complete"
-        self.study.add_trial(optuna.trial.create_trial(
-            state=states[point.state],
-            values=list(point.values) if complete else None,
-            params=point.configuration.param_dict,
-            distributions=self._distributions,
-            system_attrs=constraint_attrs(point.over_budget) if complete and self._constrained else {},
-        ))
-
-    def _describe(self, ot_trial: Any, cfg: Configuration, verdict: Verdict | None) -> None:
+    def _describe(self, ot_trial: Any, cfg: Configuration, answer: DrawAnswer | None) -> None:
         """The configuration as the trial's attributes; a draw answered from the store or running
         already gets its key only (one write, not one per slot: such draws come by the hundred)."""
         attrs = configuration_attrs(cfg)
-        if verdict is not None and verdict.over_budget <= 0:
+        if answer is not None and answer.over_budget <= 0:
             attrs = {"configuration": attrs["configuration"]}
         for key, value in attrs.items():
             ot_trial.set_user_attr(key, value)
@@ -158,18 +144,18 @@ class StudySearcher(Searcher):
         if self._constrained:
             ot_trial.set_constraint(CONSTRAINT, float(over_budget))
 
-    def _tell(self, ot_trial: Any, verdict: Verdict) -> None:
-        if verdict.values is None:
+    def _tell(self, ot_trial: Any, answer: DrawAnswer) -> None:
+        if answer.values is None:
             from optuna.trial import TrialState
 
             ot_trial.set_user_attr("outcome", "running already: not trained twice")
             self.study.tell(ot_trial, None, state=TrialState.FAIL)
             return
-        over = verdict.over_budget > 0
+        over = answer.over_budget > 0
         ot_trial.set_user_attr("outcome", "over the FLOPs budget: not trained" if over else
                                "evaluated before: answered from the store")
-        self._constrain(ot_trial, verdict.over_budget)
-        self.study.tell(ot_trial, list(verdict.values))
+        self._constrain(ot_trial, answer.over_budget)
+        self.study.tell(ot_trial, list(answer.values))
 
     # -- Tune's calls ------------------------------------------------------------------------------
 
@@ -207,14 +193,14 @@ class StudySearcher(Searcher):
             with self._timings.timed("sampler (suggest)"):
                 ot_trial = self.study.ask(self._distributions)
             with self._timings.timed("screen (FLOPs count, budget)"):
-                configuration, verdict = self._driver.screen(ot_trial.params)
+                configuration, answer = self._driver.screen(ot_trial.params)
             with self._timings.timed("sampler (study attributes)"):
-                self._describe(ot_trial, configuration, verdict)
-            if verdict is None:
+                self._describe(ot_trial, configuration, answer)
+            if answer is None:
                 return ot_trial, EvaluationRequest(configuration).as_config()
             self.screened += 1
             in_a_row += 1
-            self._tell(ot_trial, verdict)
+            self._tell(ot_trial, answer)
         log.warning("every configuration of the space (%d) is evaluated, over the FLOPs budget or running: "
                     "the search is exhausted", self._driver.space.num_configurations)
         return None, Searcher.FINISHED

@@ -17,7 +17,7 @@ from octsearch.spaces.space import SearchSpace
 
 
 @dataclass(frozen=True)
-class Verdict:
+class DrawAnswer:
     """The answer to a configuration that is not dispatched: its objective values and how many
     multiply-adds it is over the FLOPs budget (<= 0: within). ``values=None``: the same
     configuration is running already; the sampler's draw is dropped (told as failed)."""

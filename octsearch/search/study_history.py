@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from optuna.study import Study
 
     from octsearch.search.driver import SearchDriver
+    from octsearch.search.state import KnownPoint
 
 log = logging.getLogger(__name__)
 
@@ -90,26 +91,30 @@ def _fits(params: Mapping[str, Any], distributions: Mapping[str, Any]) -> bool:
     return all(k in distributions and v in distributions[k].choices for k, v in params.items())
 
 
-def history_trials(driver: SearchDriver, distributions: Mapping[str, Any], constrained: bool) -> list:
-    """The driver's recorded results as Optuna trials (what a resumed sampler used to be told)."""
+def known_trial(point: KnownPoint, distributions: Mapping[str, Any], constrained: bool,
+                user_attrs: Mapping[str, Any] | None = None) -> Any:
+    """A recorded result as an Optuna trial to add to a study; None when the sampler cannot take it
+    (a state it has no word for, or a configuration outside the distributions)."""
     import optuna
     from optuna.trial import TrialState
 
     states = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED, "failed": TrialState.FAIL}
-    records = {tuple(sorted(t.config.items())): t for t in driver.history}
-    out = []
-    for point in driver.known_points():
-        record = records.get(tuple(sorted(point.params.items())))
-        if point.state not in states or record is None or not _fits(point.params, distributions):
-            continue
-        complete = point.state == "complete"
-        out.append(optuna.trial.create_trial(
-            state=states[point.state], values=list(point.values) if complete else None,
-            params=dict(point.params), distributions=dict(distributions),
-            user_attrs=configuration_attrs(record.configuration),
-            system_attrs=constraint_attrs(point.over_budget) if constrained and point.state != "failed" else {},
-        ))
-    return out
+    params = point.configuration.param_dict  # the Optuna boundary: parameter -> alpha
+    if point.state not in states or not _fits(params, distributions):
+        return None
+    complete = point.state == "complete"
+    return optuna.trial.create_trial(
+        state=states[point.state], values=list(point.values) if complete else None,
+        params=params, distributions=dict(distributions), user_attrs=dict(user_attrs or {}),
+        system_attrs=constraint_attrs(point.over_budget) if constrained and point.state != "failed" else {},
+    )
+
+
+def history_trials(driver: SearchDriver, distributions: Mapping[str, Any], constrained: bool) -> list:
+    """The driver's recorded results as Optuna trials (what a resumed sampler used to be told)."""
+    trials = (known_trial(point, distributions, constrained, configuration_attrs(point.configuration))
+              for point in driver.known_points())
+    return [t for t in trials if t is not None]
 
 
 def evaluation_trials(driver: SearchDriver, distributions: Mapping[str, Any]) -> list:

@@ -33,7 +33,7 @@ from octsearch.store.urls import (
     resolve_url,
     sqlite_path,
 )
-from octsearch.store.versus_uniform import Comparison, Point, Verdict, compare, versus_uniform
+from octsearch.store.versus_uniform import Comparison, Measured, Verdict, compare, versus_uniform
 
 __all__ = [
     "DEFAULT_OBJECTIVES",
@@ -47,7 +47,7 @@ __all__ = [
     "EvaluationRecord",
     "LockTaken",
     "NothingFits",
-    "Point",
+    "Measured",
     "SearchRecord",
     "SearchSpec",
     "Selection",

@@ -55,7 +55,7 @@ Settle = Literal["significant", "seeds", "split", "not_ahead", "spread"]
 
 
 @dataclass(frozen=True)
-class Point:
+class Measured:
     """One configuration as the test sees it: ``flops`` in multiply-adds, ``accuracy`` and ``stderr``
     (the stored SE) fractions of the validation split, ``n_val`` its images per evaluation."""
 
@@ -173,13 +173,13 @@ def pooled_seed_variance(groups: Iterable[Sequence[float]]) -> tuple[float | Non
     return ss / dof, len(groups)
 
 
-def rival_of(member: Point, uniforms: Iterable[Point]) -> Point | None:
+def rival_of(member: Measured, uniforms: Iterable[Measured]) -> Measured | None:
     """The most accurate uniform point with no more FLOPs (ties: cheaper, then lower number)."""
     fits = [u for u in uniforms if u.flops <= member.flops]
     return min(fits, key=lambda u: (-u.accuracy, u.flops, u.trial)) if fits else None
 
 
-def seeds_to_settle(member: Point, rival: Point, seed_var: float | None, m: int,
+def seeds_to_settle(member: Measured, rival: Measured, seed_var: float | None, m: int,
                     alpha: float = ALPHA, power: float = POWER) -> tuple[Settle, int | None]:
     """What would make the member's gain significant; see the module docstring for the model."""
     d = member.accuracy - rival.accuracy
@@ -203,7 +203,7 @@ def _z(d: float, se: float) -> float:
     return math.copysign(math.inf, d) if d else 0.0
 
 
-def _tested(member: Point, rival: Point, seed_var: float | None) -> Comparison:
+def _tested(member: Measured, rival: Measured, seed_var: float | None) -> Comparison:
     d = member.accuracy - rival.accuracy
     se_m, se_r = math.sqrt(member.test_var(seed_var)), math.sqrt(rival.test_var(seed_var))
     se = math.hypot(se_m, se_r)
@@ -212,7 +212,7 @@ def _tested(member: Point, rival: Point, seed_var: float | None) -> Comparison:
                       rival.uniform_alpha, rival.accuracy, se_r, d, se, z, one_sided_p(z))
 
 
-def _untested(member: Point, kind: Kind) -> Comparison:
+def _untested(member: Measured, kind: Kind) -> Comparison:
     return Comparison(member.trial, member.flops, member.accuracy, member.stderr, kind)
 
 
@@ -225,7 +225,7 @@ def _judged(c: Comparison, p_corrected: float, settle: tuple[Settle, int | None]
     return replace(c, p_corrected=p_corrected, settle=settle[0], seeds_needed=settle[1])
 
 
-def compare(members: Sequence[Point], uniforms: Sequence[Point], seed_var: float | None,
+def compare(members: Sequence[Measured], uniforms: Sequence[Measured], seed_var: float | None,
             alpha: float = ALPHA, power: float = POWER) -> tuple[Comparison, ...]:
     """Every member's comparison, in the members' order (see the module docstring)."""
     rivals = {m.trial: rival_of(m, uniforms) for m in members if m.uniform_alpha is None}
@@ -242,13 +242,13 @@ def compare(members: Sequence[Point], uniforms: Sequence[Point], seed_var: float
 # -- reading a store ----------------------------------------------------------------------------
 
 
-def _point(t: TrialRecord, flops_key: str, evals: Sequence[EvaluationRecord]) -> Point | None:
+def _point(t: TrialRecord, flops_key: str, evals: Sequence[EvaluationRecord]) -> Measured | None:
     flops = getattr(t, flops_key)
     if flops is None or t.accuracy is None or t.accuracy_stderr is None:
         return None
     n_val = sum(e.n_val for e in evals) / len(evals) if evals else 0.0
     alpha = (t.uniform_alpha if t.uniform_alpha is not None else 0.0) if t.is_uniform else None
-    return Point(t.number, flops, t.accuracy, t.accuracy_stderr, t.n_evals, n_val, alpha)
+    return Measured(t.number, flops, t.accuracy, t.accuracy_stderr, t.n_evals, n_val, alpha)
 
 
 def versus_uniform(store: Store, search: str, budget: str = PROXY_BUDGET, also: Collection[int] = (),

@@ -12,7 +12,7 @@ from search_helpers import write_space
 from octsearch.errors import ConfigError, UnknownNameError
 from octsearch.search.repeats import RepeatPolicy, near_front, next_seed, pick_repeat
 from octsearch.search.scheduler import ParetoHalvingScheduler, dominated_by
-from octsearch.search.state import Flight, Flights, Timings, Verdict
+from octsearch.search.state import DrawAnswer, Flight, Flights, Timings
 from octsearch.search.study import make_sampler, population_for
 
 
@@ -127,7 +127,7 @@ class _Screening:
         cfg = self.space.configuration(params)
         if 0.5 in params.values():  # over budget: known from now on, as the driver records it
             self.known[cfg.key] = None
-            return cfg, Verdict((0.1, 1.0), over_budget=1.0)
+            return cfg, DrawAnswer((0.1, 1.0), over_budget=1.0)
         return cfg, None
 
 

@@ -7,7 +7,7 @@ import math
 import pytest
 
 from octsearch.store.versus_uniform import (
-    Point,
+    Measured,
     Verdict,
     compare,
     holm,
@@ -21,7 +21,7 @@ P_Z2 = 0.022750131948179  # P(Z >= 2)
 
 
 def _p(trial, flops, acc, se, n_evals=2, n_val=2500, uniform=None):
-    return Point(trial, flops, acc, se, n_evals, n_val, uniform)
+    return Measured(trial, flops, acc, se, n_evals, n_val, uniform)
 
 
 def test_one_sided_p():

@@ -145,8 +145,8 @@ def test_export_states_the_verdict_in_text_and_file(judged, capsys, tmp_path):
 
 def test_nothing_compared_is_said_so():
     from octsearch.cli.verdict_view import summary
-    from octsearch.store.versus_uniform import Point, Verdict, compare
+    from octsearch.store.versus_uniform import Measured, Verdict, compare
 
-    only_uniform = compare([Point(0, 10, 0.9, 0.01, 1, 1000, 0.5)], [Point(0, 10, 0.9, 0.01, 1, 1000, 0.5)], None)
+    only_uniform = compare([Measured(0, 10, 0.9, 0.01, 1, 1000, 0.5)], [Measured(0, 10, 0.9, 0.01, 1, 1000, 0.5)], None)
     verdict = Verdict("s", "proxy", "flops_paper", only_uniform, None, 0)
     assert summary(verdict) == "no per-layer front member has a uniform rival with no more FLOPs: nothing compared"

@@ -64,9 +64,9 @@ def test_select_trials_takes_the_top_front_members_and_every_complete_uniform_po
 
 
 def _pt(trial, flops, acc, uniform=None, se=0.01):
-    from octsearch.store.versus_uniform import Point
+    from octsearch.store.versus_uniform import Measured
 
-    return Point(trial, flops, acc, se, 2, 10_000, uniform)
+    return Measured(trial, flops, acc, se, 2, 10_000, uniform)
 
 
 def _verdict(members, uniforms, seed_var=4e-4):
