@@ -63,7 +63,7 @@ def _describe(space: Any) -> list[str]:
     data_args += f" augment={_augment(space)}"
     objectives = ["accuracy (max, validation split)", f"FLOPs (min, {spec.objectives.flops} convention)"]
     latency = f"latency (min, ms at batch 1, {spec.objectives.latency_path} inference path)"
-    objectives += ["parameters (min)"] * spec.objectives.params + [latency] * spec.objectives.latency
+    objectives += ["parameters (min)"] * spec.objectives.param_count + [latency] * spec.objectives.latency
     budget = "none" if spec.flops_budget is None else f"{spec.flops_budget:g} GFLOPs ({spec.objectives.flops} convention)"
     sampler = spec.sampler
     return [

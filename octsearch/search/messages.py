@@ -40,7 +40,7 @@ def request_of(config: Mapping[str, Any]) -> EvaluationRequest:
 
 
 # Reported metric -> direction; accuracy and flops always, the others when the space names them.
-METRIC_MODES = {"accuracy": "max", "flops": "min", "params": "min", "latency_ms": "min"}
+METRIC_MODES = {"accuracy": "max", "flops": "min", "param_count": "min", "latency_ms": "min"}
 OBJECTIVES = tuple(m for m in METRIC_MODES if m != "accuracy")  # reported beside accuracy
 
 

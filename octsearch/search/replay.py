@@ -124,7 +124,7 @@ class Replay:
 
     def _objectives(self, running: _Running) -> dict[str, float]:
         cost, space = running.request.configuration.counted, self.driver.space
-        out = {"flops": float(cost.flops(space.objectives.flops)), "params": float(cost.param_count)}
+        out = {"flops": float(cost.flops(space.objectives.flops)), "param_count": float(cost.param_count)}
         if space.objectives.latency:
             stored = self.table.trials.get(running.request.configuration.key)
             out["latency_ms"] = float("inf") if stored is None or stored.latency_ms is None else stored.latency_ms

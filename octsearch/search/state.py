@@ -142,7 +142,7 @@ class Objectives:
     @classmethod
     def of(cls, space: SearchSpace) -> Objectives:
         convention = space.objectives.flops
-        extra = tuple(name for name, on in (("params", space.objectives.params),
+        extra = tuple(name for name, on in (("param_count", space.objectives.param_count),
                                              ("latency_ms", space.objectives.latency)) if on)
         return cls(("accuracy", flops_field(convention), *extra), ("accuracy", "flops", *extra), convention)
 
@@ -150,6 +150,6 @@ class Objectives:
         """Objective values in metric order; a latency never measured (an infeasible configuration)
         counts as infinitely slow."""
         known = {"accuracy": float(accuracy), "flops": float(cost.flops(self.convention)),
-                 "params": float(cost.param_count),
+                 "param_count": float(cost.param_count),
                  "latency_ms": float("inf") if latency_ms is None else float(latency_ms)}
         return tuple(known[m] for m in self.metrics)

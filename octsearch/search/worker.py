@@ -42,7 +42,7 @@ def proxy_trainable(config: dict[str, Any], *, space_text: str, space_name: str,
     space = space_from_text(space_text, space_name, space_path)  # workers may lack the driver's file
     request = request_of(config)
     cost = request.configuration.counted  # the driver counted it
-    objectives = {"flops": float(cost.flops(space.objectives.flops)), "params": float(cost.param_count)}
+    objectives = {"flops": float(cost.flops(space.objectives.flops)), "param_count": float(cost.param_count)}
     if space.objectives.latency:  # before training: every report carries every objective
         # measured on this node's CPU whatever device trains (space_latency_ms: CPU inference paths)
         objectives["latency_ms"] = measured_latency(space, request.configuration.alpha_dict)

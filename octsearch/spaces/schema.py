@@ -34,7 +34,7 @@ are scalars, and lists and mappings nest at most 64 levels (:mod:`octsearch.spac
       deterministic: false                # CUDA: true trades cuDNN autotuning for repeatability (CPU: always repeatable)
       ema: 0                              # validate an exponential moving average of the weights (decay per step; 0: off)
       full: {epochs: 8}                   # overrides for re-validation at a larger budget
-    objectives: {flops: paper, params: false, latency: false, latency_path: fast}  # accuracy and FLOPs always
+    objectives: {flops: paper, param_count: false, latency: false, latency_path: fast}  # accuracy and FLOPs always
     flops_budget: null
     sampler: {name: nsga2, args: {}, trials: 40, concurrency: 2}
     repeats: {seeds: 0, margin: 1.0}      # re-evaluate front candidates with more seeds (launch --repeats)
@@ -46,7 +46,7 @@ from __future__ import annotations
 import math
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, AliasChoices, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from octsearch.spaces._errors import short
 from octsearch.spaces.resources import ResourcesSpec
@@ -263,7 +263,8 @@ class ObjectivesSpec(_Section):
     """Accuracy (maximised) and FLOPs (minimised) always; parameters and latency optionally."""
 
     flops: Literal["paper", "all"] = "paper"
-    params: bool = False
+    # ``params``: its name before 0005 (a word that also names the searched parameters), still read
+    param_count: bool = Field(False, validation_alias=AliasChoices("param_count", "params"))
     latency: bool = False
     # the inference path whose latency is measured: the one the user will deploy
     latency_path: Literal["fast", "fast+onnxruntime", "fast+compile", "reference"] = "fast"

@@ -37,7 +37,7 @@ OBJECTIVES: dict[str, tuple[str, str]] = {
     "accuracy": ("accuracy", "max"),
     "flops_paper": ("flops_paper", "min"),
     "flops_all": ("flops_all", "min"),
-    "params": ("param_count", "min"),  # the objective keeps its stored name
+    "param_count": ("param_count", "min"),
     "latency_ms": ("latency_ms", "min"),
 }
 DEFAULT_OBJECTIVES = ("accuracy", "flops_paper")

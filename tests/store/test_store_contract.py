@@ -38,7 +38,7 @@ def brute_front_numbers(trials: list[TrialRecord], objectives=("accuracy", "flop
 
 def test_searches_are_created_listed_and_counted(store, spec_factory, add_trial):
     store.create_search(spec_factory("a"))
-    store.create_search(spec_factory("b", objectives=("accuracy", "flops_paper", "params")))
+    store.create_search(spec_factory("b", objectives=("accuracy", "flops_paper", "param_count")))
     add_trial(store, "a", {"x": 0.0, "y": 0.25}, accuracy=0.9)
     n = add_trial(store, "a", {"x": 0.5, "y": 0.25})
     store.record_failure("a", n, "CUDA out of memory", status="failed")
@@ -47,7 +47,7 @@ def test_searches_are_created_listed_and_counted(store, spec_factory, add_trial)
     assert list(listed) == ["a", "b"]
     assert listed["a"].trial_counts == {"complete": 1, "failed": 1, "running": 1}
     assert listed["a"].n_trials == 3
-    assert listed["b"].objectives == ("accuracy", "flops_paper", "params")
+    assert listed["b"].objectives == ("accuracy", "flops_paper", "param_count")
     got = store.get_search("a")
     assert got.model_args == {"num_classes": 10, "in_chans": 1, "input_size": 32}
     assert got.status == "running" and got.finished_at is None
@@ -79,7 +79,7 @@ def test_existing_name_is_resumed_only_with_the_same_space(store, spec_factory):
 @pytest.mark.parametrize(
     "overrides, message",
     [
-        ({"objectives": ("flops_paper", "params")}, "must include 'accuracy'"),
+        ({"objectives": ("flops_paper", "param_count")}, "must include 'accuracy'"),
         ({"objectives": ("accuracy", "speed")}, "must include 'accuracy'"),
         ({"reference_accuracy": 1.5}, "reference accuracy 1.5"),
         ({"reference_flops": 0}, "reference FLOPs 0"),
@@ -213,7 +213,7 @@ def test_infeasible_and_pruned_trials_never_enter_the_front(store, spec_factory,
 # -- the front --------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("objectives", [("accuracy", "flops_paper"), ("accuracy", "flops_paper", "params")])
+@pytest.mark.parametrize("objectives", [("accuracy", "flops_paper"), ("accuracy", "flops_paper", "param_count")])
 def test_maintained_front_equals_brute_force_after_every_kind_of_write(store, spec_factory, add_trial, objectives):
     """New trials, repeat seeds moving members up and down, failures: the flags stay exact."""
     store.create_search(spec_factory(objectives=objectives))

@@ -56,12 +56,12 @@ def make_old_database(url: str) -> None:
 
 def test_head_constant_matches_the_migration_scripts():
     assert migrate.HEAD == migrate.script_head()
-    assert migrate.known_revisions() == ["0004", "0003", "0002", "0001"]
+    assert migrate.known_revisions() == ["0005", "0004", "0003", "0002", "0001"]
 
 
 def test_an_old_database_upgrades_on_open_and_keeps_its_rows(store_url):
     make_old_database(store_url)
-    with pytest.raises(StoreError, match="at schema revision 0001, not 0004; run `octsearch db upgrade"):
+    with pytest.raises(StoreError, match="at schema revision 0001, not 0005; run `octsearch db upgrade"):
         open_store(store_url, upgrade=False)
     with open_store(store_url) as store:
         assert [t.number for t in store.trials("old")] == list(range(len(POINTS)))
@@ -125,6 +125,23 @@ def test_0004_keeps_one_configuration_value_and_real_statuses_and_every_evaluati
     assert statuses[1] == statuses[2] == "failed"
 
 
+def test_0005_names_the_parameter_count_objective_param_count(store_url):
+    """A search that minimised parameters listed the objective ``params`` before 0005."""
+    make_old_database(store_url)
+    engine = make_engine(resolve_url(store_url))
+    migrate.upgrade(engine, "0004")
+    with engine.begin() as conn:
+        conn.execute(SEARCHES.update().values(objectives=["accuracy", "flops_paper", "params"]))
+    migrate.upgrade(engine)
+    with open_store(store_url) as store:
+        assert store.get_search("old").objectives == ("accuracy", "flops_paper", "param_count")
+        assert [t.param_count for t in store.trials("old")] == [5] * len(POINTS)
+    migrate.downgrade(engine, "0004")
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(SEARCHES.c.objectives)).scalar() == ["accuracy", "flops_paper", "params"]
+    engine.dispose()
+
+
 def store_evaluations(url: str) -> list:
     with open_store(url) as store:
         return store.evaluations("old")
@@ -133,13 +150,13 @@ def store_evaluations(url: str) -> list:
 def test_db_commands_upgrade_and_report_the_revision(store_url, capsys):
     make_old_database(store_url)
     assert main(["db", "current", "--db", store_url]) == 0
-    assert "schema revision 0001 (newest is 0004: run `octsearch db upgrade`)" in capsys.readouterr().out
+    assert "schema revision 0001 (newest is 0005: run `octsearch db upgrade`)" in capsys.readouterr().out
     assert main(["db", "upgrade", "--db", store_url]) == 0
-    assert "upgraded schema from revision 0001 to 0004" in capsys.readouterr().out
+    assert "upgraded schema from revision 0001 to 0005" in capsys.readouterr().out
     assert main(["db", "upgrade", "--db", store_url]) == 0
-    assert "already at the newest schema revision 0004" in capsys.readouterr().out
+    assert "already at the newest schema revision 0005" in capsys.readouterr().out
     assert main(["db", "current", "--db", store_url]) == 0
-    assert "schema revision 0004 (newest)" in capsys.readouterr().out
+    assert "schema revision 0005 (newest)" in capsys.readouterr().out
 
 
 def test_downgrade_and_upgrade_again(store_url):
