@@ -66,6 +66,18 @@ def test_default_space_shape() -> None:
     assert space.sampler.name == "random" and space.objectives.flops == "paper"  # see bench/search_quality.py
 
 
+def test_the_parameter_count_objective_is_param_count_and_its_old_key_is_still_read(tmp_path: Path) -> None:
+    from octsearch.search.state import Objectives
+
+    assert not load_space("default").objectives.param_count
+    for key in ("param_count", "params"):  # params: the key's name before store migration 0005
+        space = load_space(str(mutate(tmp_path, "  param_count: false", f"  {key}: true", f"{key}.yaml")))
+        assert space.objectives.param_count
+        assert Objectives.of(space).store_names == ("accuracy", "flops_paper", "param_count")
+    with pytest.raises(SpaceError, match="param_count"):
+        load_space(str(mutate(tmp_path, "  param_count: false", "  param_count: 3")))
+
+
 def test_imagenet_resnet50_matches_the_paper_grouping() -> None:
     space = load_space("imagenet_resnet50")
     assert space.param_names == ("stage2", "stage3", "stage4")
