@@ -37,6 +37,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--results-dir", metavar="DIR", help="Ray Tune's experiment directory")
     p.add_argument("--replay", metavar="TABLE",
                    help="answer every evaluation from a table (`octsearch tabulate`) in simulated time; no Ray")
+    p.add_argument("--evaluator", choices=("proxy", "supernet"), default="proxy",
+                   help="proxy (default): every trial trains stand-alone; supernet: one weight-sharing supernet "
+                        "scores the space (stored in search NAME.supernet at budget 'supernet'), then --confirm K "
+                        "configurations train stand-alone")
+    p.add_argument("--confirm", type=int, metavar="K",
+                   help="with --evaluator supernet: configurations trained stand-alone at the proxy budget: the "
+                        "uniform-alpha points, then the supernet's Pareto front (and next layers) cheapest first")
+    p.add_argument("--json", metavar="FILE.json",
+                   help="with --evaluator supernet: also write the screen-and-confirm report as JSON")
     p.set_defaults(func=cmd_launch)
 
 
@@ -49,8 +58,13 @@ def cmd_launch(args: argparse.Namespace) -> int:
         sampler=args.sampler, seed=args.seed, address=args.address, db=args.db, seed_from=args.seed_from,
         early_stop=args.early_stop, results_dir=args.results_dir, repeats=args.repeats,
         noise_margin=args.noise_margin, replay=args.replay, gpus_per_trial=args.gpus_per_trial,
-        cpus_per_trial=args.cpus_per_trial,
+        cpus_per_trial=args.cpus_per_trial, evaluator=args.evaluator, confirm=args.confirm,
     )
+    if args.json and args.evaluator != "supernet":
+        from octsearch.errors import ConfigError
+
+        raise ConfigError(f"--json {args.json} without --evaluator supernet; accepted: --json only with --evaluator "
+                          "supernet (the screen-and-confirm report)")
 
     def write(text: str) -> None:
         sys.stdout.write(text)
@@ -76,4 +90,48 @@ def cmd_launch(args: argparse.Namespace) -> int:
 
     print(verdict_line(args.db, result.name))
     print(effects_line(args.db, result.name))
+    if result.screen is not None:
+        _confirm_report(args, result.screen)
     return 130 if result.status == "interrupted" else 0
+
+
+def _confirm_report(args: argparse.Namespace, screen) -> None:  # noqa: ANN001
+    """Screen and confirm: what the supernet did and chose, then the report (also as JSON)."""
+    from octsearch.cli.launch_view import confirm_lines, screen_lines
+    from octsearch.store import open_store
+    from octsearch.supernet.report import confirm_report
+
+    with open_store(args.db) as store:
+        report = confirm_report(store, args.name, screen.companion)
+    print("\n".join([*screen_lines(screen), *confirm_lines(report)]))
+    if args.json:
+        import json
+        from pathlib import Path
+
+        Path(args.json).write_text(json.dumps(report_json(screen, report), indent=1) + "\n")
+        print(f"report written to {args.json}")
+
+
+def report_json(screen, report) -> dict:  # noqa: ANN001
+    """Every figure of the report, NaN as null; units under 'units'."""
+    import dataclasses
+    import math
+
+    def clean(value):  # noqa: ANN001, ANN202
+        if isinstance(value, float) and not math.isfinite(value):
+            return None
+        if isinstance(value, dict):
+            return {str(k): clean(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [clean(v) for v in value]
+        return value
+
+    picks = [{"params": p.configuration.param_dict, "supernet_accuracy_points": None if p.supernet_accuracy is None
+              else 100 * p.supernet_accuracy, "flops": p.flops, "layer": p.layer} for p in screen.picks]
+    body = dataclasses.asdict(report)
+    body["front"] = [dataclasses.asdict(c) for c in report.front]
+    run = screen.outcome.run
+    body["screen"] = {"companion": screen.companion, "supernet_epochs": screen.settings.epochs,
+                      "train_seconds": None if run is None else run.train_seconds,
+                      "score_seconds": None if run is None else run.score_seconds, "picks": picks}
+    return clean(body)

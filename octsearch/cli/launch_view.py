@@ -4,8 +4,13 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from octsearch.search.events import Event, NothingLeft, Progress, Resumed, SearchStarted, TrialEnded
+
+if TYPE_CHECKING:
+    from octsearch.supernet.report import ConfirmReport
+    from octsearch.supernet.screen import Screen
 
 
 def progress_text(p: Progress) -> str:
@@ -72,3 +77,52 @@ class LaunchView:
 
     def close(self) -> None:
         self._end_line()
+
+
+# -- screen and confirm (--evaluator supernet): the report after the search ------------------------
+
+
+def screen_lines(screen: Screen) -> list[str]:
+    """What the supernet did and what it chose."""
+    run, outcome = screen.outcome.run, screen.outcome
+    if run is None:
+        did = f"all {outcome.configurations} supernet scores were stored already: nothing trained"
+    else:
+        did = (f"supernet trained {screen.settings.epochs} epoch(s) in {run.train_seconds:.0f} s, "
+               f"{outcome.recorded} configuration(s) scored in {run.score_seconds:.0f} s")
+    layers = max(p.layer for p in screen.picks)
+    uniform = sum(p.layer == 0 for p in screen.picks)
+    source = "front" if layers <= 1 else f"front and next {layers - 1} non-dominated layer(s)"
+    return [*([outcome.notice] if outcome.notice else []),
+            f"screen: {did} (search {screen.companion!r}, budget 'supernet')",
+            f"confirmed stand-alone: {len(screen.picks)} configuration(s): {uniform} uniform-alpha point(s) + "
+            f"{len(screen.picks) - uniform} from the supernet's Pareto {source} (supernet accuracy up, FLOPs down; "
+            "cheapest first within a layer)"]
+
+
+def confirm_lines(report: ConfirmReport) -> list[str]:
+    """Rank agreement, the stand-alone front beside the supernet's scores, the two-budget model."""
+    a = report.agreement
+    tau = (f"Kendall tau-b {a.tau:+.3f} (n {a.n}, two-sided p {a.p:.3g})" if a.n >= 2 and a.tau == a.tau
+           else f"Kendall tau-b not defined (n {a.n}: too few configurations, or one side constant)")
+    lines = [f"rank agreement on the confirmed configurations, supernet score vs stand-alone proxy accuracy: {tau}",
+             f"stand-alone front ({len(report.front)} of {len(report.confirmed)} confirmed; hypervolume "
+             f"{report.hypervolume:.4g}, accuracy fraction x share of alpha-0 FLOPs saved):"]
+    for c in report.front:
+        supernet = "not scored" if c.supernet is None else f"{c.supernet:.2f}"
+        lines.append(f"  {c.params}: stand-alone {c.standalone:.2f}, supernet {supernet} points; "
+                     f"{c.flops / 1e6:.3g} M multiply-adds ({report.flops_label})")
+    lines.append(_model_line(report))
+    lines.append(f"units: {report.units} ({report.flops_label})")
+    return lines
+
+
+def _model_line(report: ConfirmReport) -> str:
+    m = report.model
+    if m is None:
+        return f"model of the space on both budgets: not fitted: {report.model_missing}"
+    resolved = [f"{e.parameter} alpha {e.alpha:g} {e.estimate:+.2f} +/- {e.se:.2f}" for e in m.effects if e.significant]
+    return (f"model of the space on both budgets (OLS {m.formula}; {m.n.get('proxy', 0)} stand-alone + "
+            f"{m.n.get('supernet', 0)} supernet evaluations of {m.n_configurations} configurations): supernet minus "
+            f"stand-alone {m.offset:+.2f} +/- {m.offset_se:.2f} points (p {m.offset_p:.3g}); effects at equal FLOPs "
+            f"resolved (Holm p < 0.05): {'; '.join(resolved) or 'none'} of {len(m.effects)}")

@@ -5,9 +5,7 @@ from __future__ import annotations
 import argparse
 import time
 
-from octsearch.supernet.settings import BN_MODES, CALIBRATION_IMAGES
-
-EPOCHS_FACTOR = 2  # default supernet epochs per proxy epoch (measured: see --epochs)
+from octsearch.supernet.settings import BN_MODES, CALIBRATION_IMAGES, EPOCHS_FACTOR
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -5,25 +5,35 @@ Ray process starts and before anything is written -> register the search -> the 
 (reconciles trials a killed driver left RUNNING, reads the history) -> a freshly seeded sampler
 gets the history -> Tune runs the rest of the budget (:mod:`octsearch.search.tuner`), the driver
 recording every trial -> mark the search finished or interrupted.
+
+``evaluator="supernet"`` (screen and confirm) adds one step before Tune: a supernet trained once
+scores the space into the companion search (:mod:`octsearch.supernet.screen`), and the uniform
+points plus its Pareto layers, ``confirm`` configurations in all, are the search's trials, each
+trained once stand-alone at the proxy budget.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from octsearch.errors import ConfigError, UnknownNameError
 from octsearch.search.cluster import check_address, check_cluster
 from octsearch.search.driver import SearchDriver
 from octsearch.search.events import Event, NothingLeft, Resumed
+from octsearch.search.registration import register_search, sampler_args
 from octsearch.search.repeats import RepeatPolicy
-from octsearch.search.state import Objectives
 from octsearch.search.study import check_sampler, hold_search, make_sampler, refuse_foreign_study
 from octsearch.search.tuner import TuneRun, TuneSettings
 from octsearch.spaces.resources import TrialResources
 from octsearch.spaces.space import SearchSpace
-from octsearch.store import SearchRecord, SearchSpec, Store
+from octsearch.store import SearchRecord, Store
+
+if TYPE_CHECKING:
+    from octsearch.supernet.screen import Screen
+
+__all__ = ["LaunchOptions", "LaunchResult", "launch", "register_search", "sampler_args"]
 
 
 @dataclass(frozen=True)
@@ -45,6 +55,8 @@ class LaunchOptions:
     sampler_args: Mapping[str, Any] | None = None  # instead of the space's (bench/search_quality.py)
     gpus_per_trial: float | None = None  # default: the space's resources.gpu (else 0: no GPU)
     cpus_per_trial: int | None = None  # default: the space's resources.cpu (else budget.threads)
+    evaluator: str = "proxy"  # "supernet": screen the space with a supernet, confirm `confirm` stand-alone
+    confirm: int | None = None  # configurations confirmed stand-alone (uniform points + the supernet's front)
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,7 @@ class LaunchResult:
     eval_seconds: float = 0.0  # summed validation time inside trials
     timeline: list[tuple[int, float, float, float, float]] | None = None  # see SearchDriver.timeline
     replay: str | None = None  # the table it was answered from; elapsed_seconds are then simulated
+    screen: Screen | None = None  # --evaluator supernet: the supernet's run and the configurations chosen
 
 
 def _positive(name: str, value: int | None) -> int | None:
@@ -79,6 +92,8 @@ def _prepare(opts: LaunchOptions) -> tuple[SearchSpace, Store, str, int, int, in
     space = load_space(opts.space)
     sampler = check_sampler(opts.sampler or space.sampler.name)
     trials = _positive("--trials", opts.trials) or space.sampler.trials
+    if opts.evaluator != "proxy" or opts.confirm is not None:
+        trials = _check_confirm(opts, space)
     concurrency = _positive("--concurrency", opts.concurrency) or space.sampler.concurrency
     seed = opts.seed if opts.seed is not None else space.budget().seed
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -107,12 +122,27 @@ def _prepare(opts: LaunchOptions) -> tuple[SearchSpace, Store, str, int, int, in
             f"given {space.hash[:12]} from {space.path}); use another --name or the same space file")
     if opts.seed_from is not None:
         store.get_search(opts.seed_from)  # unknown name: lists the names
+    if opts.evaluator == "supernet":
+        from octsearch.supernet.screen import check_companion
+
+        check_companion(store, space, opts.name)
     if opts.replay is not None:
         _check_table(store, opts, space, existing)
     elif existing is not None and existing.kind != "search":
         again = f", or --replay {existing.source}" if existing.kind == "replay" else ""
         raise ConfigError(f"{opts.name!r} is a {existing.kind}, not a search; accepted: another --name{again}")
     return space, store, sampler, trials, concurrency, seed, policy, resources
+
+
+def _check_confirm(opts: LaunchOptions, space: SearchSpace) -> int:
+    """Screen and confirm's options (one-line errors); returns the trials: ``confirm``."""
+    from octsearch.supernet.confirm import check_confirm, check_evaluator
+    from octsearch.supernet.screen import scorable
+
+    conflicting = {"--trials": opts.trials, "--repeats": opts.repeats, "--early-stop": opts.early_stop,
+                   "--seed-from": opts.seed_from}
+    check_evaluator(opts.evaluator, opts.confirm, opts.replay, conflicting)
+    return check_confirm(space, opts.confirm, scorable(space))
 
 
 def _check_table(store: Store, opts: LaunchOptions, space: SearchSpace, existing: SearchRecord | None) -> None:
@@ -135,6 +165,11 @@ def launch(opts: LaunchOptions, emit: Callable[[Event], None] | None = None) -> 
     with hold_search(store, opts.name):  # one driver per search: a second launch of it is refused
         kind = ("replay", opts.replay) if opts.replay else ("search", None)
         record = register_search(store, space, opts.name, sampler_name, seed, *kind, args=opts.sampler_args)
+        screened = _screen(opts, space, store, trials)
+        if screened is not None:
+            # The budget is what was chosen (fewer than --confirm only where the FLOPs budget leaves
+            # fewer candidates): exactly those run, the searcher dispatching its warm start first.
+            trials = len(screened.picks)
         driver = SearchDriver(space, store, record, policy, trials, emit)
         reconciled = driver.resume()
         if reconciled:
@@ -142,16 +177,27 @@ def launch(opts: LaunchOptions, emit: Callable[[Event], None] | None = None) -> 
         if driver.remaining <= 0:
             store.set_search_status(opts.name, "finished")
             emit(NothingLeft(opts.name, driver.finished_before, trials))
-            return LaunchResult(opts.name, "finished", 0, {}, 0.0, 0.0, store.url, None)
+            return LaunchResult(opts.name, "finished", 0, {}, 0.0, 0.0, store.url, None, screen=screened)
         sampler = make_sampler(sampler_name, trials, seed + driver.finished_before, sampler_args(space, sampler_name, opts.sampler_args),
                                constrained=space.flops_budget is not None)
         settings = TuneSettings(sampler_name, concurrency, opts.address, opts.early_stop, opts.seed_from,
-                                opts.results_dir, resources)
+                                opts.results_dir, resources, points=() if screened is None else screened.points)
         run = _run(driver, sampler, settings, opts.replay)
         return LaunchResult(opts.name, run.status, sum(driver.counts[k] for k in _RUN_OUTCOMES), driver.run_counts,
                             run.elapsed, driver.seconds["train_seconds"], store.url, run.ray_log,
                             driver.seconds["worker_seconds"], dict(driver.timings.seconds), run.startup,
-                            driver.seconds["eval_seconds"], list(driver.timeline), opts.replay)
+                            driver.seconds["eval_seconds"], list(driver.timeline), opts.replay, screened)
+
+
+def _screen(opts: LaunchOptions, space: SearchSpace, store: Store, confirm: int) -> Screen | None:
+    """--evaluator supernet: the supernet scores the space (what is not stored yet) and chooses
+    the trials to confirm; None for the proxy evaluator."""
+    if opts.evaluator != "supernet":
+        return None
+    from octsearch.supernet.screen import screen
+
+    return screen(space, store, opts.name, confirm, address=opts.address, results_dir=opts.results_dir,
+                  gpus=opts.gpus_per_trial)
 
 
 _RUN_OUTCOMES = ("complete", "repeat", "pruned", "interrupted", "failed")
@@ -169,44 +215,9 @@ def _run(driver: SearchDriver, sampler: Any, settings: TuneSettings, replay: str
 
 
 def _repeat_policy(opts: LaunchOptions, space: SearchSpace) -> RepeatPolicy:
+    if opts.evaluator == "supernet":  # a confirmation trains each chosen configuration once
+        return RepeatPolicy()
     spec = getattr(space.spec, "repeats", None)
     seeds = opts.repeats if opts.repeats is not None else (spec.seeds if spec is not None else 0)
     margin = opts.noise_margin if opts.noise_margin is not None else (spec.margin if spec is not None else 1.0)
     return RepeatPolicy(seeds=seeds, margin=margin)
-
-
-# -- the search record: its objectives and the fixed reference point of its hypervolume -----------
-# (chance-level accuracy, the alpha-0 network's FLOPs in the objective convention)
-
-
-def sampler_args(space: SearchSpace, sampler: str, given: Mapping[str, Any] | None = None) -> dict:
-    """``given`` when set (the benchmark's strategies); else the space's sampler arguments when the
-    search uses the space's sampler, none for another (``--sampler tpe`` on a space tuned for
-    NSGA-II must not get its ``population_size``)."""
-    if given is not None:
-        return dict(given)
-    return dict(space.sampler.args) if sampler == space.sampler.name else {}
-
-
-def reference_point(space: SearchSpace) -> tuple[float, int]:
-    """Chance-level accuracy and the FLOPs (objective convention) of the alpha-0 network."""
-    from octsearch.spaces.cost import count_cost
-
-    # Alpha 0 need not be a choice of the space's grid: counted directly, not as a configuration.
-    cost = count_cost(space.model_name, space.model_args, tuple((slot, 0.0) for slot in space.free_slots))
-    return 1.0 / int(space.model_args["num_classes"]), cost.flops(space.objectives.flops)
-
-
-def register_search(store: Store, space: SearchSpace, name: str, sampler: str, seed: int,
-                    kind: str = "search", source: str | None = None,
-                    args: Mapping[str, Any] | None = None) -> SearchRecord:
-    """Create the search, or return the stored one if it is the same (space, kind, source);
-    ``args``: the sampler's arguments when not the space's (see :func:`sampler_args`)."""
-    ref_acc, ref_flops = reference_point(space)
-    return store.create_search(SearchSpec(
-        name=name, space_text=space.text, space_hash=space.hash, model_name=space.model_name,
-        model_args=dict(space.model_args), reference_accuracy=ref_acc, reference_flops=ref_flops,
-        objectives=Objectives.of(space).store_names, sampler=sampler, sampler_args=sampler_args(space, sampler, args),
-        seed=seed, flops_budget=None if space.flops_budget is None else int(space.flops_budget),
-        kind=kind, source=source,
-    ), exist_ok=True)

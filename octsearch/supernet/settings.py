@@ -11,6 +11,9 @@ BN_MODES = ("recalibrate", "switchable")
 CALIBRATION_IMAGES = 250
 
 MAX_RANDOM = 64
+# Default supernet epochs per proxy epoch: on mnist81 1x ranked backwards, 2x as well as one
+# stand-alone seed (bench/results/supernet_fidelity_mnist81.md).
+EPOCHS_FACTOR = 2
 
 
 @dataclass(frozen=True)
@@ -60,3 +63,7 @@ class EvaluationSettings:
             raise ConfigError(f"batch-norm handling {self.bn!r}; accepted: {', '.join(BN_MODES)}")
 
 
+def default_settings(epochs: int) -> SupernetSettings:
+    """The supernet's training for a space whose proxy trains ``epochs`` epochs (the defaults of
+    ``octsearch supernet``): :data:`EPOCHS_FACTOR` times as many, sandwich of 2 random, seed 0."""
+    return SupernetSettings(EPOCHS_FACTOR * epochs)

@@ -1,0 +1,109 @@
+"""Screen and confirm (``launch --evaluator supernet --confirm K``): the choice of what to confirm,
+the bad-input one-liners (no Ray), and one real run end to end (a supernet and K stand-alone
+trials on a local Ray)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from supernet_spaces import two_alpha_space
+
+from octsearch.cli.main import main
+from octsearch.spaces import space_from_text
+from octsearch.store import open_store
+from octsearch.supernet.confirm import choose_confirmations, companion_name
+from octsearch.supernet.settings import SUPERNET_BUDGET
+
+THREE = two_alpha_space("confirm choice test space").replace("grid: [0, 0.5]", "grid: [0, 0.25, 0.5]")
+# Non-uniform configurations of THREE -> supernet accuracy. FLOPs (conv+fc, M multiply-adds):
+# (.5,.25) 1.589 < (.25,.5) 1.614 < (.5,0) 1.696 < (0,.5) 1.746 < (.25,0) 1.828 < (0,.25) 1.853.
+SCORES = {(0.5, 0.25): 0.90, (0.25, 0.5): 0.95, (0.5, 0.0): 0.93, (0.0, 0.5): 0.96, (0.25, 0.0): 0.97,
+          (0.0, 0.25): 0.94}
+LAYER_1 = [(0.5, 0.25), (0.25, 0.5), (0.0, 0.5), (0.25, 0.0)]  # the supernet's front, cheapest first
+LAYER_2 = [(0.5, 0.0), (0.0, 0.25)]
+
+
+def _scored(space):  # noqa: ANN001, ANN202
+    uniform = [(u, 0.5) for u in space.uniform_configurations()]  # scores of uniform points do not matter
+    return uniform + [(space.from_params({"stage1.out": a, "stage2.out": b}), acc) for (a, b), acc in SCORES.items()]
+
+
+def _alphas(picks) -> list[tuple[float, float]]:  # noqa: ANN001
+    return [(p.configuration.param_dict["stage1.out"], p.configuration.param_dict["stage2.out"]) for p in picks]
+
+
+@pytest.mark.parametrize("k, extra", [(3, []), (5, LAYER_1[:2]), (7, LAYER_1), (8, [*LAYER_1, LAYER_2[0]]),
+                                      (9, LAYER_1 + LAYER_2)])
+def test_uniform_points_then_the_supernets_pareto_layers_cheapest_first(k, extra):
+    space = space_from_text(THREE, "three")
+    picks = choose_confirmations(space, _scored(space), k)
+    assert _alphas(picks) == [(0.0, 0.0), (0.25, 0.25), (0.5, 0.5), *extra]
+    assert [p.layer for p in picks] == [0, 0, 0, *[1 if e in LAYER_1 else 2 for e in extra]]
+
+
+def test_configurations_over_the_flops_budget_are_never_chosen():
+    space = space_from_text(THREE + "flops_budget: 0.0017\n", "three_budget")  # GFLOPs: 1.7 M multiply-adds
+    picks = choose_confirmations(space, _scored(space), 9)
+    assert _alphas(picks)[3:] == [(0.5, 0.25), (0.25, 0.5), (0.5, 0.0)]  # fewer than 9: the rest is over budget
+
+
+SPACE = two_alpha_space("confirm test space", limit=420, batch=50)  # 315 training images: enough to recalibrate
+
+
+@pytest.fixture
+def space_file(tmp_path: Path) -> Path:
+    path = tmp_path / "tiny.yaml"
+    path.write_text(SPACE)
+    return path
+
+
+@pytest.mark.parametrize("extra, says", [
+    (["--evaluator", "supernet", "--confirm", "5"], "--confirm 5 is more than the 4 configurations"),
+    (["--evaluator", "supernet", "--confirm", "1"], "--confirm 1 is fewer than the space's 2 uniform-alpha points"),
+    (["--confirm", "3"], "--confirm 3 without --evaluator supernet"),
+    (["--evaluator", "supernet"], "--evaluator supernet without --confirm"),
+    (["--evaluator", "supernet", "--confirm", "3", "--replay", "t"], "--evaluator supernet with --replay t"),
+    (["--evaluator", "supernet", "--confirm", "3", "--trials", "4"], "--trials 4 with --evaluator supernet"),
+    (["--json", "r.json"], "--json r.json without --evaluator supernet"),
+])
+def test_bad_input_is_one_line_and_writes_nothing(space_file, tmp_path, capsys, extra, says):
+    db = f"sqlite:///{tmp_path / 'c.db'}"
+    assert main(["launch", str(space_file), "--name", "c", "--db", db, *extra]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("octsearch: error: ") and says in err and "\n" not in err, err
+    assert "accepted" in err
+    if (tmp_path / "c.db").exists():
+        with open_store(db) as store:
+            assert store.list_searches() == []
+
+
+@pytest.mark.slow
+def test_screen_then_exactly_k_stand_alone_trials(space_file, tmp_path, capsys):
+    db, report = f"sqlite:///{tmp_path / 'c.db'}", tmp_path / "report.json"
+    args = ["launch", str(space_file), "--name", "c", "--evaluator", "supernet", "--confirm", "3", "--db", db,
+            "--results-dir", str(tmp_path / "tune"), "--json", str(report)]
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    space = space_from_text(SPACE, "tiny")
+    with open_store(db) as store:
+        scored = [(t.configuration, t.accuracy) for t in store.scored_trials(companion_name("c"), SUPERNET_BUDGET)]
+        chosen = {p.configuration.key for p in choose_confirmations(space, scored, 3)}
+        trials = store.trials("c")
+        # exactly K stand-alone trials, of the chosen configurations, each trained once at the proxy budget
+        assert sorted(t.status for t in trials) == ["complete"] * 3
+        assert {t.configuration.key for t in trials} == chosen
+        assert store.budgets("c") == {"proxy": 3}  # no supernet score in the search's own figures
+        assert store.budgets(companion_name("c")) == {SUPERNET_BUDGET: 4}
+        assert all(t.accuracy is None for t in store.trials(companion_name("c")))  # nor proxy figures there
+    assert "screen: supernet trained 2 epoch(s)" in out and "4 configuration(s) scored" in out
+    assert "Kendall tau-b" in out and "(n 3" in out
+    body = json.loads(report.read_text())
+    assert body["agreement"]["n"] == 3 and body["screen"]["companion"] == "c.supernet"
+    assert {tuple(sorted(p["params"].items())) for p in body["screen"]["picks"]} == {
+        tuple(sorted(c.param_dict.items())) for c, _ in scored if c.key in chosen}
+    # A rerun trains nothing: the scores are stored, the confirmation done.
+    assert main(args) == 0
+    out = capsys.readouterr().out
+    assert "nothing trained" in out and "already has 3 of 3 trials" in out
