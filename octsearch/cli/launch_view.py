@@ -103,7 +103,7 @@ def screen_lines(screen: Screen) -> list[str]:
 def confirm_lines(report: ConfirmReport) -> list[str]:
     """Rank agreement, the stand-alone front beside the supernet's scores, the two-budget model."""
     a = report.agreement
-    tau = (f"Kendall tau-b {a.tau:+.3f} (n {a.n}, two-sided p {a.p:.3g})" if a.n >= 2 and a.tau == a.tau
+    tau = (f"Kendall tau-b {a.tau:+.3f} (n {a.n}, two-sided p {_p(a.p)})" if a.n >= 2 and a.tau == a.tau
            else f"Kendall tau-b not defined (n {a.n}: too few configurations, or one side constant)")
     lines = [f"rank agreement on the confirmed configurations, supernet score vs stand-alone proxy accuracy: {tau}",
              f"stand-alone front ({len(report.front)} of {len(report.confirmed)} confirmed; hypervolume "
@@ -122,7 +122,16 @@ def _model_line(report: ConfirmReport) -> str:
     if m is None:
         return f"model of the space on both budgets: not fitted: {report.model_missing}"
     resolved = [f"{e.parameter} alpha {e.alpha:g} {e.estimate:+.2f} +/- {e.se:.2f}" for e in m.effects if e.significant]
-    return (f"model of the space on both budgets (OLS {m.formula}; {m.n.get('proxy', 0)} stand-alone + "
-            f"{m.n.get('supernet', 0)} supernet evaluations of {m.n_configurations} configurations): supernet minus "
-            f"stand-alone {m.offset:+.2f} +/- {m.offset_se:.2f} points (p {m.offset_p:.3g}); effects at equal FLOPs "
-            f"resolved (Holm p < 0.05): {'; '.join(resolved) or 'none'} of {len(m.effects)}")
+    return (f"model of the space on both budgets (OLS: accuracy (points) ~ {_FLOPS_TERM[m.flops_degree]} + one effect per "
+            f"parameter and alpha, against alpha 0 + budget, supernet against proxy; {m.n.get('proxy', 0)} stand-alone + {m.n.get('supernet', 0)} supernet evaluations "
+            f"of {m.n_configurations} configurations): supernet minus stand-alone {m.offset:+.2f} +/- "
+            f"{m.offset_se:.2f} points (p {_p(m.offset_p)}); effects at equal FLOPs resolved (Holm p < 0.05): "
+            f"{'; '.join(resolved) or 'none'} of {len(m.effects)}")
+
+
+_FLOPS_TERM = {2: "quadratic in log FLOPs", 1: "linear in log FLOPs (the quadratic term not separable)",
+               0: "no FLOPs term (the alphas fix FLOPs: effects are not at equal FLOPs)"}
+
+
+def _p(p: float) -> str:
+    return "< 0.0001" if p < 1e-4 else f"{p:.2g}"

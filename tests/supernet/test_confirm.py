@@ -49,6 +49,47 @@ def test_configurations_over_the_flops_budget_are_never_chosen():
     assert _alphas(picks)[3:] == [(0.5, 0.25), (0.25, 0.5), (0.5, 0.0)]  # fewer than 9: the rest is over budget
 
 
+def test_report_fits_the_model_on_both_budgets_with_the_budget_as_a_term(tmp_path):
+    """Planted: stand-alone accuracy 80 + 4 at stage1.out .25 + 2 at stage2.out .5 (points); the
+    supernet scores every configuration 3 points lower, give or take 0.1; five are confirmed."""
+    from scipy.stats import kendalltau
+
+    from octsearch.search.registration import register_search
+    from octsearch.supernet.evaluate import SupernetScore
+    from octsearch.supernet.record import record_scores, register_supernet_search
+    from octsearch.supernet.report import confirm_report
+
+    space = space_from_text(THREE, "three")
+    grid = (0.0, 0.25, 0.5)
+    configurations = [space.counted(space.from_params({"stage1.out": a, "stage2.out": b})) for a in grid for b in grid]
+    truth = {c.key: 80 + 4 * (c.param_dict["stage1.out"] == 0.25) + 2 * (c.param_dict["stage2.out"] == 0.5)
+             for c in configurations}
+    wobble = [0.1, -0.1, 0.05, -0.05, 0.0, 0.1, -0.1, 0.05, -0.05]
+    with open_store(f"sqlite:///{tmp_path / 'm.db'}") as store:
+        register_supernet_search(store, space, "m.supernet", 0)
+        record_scores(store, space, "m.supernet", [SupernetScore(c, round(100 * (truth[c.key] - 3 + w)), 10_000, 0.1)
+                                                   for c, w in zip(configurations, wobble, strict=True)], seed=0)
+        register_search(store, space, "m", "random", 0)
+        for c in configurations[::2]:
+            number = store.start_trial("m", c)
+            store.record_evaluation("m", number, seed=0, accuracy=truth[c.key] / 100, n_val=10_000)
+        report = confirm_report(store, "m", "m.supernet")
+    confirmed = configurations[::2]  # tau-b of the planted values (ties in the stand-alone accuracies)
+    expected = kendalltau([truth[c.key] - 3 + wobble[2 * i] for i, c in enumerate(confirmed)],
+                          [truth[c.key] for c in confirmed])
+    assert (report.agreement.n, report.agreement.tau) == (5, pytest.approx(expected.statistic, abs=1e-9))
+    assert report.agreement.p == pytest.approx(expected.pvalue)
+    model = report.model
+    assert report.model_missing is None and model.n == {"proxy": 5, "supernet": 9}
+    assert "C(budget, Treatment('proxy'))" in model.formula
+    assert model.offset == pytest.approx(-3.0, abs=0.2) and model.offset_se < 0.5
+    assert report.front and all(c.on_front and c.standalone is not None for c in report.front)
+    from octsearch.cli.launch_view import confirm_lines
+
+    text = "\n".join(confirm_lines(report))
+    assert "Kendall tau-b +0.8" in text and "(n 5," in text and "supernet minus stand-alone -3.0" in text, text
+
+
 SPACE = two_alpha_space("confirm test space", limit=420, batch=50)  # 315 training images: enough to recalibrate
 
 
