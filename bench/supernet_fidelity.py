@@ -17,11 +17,24 @@ the statistics kept per slot alpha in training; ``recalibrate``: recomputed per 
   supernet's scores (stored at budget ``supernet`` in a scratch store): which effects the table
   resolves (Holm p < 0.05) and whether the supernet finds each with the same sign.
 
+``--search-check K`` (screen and confirm, ``launch --evaluator supernet --confirm K``): for each of
+``--search-seeds`` supernet seeds, the supernet at the launch's defaults (2x the proxy's epochs,
+sandwich of 2 random, recalibrated) scores every configuration, ``choose_confirmations`` picks K
+(the uniform points, then the supernet's Pareto layers), and the confirmation is answered from the
+table as ``--replay`` would (the table's run of one seed per configuration: seed index = supernet
+seed mod the table's seeds): the share of the table's true front hypervolume the K confirmed
+configurations reach, scored under the table's truth (``means`` and ``model``: a lucky seed earns
+nothing), median over the seeds; beside it the uniform points alone and the uniform points plus
+random picks (median of 200 draws), and the Kendall tau-b the launch's report would print (supernet
+score vs the replayed stand-alone run, over the K).
+
 Units: accuracy in points of validation accuracy (percent of the table's validation split);
 FLOPs: multiply-adds at batch 1, conv + fc (the paper's convention); seconds of wall time.
 
     python bench/supernet_fidelity.py --table mnist81 [--db bench/tables/mnist81.db]
         [--variant epochs=3,random=2,distill=0 ...] [--standalone 2] [--out bench/results/supernet_fidelity_mnist81.md]
+    python bench/supernet_fidelity.py --table mnist81 --search-check 8 [--search-seeds 5]
+        [--out bench/results/supernet_confirm_mnist81.md]
 """
 
 from __future__ import annotations
@@ -223,8 +236,13 @@ def main() -> None:
     parser.add_argument("--standalone", type=int, default=2, help="stand-alone proxy trials timed beside it")
     parser.add_argument("--bn", nargs="+", default=["switchable", "recalibrate"], help="batch-norm handlings scored")
     parser.add_argument("--out", help="markdown file for the results")
+    parser.add_argument("--search-check", type=int, metavar="K", help="screen and confirm with K confirmations")
+    parser.add_argument("--search-seeds", type=int, default=5, metavar="N", help="supernet seeds of --search-check")
     args = parser.parse_args()
     reexec_with_fixed_env()
+    if args.search_check:
+        search_check(args)
+        return
     variants = [parse_variant(v) for v in (args.variant or ["epochs=3,random=2,distill=0"])]
     lines = [f"command: {command_line()}", f"machine: {machine()}"]
     space, truth, table_effects = read_table(args.db, args.table, args.space)
@@ -252,6 +270,82 @@ def main() -> None:
             lines += [*fidelity_lines(truth, accuracy, bins, base), extreme_line(truth, accuracy)]
             lines += effect_lines(table_effects, supernet_effects(space, truth, scores))
             _emit(lines, args.out)
+
+
+def search_check(args: argparse.Namespace) -> None:
+    """Screen and confirm on the table, ``args.search_seeds`` supernet seeds (module docstring)."""
+    import random
+    from dataclasses import replace
+
+    from octsearch.spaces import load_space
+    from octsearch.store import open_store
+    from octsearch.supernet.confirm import choose_confirmations
+    from octsearch.supernet.settings import EvaluationSettings, default_settings
+    from octsearch.tables.lookup import Table
+    from octsearch.tables.quality import TableScore
+    from octsearch.tables.truth import model_truth
+
+    space = load_space(args.space)
+    with open_store(f"sqlite:///{args.db}", create=False, upgrade=False) as store:
+        table = Table(store, args.table)
+        truths = {"means": TableScore(table), "model": TableScore(table, model_truth(store, args.table))}
+    configurations = [t.configuration for t in sorted(table.trials.values(), key=lambda t: t.number)]
+    uniform = [u.key for u in space.uniform_configurations()]
+    others = [c.key for c in configurations if c.key not in uniform]
+    seeds = sorted({r.seed for c in configurations for r in table.runs(c)})
+    lines = [f"command: {command_line()}", f"machine: {machine()}",
+             f"table {args.table}: {len(configurations)} configurations, seeds {seeds}; K = {args.search_check} "
+             f"confirmations ({len(uniform)} uniform points + {args.search_check - len(uniform)} chosen); true front "
+             + ", ".join(f"{k} {t.true_hypervolume:.5f}" for k, t in truths.items())
+             + " (hypervolume: accuracy fraction x share of alpha-0 FLOPs saved, conv+fc multiply-adds)"]
+    rng = random.Random(0)
+    draws = [uniform + rng.sample(others, args.search_check - len(uniform)) for _ in range(200)]
+    for name, score in truths.items():
+        lines.append(f"  truth {name}: uniform points alone {100 * score.share(uniform):.2f}%; uniform + random picks "
+                     f"median {100 * statistics.median(score.share(d) for d in draws):.2f}% of the true hypervolume "
+                     "(200 draws)")
+    _emit(lines, args.out)
+    shares: dict[str, list[float]] = {name: [] for name in truths}
+    for seed in range(args.search_seeds):
+        settings = replace(default_settings(space.budget("proxy").epochs), seed=seed)
+        accuracy, seconds = _supernet_scores(space, configurations, settings, EvaluationSettings(seed=seed),
+                                             args.calibration_images)
+        picks = choose_confirmations(space, list(zip(configurations, accuracy, strict=True)), args.search_check)
+        keys = [p.configuration.key for p in picks]
+        replayed = [table.answer(p.configuration, seeds[seed % len(seeds)], set()).accuracy for p in picks]
+        for name, score in truths.items():
+            shares[name].append(score.share(keys))
+        lines.append(f"  supernet seed {seed} ({settings.epochs} epochs, {seconds:.0f} s CPU): confirmed "
+                     f"{[p.configuration.param_dict for p in picks[len(uniform):]]}; share of the true hypervolume "
+                     + ", ".join(f"{name} {100 * shares[name][-1]:.2f}%" for name in truths)
+                     + f"; the report's Kendall tau-b (supernet vs replayed seed {seeds[seed % len(seeds)]}, n "
+                     f"{len(picks)}): {tau([p.supernet_accuracy for p in picks], replayed):+.3f}")
+        _emit(lines, args.out)
+    if not args.search_seeds:
+        return
+    lines.append("screen and confirm, median [min, max] over supernet seeds: " + "; ".join(
+        f"truth {name} {100 * statistics.median(v):.2f}% [{100 * min(v):.2f}, {100 * max(v):.2f}]"
+        for name, v in shares.items()) + " of the true hypervolume (target: at least 99%)")
+    _emit(lines, args.out)
+
+
+def _supernet_scores(space, configurations, settings, scoring, calibration: int) -> tuple[list[float], float]:  # noqa: ANN001
+    """Train the supernet on the CPU and score ``configurations`` (fractions); CPU seconds of both."""
+    from dataclasses import replace
+
+    import torch
+
+    from octsearch.supernet.evaluate import readers, score_configurations
+    from octsearch.supernet.training import train_supernet
+    from octsearch.trial.recipe import kernel_settings, recipe_for
+
+    cpu, start = torch.device("cpu"), time.process_time()
+    trained = train_supernet(space, settings, device=cpu)
+    with kernel_settings(space.budget("proxy").threads, cpu, True):
+        train, val = readers(space, cpu)
+        scores = score_configurations(trained.supernet, configurations, replace(scoring, calibration_images=calibration),
+                                      train, val, recipe_for(cpu))
+    return [s.accuracy for s in scores], time.process_time() - start
 
 
 _PRINTED = [0]

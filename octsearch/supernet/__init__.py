@@ -7,6 +7,11 @@ of weights) <- :mod:`~.build` (a space's supernet) -> :mod:`~.sandwich` + :mod:`
 work) -> :mod:`~.record` (stored at budget ``supernet``) ; :mod:`~.pipeline` runs it end to end for
 ``octsearch supernet``. :mod:`~.subnet` hands out a configuration's stand-alone network with the
 supernet's weights.
+
+Screen and confirm (``launch --evaluator supernet --confirm K``): :mod:`~.screen` runs the pipeline
+into the companion search and :mod:`~.confirm` chooses the K configurations the launch trains
+stand-alone; :mod:`~.report` (with :mod:`~.budget_model`, the model on both budgets) reads back
+how well the supernet ranked them.
 """
 
 from __future__ import annotations

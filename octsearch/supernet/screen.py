@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from octsearch.configuration import Configuration
 from octsearch.errors import ConfigError, UnknownNameError
 from octsearch.spaces.space import SearchSpace
 from octsearch.store import Store
@@ -42,7 +43,7 @@ class Screen:
     picks: tuple[Pick, ...]
 
     @property
-    def points(self) -> tuple:
+    def points(self) -> tuple[Configuration, ...]:
         """The chosen configurations beyond the uniform points (what the launch warm-starts with)."""
         return tuple(p.configuration for p in self.picks if p.layer > 0)
 
