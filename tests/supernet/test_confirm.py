@@ -90,7 +90,8 @@ def test_report_fits_the_model_on_both_budgets_with_the_budget_as_a_term(tmp_pat
     assert "Kendall tau-b +0.8" in text and "(n 5," in text and "supernet minus stand-alone -3.0" in text, text
 
 
-SPACE = two_alpha_space("confirm test space", limit=420, batch=50)  # 315 training images: enough to recalibrate
+# 9 configurations, 3 of them uniform; 315 training images: enough to recalibrate on 250
+SPACE = two_alpha_space("confirm test space", limit=420, batch=50).replace("grid: [0, 0.5]", "grid: [0, 0.25, 0.5]")
 
 
 @pytest.fixture
@@ -101,8 +102,8 @@ def space_file(tmp_path: Path) -> Path:
 
 
 @pytest.mark.parametrize("extra, says", [
-    (["--evaluator", "supernet", "--confirm", "5"], "--confirm 5 is more than the 4 configurations"),
-    (["--evaluator", "supernet", "--confirm", "1"], "--confirm 1 is fewer than the space's 2 uniform-alpha points"),
+    (["--evaluator", "supernet", "--confirm", "10"], "--confirm 10 is more than the 9 configurations"),
+    (["--evaluator", "supernet", "--confirm", "2"], "--confirm 2 is fewer than the space's 3 uniform-alpha points"),
     (["--confirm", "3"], "--confirm 3 without --evaluator supernet"),
     (["--evaluator", "supernet"], "--evaluator supernet without --confirm"),
     (["--evaluator", "supernet", "--confirm", "3", "--replay", "t"], "--evaluator supernet with --replay t"),
@@ -123,28 +124,29 @@ def test_bad_input_is_one_line_and_writes_nothing(space_file, tmp_path, capsys, 
 @pytest.mark.slow
 def test_screen_then_exactly_k_stand_alone_trials(space_file, tmp_path, capsys):
     db, report = f"sqlite:///{tmp_path / 'c.db'}", tmp_path / "report.json"
-    args = ["launch", str(space_file), "--name", "c", "--evaluator", "supernet", "--confirm", "3", "--db", db,
+    # K = 5: the 3 uniform points and 2 of the 6 others (a random sampler would pick those 2 with odds 1 in 15)
+    args = ["launch", str(space_file), "--name", "c", "--evaluator", "supernet", "--confirm", "5", "--db", db,
             "--results-dir", str(tmp_path / "tune"), "--json", str(report)]
     assert main(args) == 0
     out = capsys.readouterr().out
     space = space_from_text(SPACE, "tiny")
     with open_store(db) as store:
         scored = [(t.configuration, t.accuracy) for t in store.scored_trials(companion_name("c"), SUPERNET_BUDGET)]
-        chosen = {p.configuration.key for p in choose_confirmations(space, scored, 3)}
+        chosen = {p.configuration.key for p in choose_confirmations(space, scored, 5)}
         trials = store.trials("c")
         # exactly K stand-alone trials, of the chosen configurations, each trained once at the proxy budget
-        assert sorted(t.status for t in trials) == ["complete"] * 3
+        assert sorted(t.status for t in trials) == ["complete"] * 5
         assert {t.configuration.key for t in trials} == chosen
-        assert store.budgets("c") == {"proxy": 3}  # no supernet score in the search's own figures
-        assert store.budgets(companion_name("c")) == {SUPERNET_BUDGET: 4}
+        assert store.budgets("c") == {"proxy": 5}  # no supernet score in the search's own figures
+        assert store.budgets(companion_name("c")) == {SUPERNET_BUDGET: 9}
         assert all(t.accuracy is None for t in store.trials(companion_name("c")))  # nor proxy figures there
-    assert "screen: supernet trained 2 epoch(s)" in out and "4 configuration(s) scored" in out
-    assert "Kendall tau-b" in out and "(n 3" in out
+    assert "screen: supernet trained 2 epoch(s)" in out and "9 configuration(s) scored" in out
+    assert "Kendall tau-b" in out and "(n 5" in out
     body = json.loads(report.read_text())
-    assert body["agreement"]["n"] == 3 and body["screen"]["companion"] == "c.supernet"
+    assert body["agreement"]["n"] == 5 and body["screen"]["companion"] == "c.supernet"
     assert {tuple(sorted(p["params"].items())) for p in body["screen"]["picks"]} == {
         tuple(sorted(c.param_dict.items())) for c, _ in scored if c.key in chosen}
     # A rerun trains nothing: the scores are stored, the confirmation done.
     assert main(args) == 0
     out = capsys.readouterr().out
-    assert "nothing trained" in out and "already has 3 of 3 trials" in out
+    assert "nothing trained" in out and "already has 5 of 5 trials" in out
