@@ -74,7 +74,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def sample_configs(space: Any, n_random: int, seed: int) -> list[tuple[str, dict[str, float]]]:
     """The uniform points, then ``n_random`` distinct non-uniform configurations (seeded)."""
     uniform = space.uniform_configurations()
-    out = [(f"uniform {c.uniform_alpha:g}", c.param_dict) for c in uniform]
+    out = [(f"uniform {c.uniform_alpha:g}", c.by_param) for c in uniform]
     seen = {tuple(sorted(c.items())) for _, c in out}
     rng = random.Random(seed)
     limit = space.num_configurations - len(seen)
@@ -165,7 +165,7 @@ def run(args: argparse.Namespace) -> dict[tuple[int, str, int], dict]:
                               should_stop=should_stop)
         if counts.stopped:
             print(f"interrupted: {counts.cancelled} run(s) not trained; rerun the same command to continue")
-    flops = {i: space.counted(space.configuration(c)).counted.flops_paper for i, (_, c) in enumerate(configs)}
+    flops = {i: space.with_cost(space.configuration(c)).counted.flops_paper for i, (_, c) in enumerate(configs)}
     report(args, space, configs, budgets, epochs, flops, done, time.monotonic() - started)
     return done
 

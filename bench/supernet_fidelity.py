@@ -317,7 +317,7 @@ def search_check(args: argparse.Namespace) -> None:
         for name, score in truths.items():
             shares[name].append(score.share(keys))
         lines.append(f"  supernet seed {seed} ({settings.epochs} epochs, {seconds:.0f} s CPU): confirmed "
-                     f"{[p.configuration.param_dict for p in picks[len(uniform):]]}; share of the true hypervolume "
+                     f"{[p.configuration.by_param for p in picks[len(uniform):]]}; share of the true hypervolume "
                      + ", ".join(f"{name} {100 * shares[name][-1]:.2f}%" for name in truths)
                      + f"; the report's Kendall tau-b (supernet vs replayed seed {seeds[seed % len(seeds)]}, n "
                      f"{len(picks)}): {tau([p.supernet_accuracy for p in picks], replayed):+.3f}")

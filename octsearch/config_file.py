@@ -69,7 +69,7 @@ class ModelConfig:
     @property
     def alphas(self) -> dict[str, float]:
         """Free slot -> alpha."""
-        return self.configuration.alpha_dict
+        return self.configuration.by_slot
 
     @property
     def flops_paper(self) -> int | None:

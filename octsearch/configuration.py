@@ -69,11 +69,11 @@ class Configuration:
         return hashlib.sha256(canonical.encode()).hexdigest()
 
     @property
-    def param_dict(self) -> dict[str, float]:
+    def by_param(self) -> dict[str, float]:
         return dict(self.params)
 
     @property
-    def alpha_dict(self) -> dict[str, float]:
+    def by_slot(self) -> dict[str, float]:
         return dict(self.alphas)
 
     @property
@@ -86,14 +86,14 @@ class Configuration:
     def counted(self) -> Cost:
         """The cost; an error if it was never counted (a bug, not bad input)."""
         if self.cost is None:
-            raise ConfigError(f"configuration {self.param_dict} has no FLOP count yet; count it with its space")
+            raise ConfigError(f"configuration {self.by_param} has no FLOP count yet; count it with its space")
         return self.cost
 
     def with_cost(self, cost: Cost) -> Configuration:
         return replace(self, cost=cost)
 
     def to_json(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"params": self.param_dict, "alphas": self.alpha_dict}
+        out: dict[str, Any] = {"params": self.by_param, "alphas": self.by_slot}
         if self.cost is not None:
             out["cost"] = {"flops_paper": self.cost.flops_paper, "flops_all": self.cost.flops_all,
                            "param_count": self.cost.param_count}

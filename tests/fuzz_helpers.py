@@ -125,7 +125,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     space = load_space("default")
     directory = tmp_path_factory.mktemp("store")
     url = f"sqlite:///{directory / 'store.db'}"
-    uniform = [space.counted(c) for c in space.uniform_configurations()]
+    uniform = [space.with_cost(c) for c in space.uniform_configurations()]
     with open_store(url) as s:
         s.create_search(SearchSpec(
             name="demo", space_text=space.text, model_name=space.model_name, model_args=space.model_args,
@@ -134,7 +134,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             n = s.start_trial("demo", c)
             s.record_evaluation("demo", n, seed=0, accuracy=0.95 - 0.02 * i, n_val=1000)
         for base, first, failed in ((uniform[1], 0.5, True), (uniform[2], 0.75, False)):
-            n = s.start_trial("demo", space.counted(space.configuration({**base.param_dict, space.param_names[0]: first})))
+            n = s.start_trial("demo", space.with_cost(space.configuration({**base.by_param, space.param_names[0]: first})))
             if failed:
                 s.record_failure("demo", n, "RuntimeError: boom")
     (directory / "not_a_db.db").write_text("model: {name: oct_resnet20}\n")

@@ -72,7 +72,7 @@ def read_evaluations(store: Store, search: str, budget: str | None = None) -> Ev
         if flops is None:
             without_flops += 1
             continue
-        alphas = trial.configuration.param_dict
+        alphas = trial.configuration.by_param
         rows.append((e.trial, e.seed, 100.0 * e.accuracy, float(flops),
                      *(alphas.get(p, float("nan")) for p in params)))
     frame = pd.DataFrame(rows, columns=[*FRAME_COLUMNS, *params])
@@ -98,5 +98,5 @@ def _params(trials: Iterable[TrialRecord]) -> tuple[str, ...]:
     """The searched parameters in the space's order (a configuration's own order), first seen first."""
     seen: dict[str, None] = {}
     for t in trials:
-        seen.update(dict.fromkeys(t.configuration.param_dict))
+        seen.update(dict.fromkeys(t.configuration.by_param))
     return tuple(seen)

@@ -41,7 +41,7 @@ def unit_se(space: SearchSpace, trials: int, seed: int = 0) -> float:
     configurations = (uniform + rows)[:trials]
     names = space.param_names
     noise = np.random.default_rng(seed).standard_normal(len(configurations))
-    frame = pd.DataFrame([(i, 0, float(noise[i]), float(space.flops(c)), *(c.param_dict[p] for p in names))
+    frame = pd.DataFrame([(i, 0, float(noise[i]), float(space.flops(c)), *(c.by_param[p] for p in names))
                           for i, c in enumerate(configurations)],
                          columns=["trial", "seed", "accuracy", "flops", *names])
     try:

@@ -126,7 +126,7 @@ def report_json(screen, report) -> dict:  # noqa: ANN001
             return [clean(v) for v in value]
         return value
 
-    picks = [{"params": p.configuration.param_dict, "supernet_accuracy_points": None if p.supernet_accuracy is None
+    picks = [{"params": p.configuration.by_param, "supernet_accuracy_points": None if p.supernet_accuracy is None
               else 100 * p.supernet_accuracy, "flops": p.flops, "layer": p.layer} for p in screen.picks]
     body = dataclasses.asdict(report)
     body["front"] = [dataclasses.asdict(c) for c in report.front]

@@ -146,7 +146,7 @@ def _flops_points(space: Any) -> list[tuple[str, dict[str, float], Any]]:
     points = [("max: every parameter at its smallest choice", most)]
     points += [(f"uniform {c.uniform_alpha:g}", c) for c in space.uniform_configurations()]
     points.append(("min: every parameter at its largest choice", least))
-    return [(label, c.param_dict, space.counted(c).counted) for label, c in points]
+    return [(label, c.by_param, space.with_cost(c).counted) for label, c in points]
 
 
 def _as_json(space: Any, points: list[tuple[str, dict[str, float], Any]]) -> dict[str, Any]:

@@ -66,9 +66,9 @@ def space_predictions(store: Store, record: SearchRecord, model: SearchModel) ->
         flops = None if trial is None else getattr(trial, record.flops_key)
         if flops is None:
             flops, counted = space.flops(cfg), counted + 1
-        why = unpredicted(model.fitted, cfg.param_dict)
+        why = unpredicted(model.fitted, cfg.by_param)
         if why is None:
-            rows.append({"trial": None if trial is None else trial.number, **cfg.param_dict, "flops": float(flops)})
+            rows.append({"trial": None if trial is None else trial.number, **cfg.by_param, "flops": float(flops)})
         else:
             skipped.append((tuple(cfg.params), why))
     predictions = predict(model.fitted, pd.DataFrame(rows))

@@ -88,7 +88,7 @@ def json_row(t: Any, record: Any) -> dict[str, Any]:
         "flops_ratio": None if cost is None else cost / record.reference_flops,  # search's convention
         "param_count": t.param_count,
         "latency_ms": t.latency_ms,
-        "alphas": dict(t.alphas),
+        "alphas": dict(t.configuration.by_slot),
         "is_uniform": t.is_uniform,
         "uniform_alpha": t.uniform_alpha,
         "on_front": t.on_front,
@@ -121,7 +121,7 @@ def _table_row(t: Any, record: Any, with_status: bool) -> dict[str, Any]:
         f"GFLOPs ({flops_label(key)} MACs)": gflops(getattr(t, key)),
         RATIO_HEADER: ratio(getattr(t, key), record.reference_flops),
         PARAMS_HEADER: mparams(t.param_count),
-        ALPHAS_HEADER: compact_alphas(dict(t.alphas)),
+        ALPHAS_HEADER: compact_alphas(dict(t.configuration.by_slot)),
     }
     if "latency_ms" in record.objectives:  # measured on the trial's node, batch 1
         row = {**dict(list(row.items())[:5]), _latency_header(record.space_text): _latency(t.latency_ms),

@@ -72,7 +72,7 @@ def cmd_supernet(args: argparse.Namespace) -> int:
           f"(sandwich: largest, smallest + {settings.rule.random} random{', distilled' if settings.rule.distill else ''}); "
           f"{outcome.recorded} configuration(s) scored in {run.score_seconds:.0f} s (batch norm: {args.bn}), "
           f"stored at budget 'supernet'; {time.monotonic() - started:.0f} s wall")
-    print(f"best supernet score: {100 * best.accuracy:.2f}% validation accuracy ({best.configuration.param_dict}); "
+    print(f"best supernet score: {100 * best.accuracy:.2f}% validation accuracy ({best.configuration.by_param}); "
           f"supernet scores rank configurations, they are not stand-alone accuracies: "
           f"`octsearch trials {args.name}` and `pareto` read them with budget 'supernet'")
     return 0

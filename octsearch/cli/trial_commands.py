@@ -47,7 +47,7 @@ def _trial(args: argparse.Namespace) -> int:
                 "flops_all", "param_count", "train_seconds", "train_cpu_seconds", "eval_seconds", "latency_ms", "seed",
                 "budget", "epochs", "device", "node", "torch_threads")
         print(to_json({"space": space.name, "space_hash": space.hash, **{k: row[k] for k in keys},
-                       "config": configuration.param_dict, "alphas": configuration.alpha_dict}))
+                       "config": configuration.by_param, "alphas": configuration.by_slot}))
         return 0
     pct, err = 100 * result.accuracy, 100 * result.accuracy_stderr
     epochs = ", ".join(f"{100 * a:.2f}%" for a in result.epoch_accuracies)

@@ -101,7 +101,7 @@ class SearchDriver:
         if seed_from is not None:
             for t in self.store.front(seed_from):
                 with contextlib.suppress(ConfigError):  # a member outside this space's grid
-                    points.append(self.space.from_slots(t.alphas))
+                    points.append(self.space.from_slots(t.configuration.by_slot))
         out, seen = [], set(self.known)
         for p in points:
             if p.key not in seen:
@@ -131,7 +131,7 @@ class SearchDriver:
     def screen(self, params: Mapping[str, Any]) -> tuple[Configuration, DrawAnswer | None]:
         """The sampler's draw as a counted configuration, and the answer to it if it is not to be
         dispatched (already stored, over the FLOPs budget, or in flight); None: dispatch it."""
-        cfg = self.space.counted(self.space.from_params(params))
+        cfg = self.space.with_cost(self.space.from_params(params))
         over = self.space.over_budget(cfg)
         stored = self.known.get(cfg.key)
         if stored is not None:  # already evaluated: answer from the store, train nothing

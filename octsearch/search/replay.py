@@ -91,7 +91,7 @@ class Replay:
         run = self.table.answer(cfg, seed, self._used[cfg.key])
         if run is None:
             self.driver.errored(trial_id, f"{NOT_IN_TABLE} {self.table.name!r}: no stored run of "
-                                          f"{cfg.param_dict} left for this search")
+                                          f"{cfg.by_param} left for this search")
             return
         self._used[cfg.key].add(run.seed)
         self._running[trial_id] = _Running(request, run, self.now)

@@ -218,7 +218,7 @@ class StudySearcher(Searcher):
         cfg = draw_untaken(self._driver.space, taken, random.Random(f"{self._driver.name}/{len(taken)}"))
         if cfg is None:
             return False
-        self.study.enqueue_trial(cfg.param_dict)
+        self.study.enqueue_trial(cfg.by_param)
         self._driver.drew_at_random()
         return True
 

@@ -99,7 +99,7 @@ def known_trial(point: KnownPoint, distributions: Mapping[str, Any], constrained
     from optuna.trial import TrialState
 
     states = {"complete": TrialState.COMPLETE, "pruned": TrialState.PRUNED, "failed": TrialState.FAIL}
-    params = point.configuration.param_dict  # the Optuna boundary: parameter -> alpha
+    params = point.configuration.by_param  # the Optuna boundary: parameter -> alpha
     if point.state not in states or not _fits(params, distributions):
         return None
     complete = point.state == "complete"
@@ -125,12 +125,12 @@ def evaluation_trials(driver: SearchDriver, distributions: Mapping[str, Any]) ->
     out = []
     for e in driver.store.evaluations(driver.name, budget="proxy"):
         record = by_number.get(e.trial)
-        if record is None or record.configuration.cost is None or not _fits(record.config, distributions):
+        if record is None or record.configuration.cost is None or not _fits(record.configuration.by_param, distributions):
             continue
         cfg = record.configuration
         out.append(optuna.trial.create_trial(
             values=list(driver.objectives.values(e.accuracy, cfg.cost, record.latency_ms)),
-            params=dict(record.config), distributions=dict(distributions),
+            params=dict(record.configuration.by_param), distributions=dict(distributions),
             user_attrs={**configuration_attrs(cfg), "seed": e.seed, "octsearch trial": e.trial},
         ))
     return out
@@ -149,7 +149,7 @@ def record_evaluation(study: Study, cfg: Configuration, distributions: Mapping[s
 
     try:
         study.add_trial(optuna.trial.create_trial(
-            values=[float(v) for v in values], params=cfg.param_dict, distributions=dict(distributions),
+            values=[float(v) for v in values], params=cfg.by_param, distributions=dict(distributions),
             user_attrs={**configuration_attrs(cfg), **attrs}))
     except Exception:  # noqa: BLE001
         log.exception("octsearch could not record an evaluation in study %s", study.study_name)

@@ -80,7 +80,7 @@ def searcher_for(driver: SearchDriver, sampler: Any, seed_from: str | None,
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     distributions = distributions_of(driver.space)
     kept, evaluations = open_studies(driver, distributions, driver.space.flops_budget is not None, sampler)
-    points = [c.param_dict for c in driver.warm_start(seed_from, given) if c.param_dict not in kept.waiting]
+    points = [c.by_param for c in driver.warm_start(seed_from, given) if c.by_param not in kept.waiting]
     return StudySearcher(kept.study, driver, distributions, metrics=driver.objectives.metrics,
                          points_to_evaluate=points, evaluations=evaluations)
 

@@ -45,7 +45,7 @@ def proxy_trainable(config: dict[str, Any], *, space_text: str, space_name: str,
     objectives = {"flops": float(cost.flops(space.objectives.flops)), "param_count": float(cost.param_count)}
     if space.objectives.latency:  # before training: every report carries every objective
         # measured on this node's CPU whatever device trains (space_latency_ms: CPU inference paths)
-        objectives["latency_ms"] = measured_latency(space, request.configuration.alpha_dict)
+        objectives["latency_ms"] = measured_latency(space, request.configuration.by_slot)
 
     def on_epoch(epoch: int, accuracy: float) -> None:
         tune.report(WorkerReport(accuracy, objectives, epoch, final=False).to_tune())

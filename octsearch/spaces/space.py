@@ -139,7 +139,7 @@ class SearchSpace:
     def checked(self, configuration: Configuration) -> Configuration:
         """A Configuration read back from a store or a file, checked against this space (its
         stored cost kept)."""
-        checked = self.from_slots(configuration.alpha_dict)
+        checked = self.from_slots(configuration.by_slot)
         return checked if configuration.cost is None else checked.with_cost(configuration.cost)
 
     def uniform_configurations(self) -> list[Configuration]:
@@ -156,7 +156,7 @@ class SearchSpace:
         return (self._from_params({p.name: p.choices[0] for p in self.params}),
                 self._from_params({p.name: p.choices[-1] for p in self.params}))
 
-    def counted(self, configuration: Configuration) -> Configuration:
+    def with_cost(self, configuration: Configuration) -> Configuration:
         """The configuration with its cost (fvcore, cached per process) attached."""
         if configuration.cost is not None:
             return configuration
@@ -166,7 +166,7 @@ class SearchSpace:
 
     def flops(self, configuration: Configuration) -> int:
         """Its multiply-adds in the objective convention (``objectives.flops``), counted if need be."""
-        return self.counted(configuration).counted.flops(self.objectives.flops)
+        return self.with_cost(configuration).counted.flops(self.objectives.flops)
 
     def over_budget(self, configuration: Configuration) -> float:
         """Multiply-adds over the FLOPs budget (<= 0: within; always 0 without a budget)."""

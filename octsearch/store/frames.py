@@ -24,6 +24,6 @@ def records_frame(records: Sequence[TrialRecord]) -> pd.DataFrame:
     import pandas as pd
 
     rows = [{**{c: getattr(record, c) for c in COLUMNS},
-             **{f"alpha.{slot}": alpha for slot, alpha in record.alphas.items()}} for record in records]
+             **{f"alpha.{slot}": alpha for slot, alpha in record.configuration.by_slot.items()}} for record in records]
     frame = pd.DataFrame(rows, columns=None if rows else list(COLUMNS))
     return frame.set_index("number", drop=False) if rows else frame

@@ -143,16 +143,6 @@ class TrialRecord:
         return None if value is None else float(value)
 
     @property
-    def alphas(self) -> dict[str, float]:
-        """Free slot -> alpha, every slot, in slot order."""
-        return self.configuration.alpha_dict
-
-    @property
-    def config(self) -> dict[str, float]:
-        """Searched parameter -> alpha."""
-        return self.configuration.param_dict
-
-    @property
     def flops_paper(self) -> int | None:
         cost = self.configuration.cost
         return None if cost is None else cost.flops_paper

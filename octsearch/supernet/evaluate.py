@@ -57,7 +57,7 @@ def score_configurations(supernet: Supernet, configurations: Sequence[Configurat
     scores = []
     for configuration in configurations:
         start = time.perf_counter()
-        supernet.switch(configuration.alpha_dict)
+        supernet.switch(configuration.by_slot)
         if calibration is not None:
             with recipe.precision():
                 recalibrate(supernet, calibration)

@@ -70,7 +70,7 @@ def confirm_report(store: Store, search: str, companion: str) -> ConfirmReport:
     record = store.get_search(search)
     supernet = {t.configuration.key: 100 * t.accuracy for t in store.scored_trials(companion, SUPERNET_BUDGET)}
     confirmed = tuple(
-        Confirmed(t.config, supernet.get(t.configuration.key), None if t.accuracy is None else 100 * t.accuracy,
+        Confirmed(t.configuration.by_param, supernet.get(t.configuration.key), None if t.accuracy is None else 100 * t.accuracy,
                   int(getattr(t, record.flops_key)), t.on_front)
         for t in store.trials(search) if t.configuration.key in supernet)
     try:

@@ -34,7 +34,7 @@ def sandwich_step(supernet: Supernet, inputs: torch.Tensor, targets: torch.Tenso
     a gradient scaler goes in."""
     teacher, total = None, 0.0
     for configuration in configurations:
-        supernet.switch(configuration.alpha_dict)
+        supernet.switch(configuration.by_slot)
         logits = supernet(inputs)
         if teacher is None or not distill:
             loss = F.cross_entropy(logits, targets, label_smoothing=label_smoothing)

@@ -20,8 +20,8 @@ def extract_subnet(supernet: Supernet, model_name: str, model_args: dict, config
     takes the statistics the supernet holds for this configuration's alphas (recalibrate first)."""
     from octsearch.core.registry import create_model
 
-    supernet.switch(configuration.alpha_dict)
-    model = create_model(model_name, configuration.alpha_dict, **model_args)
+    supernet.switch(configuration.by_slot)
+    model = create_model(model_name, configuration.by_slot, **model_args)
     norms = dict(supernet.model.named_modules())
     weights = supernet.model.state_dict()
     with torch.no_grad():

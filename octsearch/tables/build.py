@@ -95,7 +95,7 @@ def plan(store: Store, space: SearchSpace, opts: TabulateOptions, configurations
     store.reconcile_running(opts.name)  # what a killed tabulate left running is trained again
     base = space.budget().seed
     seeds = tuple(range(base, base + opts.seeds))
-    numbers = [store.start_trial(opts.name, space.counted(c)) for c in configurations]
+    numbers = [store.start_trial(opts.name, space.with_cost(c)) for c in configurations]
     done = {(e.trial, e.seed) for e in store.evaluations(opts.name, budget="proxy")}
     jobs = tuple(Job(n, c, s, "proxy", "proxy") for s in seeds
                  for n, c in zip(numbers, configurations, strict=True) if (n, s) not in done)

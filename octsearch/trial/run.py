@@ -69,7 +69,7 @@ def run_trial(
     if not isinstance(configuration, Configuration):
         raise ConfigError(f"configuration {configuration!r}; accepted: a Configuration of the space "
                           "(space.uniform(alpha), space.from_params({...}), space.from_slots({...}))")
-    configuration = space.counted(configuration)
+    configuration = space.with_cost(configuration)
     spec = space.budget(budget)
     seed = spec.seed if seed is None else seed
     if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
@@ -121,7 +121,7 @@ class _TrainingLoop:
         torch.manual_seed(seed)  # the initial weights: nothing draws from torch's generator before
         # channels-last: about 15-25% less CPU per training step here (measured, width-8 Oct-ResNet-20)
         layout = torch.channels_last if spec.channels_last else torch.contiguous_format
-        model = create_model(space.model_name, alphas=configuration.alpha_dict, **space.model_args).to(dev, memory_format=layout)
+        model = create_model(space.model_name, alphas=configuration.by_slot, **space.model_args).to(dev, memory_format=layout)
         trainer = model
         if spec.fast_training and dev.type == "cpu":
             from octsearch.fast import prepare_for_training

@@ -89,7 +89,7 @@ def build_report(store: Any, search: str, budget: str) -> RevalidationReport:
     for t in scored:
         p, es = proxy[t.number], evals[t.number]
         rows.append(Comparison(
-            trial=t.number, alphas=dict(t.alphas), flops=getattr(t, record.flops_key),
+            trial=t.number, alphas=dict(t.configuration.by_slot), flops=getattr(t, record.flops_key),
             proxy_accuracy=p.accuracy if p.status == "complete" else None, proxy_stderr=p.accuracy_stderr,
             proxy_evals=p.n_evals, accuracy=float(t.accuracy), stderr=t.accuracy_stderr,
             seeds=tuple(e.seed for e in es), seed_accuracies=tuple(e.accuracy for e in es),

@@ -100,7 +100,7 @@ def prepare(opts: RevalidateOptions) -> tuple[Any, Any, Plan]:
         evals = store.evaluations(opts.name)
         jobs, stored = [], 0
         for t in selected:
-            configuration = space.from_slots(t.alphas)  # the stored alphas, checked by the space
+            configuration = space.from_slots(t.configuration.by_slot)  # the stored alphas, checked by the space
             mine = [e for e in evals if e.trial == t.number]
             at_budget = [e.seed for e in mine if e.budget == choice.label]
             used = {e.seed for e in mine if e.budget in ("proxy", choice.label)}

@@ -73,7 +73,7 @@ def test_every_configuration_of_the_space_is_predicted(part_url, mnist81, capsys
     rows = list(csv.DictReader(out_file.read_text().splitlines()))
     assert len(rows) == 81 and sum(r["trial"] == "" for r in rows) == 21
     with open_store(mnist81, create=False, upgrade=False) as table:
-        stored = {tuple(t.config.values()): t.flops_paper for t in table.trials("mnist81")}
+        stored = {tuple(t.configuration.by_param.values()): t.flops_paper for t in table.trials("mnist81")}
     params = ("stage1.out", "stage1.inner", "stage2.out", "stage2.inner")
     for row in rows:  # counted here or stored: the table's own counts either way
         assert int(row["flops_multiply_adds"]) == stored[tuple(float(row[p]) for p in params)]

@@ -57,7 +57,7 @@ def test_a_trial_lost_with_its_worker_node_is_recorded_and_run_again(cluster, pg
     for number, accuracy in before.items():  # nothing completed is lost or changed
         assert store.trial("node-loss", number).accuracy == accuracy
     complete = [t for t in trials if t.status == "complete"]
-    keys = [tuple(sorted(t.config.items())) for t in complete]
+    keys = [tuple(sorted(t.configuration.by_param.items())) for t in complete]
     assert len(keys) == len(set(keys))  # nor duplicated
     assert all(len(store.evaluations("node-loss", number=t.number)) <= 1 for t in trials)
     # the lost trial is recorded as lost (not counted against --trials) and run again, to completion:

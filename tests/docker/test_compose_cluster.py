@@ -257,7 +257,7 @@ def _worker_running_a_fresh_trial(trials: list[TrialRecord], workers: dict[str, 
 
 
 def _key(trial: TrialRecord) -> tuple[tuple[str, float], ...]:
-    return tuple(sorted(trial.alphas.items()))
+    return tuple(sorted(trial.configuration.by_slot.items()))
 
 
 def test_killed_worker_mid_search(cluster: Cluster) -> None:

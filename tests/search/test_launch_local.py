@@ -31,7 +31,7 @@ def test_launch_runs_uniform_points_first_and_records_every_trial(tmp_path):
     assert {t.number for t in trials if t.is_uniform} == {0, 1, 2}
     assert all(t.node and t.train_seconds > 0 and 0 <= t.accuracy <= 1 for t in trials)
     assert all(t.flops_paper > 0 and t.flops_all > t.flops_paper and t.param_count > 0 for t in trials)
-    assert len({tuple(sorted(t.config.items())) for t in trials}) == 5  # no configuration twice
+    assert len({tuple(sorted(t.configuration.by_param.items())) for t in trials}) == 5  # no configuration twice
     assert store.get_search("s1").status == "finished"
     front = store.front("s1")
     assert front and all(t.status == "complete" for t in front)
@@ -61,7 +61,7 @@ def test_resume_after_sigkill_leaves_nothing_running_and_repeats_nothing(tmp_pat
         if t.status == "complete":
             again = store.trial("k1", number)
             assert again.accuracy == t.accuracy and again.n_evals == 1
-    keys = [tuple(sorted(t.config.items())) for t in trials]
+    keys = [tuple(sorted(t.configuration.by_param.items())) for t in trials]
     assert len(keys) == len(set(keys))
     for t in trials:
         seeds = [e.seed for e in store.evaluations("k1", number=t.number)]
@@ -195,10 +195,10 @@ def test_seed_from_evaluates_another_searchs_front_first(tmp_path):
     first = run_cli("launch", str(space), "--name", "donor", "--trials", "4", *common)
     assert first.returncode == 0, first.stderr
     store = open_store(db)
-    donor_front = {tuple(sorted(t.config.items())) for t in store.front("donor")}
+    donor_front = {tuple(sorted(t.configuration.by_param.items())) for t in store.front("donor")}
     second = run_cli("launch", str(space), "--name", "heir", "--trials", "5", "--seed-from", "donor", *common)
     assert second.returncode == 0, second.stderr
-    heir = {tuple(sorted(t.config.items())) for t in store.trials("heir")}
+    heir = {tuple(sorted(t.configuration.by_param.items())) for t in store.trials("heir")}
     assert donor_front <= heir  # the donor's front was evaluated in the new search
     proc = run_cli("launch", str(space), "--name", "x", "--seed-from", "nobody", "--db", db, timeout=120)
     assert proc.returncode == 2 and "nobody" in proc.stderr and "donor" in proc.stderr

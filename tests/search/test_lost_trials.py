@@ -123,7 +123,7 @@ def test_a_resumed_search_runs_again_what_its_stopped_driver_lost(tmp_path):
     _finish(driver, searcher, "t1", again)
     trial = driver.store.trial("s", number)
     assert trial.status == "complete" and trial.error == f"lost with its worker: {DIED}; run again to completion"
-    assert driver.screen(first.configuration.param_dict)[1] is not None  # never drawn to train twice
+    assert driver.screen(first.configuration.by_param)[1] is not None  # never drawn to train twice
 
 
 def _trial_with_error(tmp_path, error):

@@ -145,7 +145,7 @@ def test_a_prefetched_draw_is_screened_once_and_handed_to_the_next_trial(tmp_pat
     searcher.prefetch()
     searcher.prefetch()  # one draw ahead at most
     drawn = len(driver.screened)
-    first = request_of(searcher.suggest("t1")).configuration.param_dict
+    first = request_of(searcher.suggest("t1")).configuration.by_param
     assert len(driver.screened) == drawn  # handed over, not drawn again
     assert 0.5 not in first.values()
     assert driver.flights.get("t1").draw is not None  # a sampler draw in flight, told when it ends
@@ -155,5 +155,5 @@ def test_a_prefetched_draw_is_screened_once_and_handed_to_the_next_trial(tmp_pat
     driver.end("t1", WorkerReport.from_tune(result))
     complete = [t for t in study.trials if t.state == optuna.trial.TrialState.COMPLETE]
     assert [t.params for t in complete if t.values == [0.5, 2.0]] == [first]
-    second = request_of(searcher.suggest("t2")).configuration.param_dict  # nothing prefetched: drawn now
+    second = request_of(searcher.suggest("t2")).configuration.by_param  # nothing prefetched: drawn now
     assert len(driver.screened) > drawn and 0.5 not in second.values()

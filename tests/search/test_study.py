@@ -51,7 +51,7 @@ def _run(driver, searcher, n, start=0):
         request = request_of(config)
         driver.started(trial_id, request)
         cfg = request.configuration
-        result = {"accuracy": 0.9 - 0.1 * sum(cfg.param_dict.values()), "flops": float(cfg.cost.flops_paper),
+        result = {"accuracy": 0.9 - 0.1 * sum(cfg.by_param.values()), "flops": float(cfg.cost.flops_paper),
                   "seed": 0 if request.seed is None else request.seed, "n_val": 80, "train_seconds": 1.0,
                   "final": 1, "epoch": 1, "pid": 1, "t_begin": 0.0, "t_end": 1.0, "epoch_accuracies": [0.5]}
         searcher.on_trial_complete(trial_id, result)
@@ -80,14 +80,14 @@ def test_a_search_keeps_its_study_in_the_store_database_described(tmp_path, url)
     assert [d.name for d in study.directions] == ["MAXIMIZE", "MINIMIZE"]
     assert study.metric_names == ["accuracy", "flops_paper (multiply-adds)"]
     trained = [t for t in study.trials if t.user_attrs.get("outcome") == "trained"]
-    stored = {tuple(sorted(t.config.items())): t for t in store.trials("s")}
+    stored = {tuple(sorted(t.configuration.by_param.items())): t for t in store.trials("s")}
     assert len(trained) == 4 == len(stored)
     for t in trained:
         record = stored[tuple(sorted(t.params.items()))]
         assert t.state == TrialState.COMPLETE and t.values == [record.accuracy, record.flops_paper]
         assert (t.user_attrs["flops_paper"], t.user_attrs["flops_all"], t.user_attrs["param_count"]) == (
             record.flops_paper, record.flops_all, record.param_count)
-        assert {k[len("alpha "):]: v for k, v in t.user_attrs.items() if k.startswith("alpha ")} == dict(record.alphas)
+        assert {k[len("alpha "):]: v for k, v in t.user_attrs.items() if k.startswith("alpha ")} == dict(record.configuration.by_slot)
         assert t.user_attrs["seed"] == 0 and t.constraints == {}  # no FLOPs budget: no constraint
     evaluations = _study(url, role="evaluations")
     assert sorted(t.user_attrs["configuration"] for t in evaluations.trials) == sorted(
@@ -133,11 +133,11 @@ def test_a_search_from_before_the_study_gets_one_built_from_its_stored_results(t
     store = open_store(url)
     driver = _driver(space, store)
     for alpha in (0.0, 0.25):  # stored as the code before the study stored them: no study at all
-        cfg = space.counted(space.configuration(alpha))
+        cfg = space.with_cost(space.configuration(alpha))
         number = store.start_trial("s", cfg)
         store.record_evaluation("s", number, seed=0, accuracy=0.7 + alpha, n_val=80)
         store.record_evaluation("s", number, seed=1, accuracy=0.6 + alpha, n_val=80)
-    store.record_failure("s", store.start_trial("s", space.counted(space.configuration(0.5))), "", status="pruned")
+    store.record_failure("s", store.start_trial("s", space.with_cost(space.configuration(0.5))), "", status="pruned")
     driver = _driver(space, store)
     searcher_for(driver, make_sampler("nsga2", 6, seed=1), None)
     study = _study(url)

@@ -122,9 +122,9 @@ def test_expand_and_inverse_round_trip_over_the_default_grid() -> None:
     for values in itertools.islice(itertools.product(*choices), 0, None, 7):
         params = dict(zip(space.param_names, values, strict=True))
         config = space.configuration(params)
-        alphas = config.alpha_dict
+        alphas = config.by_slot
         assert set(alphas) == set(space.free_slots)
-        assert space.configuration(alphas) == config and config.param_dict == params
+        assert space.configuration(alphas) == config and config.by_param == params
         with_pinned = {**alphas, **{s.name: 0.0 for s in space.slots if not s.free}}
         assert space.configuration(with_pinned) == config
         assert space.configuration(config) == config
@@ -137,7 +137,7 @@ def test_expand_sets_tied_slots_and_fixed_slots(tmp_path: Path) -> None:
     space = load_space(write(tmp_path, text))
     assert space.param_names == ("stage1.out", "stage1.inner")
     assert space.fixed == {s: 0.25 for s in space.free_slots if s.startswith("stage2")}
-    alphas = space.configuration({"stage1.out": 0.5, "stage1.inner": 0.125}).alpha_dict
+    alphas = space.configuration({"stage1.out": 0.5, "stage1.inner": 0.125}).by_slot
     assert alphas["stage1.out"] == 0.5 and alphas["stage1.block3.inner"] == 0.125
     assert alphas["stage2.out"] == 0.25
     with pytest.raises(ConfigError, match=r"stage2.out alpha=0.5 .* fixed to 0.25"):
@@ -156,12 +156,12 @@ def test_automatic_parameters_per_stage_and_per_slot(tmp_path: Path) -> None:
     assert space.param_names == ("stem", "stage2", "stage1")
     assert space.params[1].choices == (0.0, 0.25) and "stage2.out" in space.params[1].slots
     assert "stage1.out" not in space.params[2].slots
-    assert [c.param_dict["stem"] for c in space.uniform_configurations()] == [0.0]  # 0 is the only alpha all offer
+    assert [c.by_param["stem"] for c in space.uniform_configurations()] == [0.0]  # 0 is the only alpha all offer
 
 
 def test_configuration_errors() -> None:
     space = load_space("default")
-    alphas = space.uniform_configurations()[1].alpha_dict
+    alphas = space.uniform_configurations()[1].by_slot
     with pytest.raises(ConfigError, match=r"leaves out searched slot\(s\) stage2.out"):
         space.configuration({k: v for k, v in alphas.items() if k != "stage2.out"})
     with pytest.raises(UnknownNameError, match=r"unknown slot 'stage4.out'"):

@@ -156,7 +156,7 @@ def test_export_rules(filled, capsys, tmp_path, rule, trial, why, selection):
     with open_store(filled) as store:
         t = store.trial("demo", trial)
     assert (config.search, config.trial, config.budget) == ("demo", trial, "proxy")
-    assert config.alphas == t.alphas and config.flops_paper == t.flops_paper and config.accuracy == t.accuracy
+    assert config.alphas == t.configuration.by_slot and config.flops_paper == t.flops_paper and config.accuracy == t.accuracy
     assert config.model_name == "oct_resnet20" and config.model_args["num_classes"] == 10
     assert config.extra["selection"] == selection  # the rule as data, its bound in multiply-adds or a fraction
 

@@ -97,7 +97,7 @@ def test_names_reach_sql_only_as_parameters(store, spec_factory, add_trial):
     store.create_search(spec_factory(name))
     add_trial(store, name, {"a'; --": 0.25}, accuracy=0.5)
     assert store.get_search(name).name == name
-    assert [t.alphas for t in store.front(name)] == [{"a'; --": 0.25}]
+    assert [t.configuration.by_slot for t in store.front(name)] == [{"a'; --": 0.25}]
 
 
 # -- trials -----------------------------------------------------------------------------------
@@ -109,7 +109,7 @@ def test_trial_lifecycle_and_reuse_of_a_configuration(store, spec_factory, add_t
     n1 = add_trial(store, "s", {"a": 0.25, "b": 0.5})
     assert (n0, n1) == (0, 1)
     t = store.trial("s", n0)
-    assert t.status == "running" and t.alphas == {"a": 0.0, "b": 0.5} and t.config == {"a": 0.0, "b": 0.5}
+    assert t.status == "running" and t.configuration.by_slot == {"a": 0.0, "b": 0.5} and t.configuration.by_param == {"a": 0.0, "b": 0.5}
     assert t.flops_paper == 35_000_000 and t.param_count == 270_000
     # the same configuration (same alphas, in another order) keeps its number
     store.record_failure("s", n0, "Traceback ...\nRuntimeError: boom")

@@ -31,7 +31,7 @@ def _scored(space):  # noqa: ANN001, ANN202
 
 
 def _alphas(picks) -> list[tuple[float, float]]:  # noqa: ANN001
-    return [(p.configuration.param_dict["stage1.out"], p.configuration.param_dict["stage2.out"]) for p in picks]
+    return [(p.configuration.by_param["stage1.out"], p.configuration.by_param["stage2.out"]) for p in picks]
 
 
 @pytest.mark.parametrize("k, extra", [(3, []), (5, LAYER_1[:2]), (7, LAYER_1), (8, [*LAYER_1, LAYER_2[0]]),
@@ -61,8 +61,8 @@ def test_report_fits_the_model_on_both_budgets_with_the_budget_as_a_term(tmp_pat
 
     space = space_from_text(THREE, "three")
     grid = (0.0, 0.25, 0.5)
-    configurations = [space.counted(space.from_params({"stage1.out": a, "stage2.out": b})) for a in grid for b in grid]
-    truth = {c.key: 80 + 4 * (c.param_dict["stage1.out"] == 0.25) + 2 * (c.param_dict["stage2.out"] == 0.5)
+    configurations = [space.with_cost(space.from_params({"stage1.out": a, "stage2.out": b})) for a in grid for b in grid]
+    truth = {c.key: 80 + 4 * (c.by_param["stage1.out"] == 0.25) + 2 * (c.by_param["stage2.out"] == 0.5)
              for c in configurations}
     wobble = [0.1, -0.1, 0.05, -0.05, 0.0, 0.1, -0.1, 0.05, -0.05]
     with open_store(f"sqlite:///{tmp_path / 'm.db'}") as store:
@@ -145,7 +145,7 @@ def test_screen_then_exactly_k_stand_alone_trials(space_file, tmp_path, capsys):
     body = json.loads(report.read_text())
     assert body["agreement"]["n"] == 5 and body["screen"]["companion"] == "c.supernet"
     assert {tuple(sorted(p["params"].items())) for p in body["screen"]["picks"]} == {
-        tuple(sorted(c.param_dict.items())) for c, _ in scored if c.key in chosen}
+        tuple(sorted(c.by_param.items())) for c, _ in scored if c.key in chosen}
     # A rerun trains nothing: the scores are stored, the confirmation done.
     assert main(args) == 0
     out = capsys.readouterr().out

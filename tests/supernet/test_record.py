@@ -26,7 +26,7 @@ def store(tmp_path: Path):  # noqa: ANN201
 def test_supernet_scores_never_mix_into_proxy_figures(store):
     space = space_from_text(SPACE, "record_test")
     register_supernet_search(store, space, "s", 0)
-    proxy_cfg, other_cfg = space.counted(space.configuration(0.0)), space.counted(space.configuration(0.5))
+    proxy_cfg, other_cfg = space.with_cost(space.configuration(0.0)), space.with_cost(space.configuration(0.5))
     number = store.start_trial("s", proxy_cfg)
     store.record_evaluation("s", number, seed=0, accuracy=0.9, n_val=100)
     before = (store.trial("s", number), [t.number for t in store.front("s")], store.hypervolume("s"))

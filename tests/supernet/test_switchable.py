@@ -67,14 +67,14 @@ def _trained(space, steps: int = 3):  # noqa: ANN001, ANN202
 def test_a_configuration_computes_what_create_model_computes_with_the_same_weights(space, params):
     supernet = _trained(space)
     configuration = space.configuration(params)
-    supernet.switch(configuration.alpha_dict)
+    supernet.switch(configuration.by_slot)
     recalibrate(supernet, [_images(40, 99)])
     x = _images(8, 7)
     with torch.no_grad():
         expected = supernet.eval()(x)
         standalone = extract_subnet(supernet, space.model_name, space.model_args, configuration).eval()
         got = standalone(x)
-    assert standalone.alphas == {**standalone.alphas, **configuration.alpha_dict}
+    assert standalone.alphas == {**standalone.alphas, **configuration.by_slot}
     # the stand-alone model is create_model's own, with its per-branch batch norms
     assert any(m.bn_l is not None for m in standalone.modules() if isinstance(m, OctBatchNorm2d)) == any(params.values())
     torch.testing.assert_close(got, expected, rtol=0, atol=1e-6)
@@ -91,7 +91,7 @@ def test_sandwich_steps_train_every_sampled_split_and_switching_keeps_shapes(spa
     sandwich_step(supernet, _images(16, 0), torch.randint(0, 10, (16,)), configurations, distill=True)
     # every split that a sampled configuration used got its batch-norm statistics and its gradients
     stem = supernet.model.stem
-    used = {c.alpha_dict["stage1.out"] for c in configurations}
+    used = {c.by_slot["stage1.out"] for c in configurations}
     for alpha in used:
         row = stem.bn.alphas.index(alpha)
         assert not torch.equal(stem.bn.running_mean[row], before["model.stem.bn.running_mean"][row])
@@ -101,7 +101,7 @@ def test_sandwich_steps_train_every_sampled_split_and_switching_keeps_shapes(spa
         assert torch.equal(stem.bn.running_mean[row], before["model.stem.bn.running_mean"][row])
     assert all(p.grad is not None and float(p.grad.abs().sum()) > 0 for p in supernet.parameters())
     for configuration in configurations + [space.configuration(0.5)]:
-        supernet.switch(configuration.alpha_dict)
+        supernet.switch(configuration.by_slot)
         assert supernet(_images(4, 3)).shape == (4, 10)
         assert {k: v.shape for k, v in supernet.state_dict().items()} == shapes
     # the low branch of the stem exists only where its slot has alpha > 0: its weights' gradient came

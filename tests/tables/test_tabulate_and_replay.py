@@ -33,7 +33,7 @@ def _replay(space, db, name, *extra, trials=8):
 
 def _stored(db, name):
     with open_store(db) as store:
-        return [(t.number, t.status, dict(t.config), t.accuracy, t.n_evals) for t in store.trials(name)]
+        return [(t.number, t.status, dict(t.configuration.by_param), t.accuracy, t.n_evals) for t in store.trials(name)]
 
 
 @pytest.mark.slow

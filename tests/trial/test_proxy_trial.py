@@ -55,8 +55,8 @@ def test_result_fields_and_per_epoch_callback(tiny) -> None:
     assert result.accuracy == result.correct / 100 == result.epoch_accuracies[-1]
     assert math.isclose(result.accuracy_stderr, math.sqrt(result.accuracy * (1 - result.accuracy) / 100))
     assert result.accuracy > 0.3  # 10 classes: chance is 0.1; 46 steps of 16 images (0.48-0.66 measured)
-    assert result.configuration.param_dict == {"stage1": 0.25, "stage2": 0.25}
-    alphas = result.configuration.alpha_dict
+    assert result.configuration.by_param == {"stage1": 0.25, "stage2": 0.25}
+    alphas = result.configuration.by_slot
     assert set(alphas) == set(tiny.free_slots)  # the free slots; pinned ones are the model's business
     assert alphas["stage2.block3.inner"] == 0.25 and "stage3.out" not in alphas
     from octsearch.core.flops import count_flops
@@ -73,7 +73,7 @@ def test_result_fields_and_per_epoch_callback(tiny) -> None:
 
 
 def test_same_seed_gives_the_same_accuracy(tiny) -> None:
-    alphas = tiny.from_params({"stage1": 0.5, "stage2": 0.125}).alpha_dict
+    alphas = tiny.from_params({"stage1": 0.5, "stage2": 0.125}).by_slot
     first = run_trial(tiny, tiny.from_slots(alphas), seed=3)
     second = run_trial(tiny, tiny.from_params({"stage1": 0.5, "stage2": 0.125}), seed=3)
     assert first.epoch_accuracies == second.epoch_accuracies and first.correct == second.correct
@@ -89,7 +89,7 @@ def test_evaluating_the_last_epoch_only_gives_the_same_final_accuracy(tiny) -> N
 
 
 def test_a_cost_counted_by_the_caller_is_used_not_recounted(tiny) -> None:
-    counted = tiny.counted(tiny.configuration(0.25)).counted
+    counted = tiny.with_cost(tiny.configuration(0.25)).counted
     marked = Cost(counted.flops_paper + 1, counted.flops_all + 1, counted.param_count + 1)
     result = run_trial(tiny, tiny.configuration(0.25).with_cost(marked), evaluate_every_epoch=False)
     assert (result.flops_paper, result.flops_all, result.param_count) == (
@@ -105,7 +105,7 @@ def test_validation_through_the_inference_path_counts_as_the_reference_does(tiny
 
     data = tiny.data.load()
     torch.manual_seed(0)
-    model = create_model(tiny.model_name, alphas=tiny.configuration(0.5).alpha_dict, **tiny.model_args)
+    model = create_model(tiny.model_name, alphas=tiny.configuration(0.5).by_slot, **tiny.model_args)
     model.train()
     with torch.no_grad():  # batch-norm statistics away from their initial values
         for start in range(0, 256, 32):
@@ -158,7 +158,7 @@ def test_configurations_against_a_flops_budget(tmp_path: Path, tiny) -> None:
     assert space.over_budget(space.configuration(0.0)) > 0
     ok = space.configuration({"stage1": 0.25, "stage2": 0.25})
     assert space.over_budget(ok) <= 0 and space.flops(ok) == cost[0.25]
-    assert ok == space.configuration(ok.alpha_dict) == space.configuration(0.25)  # one value, however asked
+    assert ok == space.configuration(ok.by_slot) == space.configuration(0.25)  # one value, however asked
 
 
 def test_model_arguments_must_match_the_data(tmp_path: Path) -> None:
@@ -186,7 +186,7 @@ def test_cli_trial_text_and_config_file(tiny_path: Path, tiny, tmp_path: Path, c
     config = {
         "format": "octsearch-config/1",
         "model": {"name": "oct_resnet20", "args": dict(tiny.model_args)},
-        "alphas": {**tiny.configuration({"stage1": 0.125, "stage2": 0.75}).alpha_dict, "stage3.out": 0.0},
+        "alphas": {**tiny.configuration({"stage1": 0.125, "stage2": 0.75}).by_slot, "stage3.out": 0.0},
     }
     path = tmp_path / "config.json"
     path.write_text(json.dumps(config))
@@ -211,7 +211,7 @@ def test_cli_bad_configurations_exit_2_one_line_nothing_written(tiny_path: Path,
     work = tmp_path / "cwd"
     work.mkdir()
     monkeypatch.chdir(work)
-    alphas = tiny.configuration({"stage1": 0.25, "stage2": 0.25}).alpha_dict
+    alphas = tiny.configuration({"stage1": 0.25, "stage2": 0.25}).by_slot
     left_out = {k: v for k, v in alphas.items() if k != "stage2.block2.inner"}
     unknown = {**alphas, "stage4.block1.inner": 0.25}
     cases = [

@@ -35,7 +35,7 @@ def trained_weights(s, seed: int = 0) -> torch.Tensor:
 
     cpu = torch.device("cpu")
     with kernel_settings(1, cpu, deterministic=False):
-        loop = _TrainingLoop.build(s, s.counted(s.configuration(0.5)), s.budget(), seed, cpu, s.data.load())
+        loop = _TrainingLoop.build(s, s.with_cost(s.configuration(0.5)), s.budget(), seed, cpu, s.data.load())
         loop.run(1, False, None)
     return torch.cat([p.detach().flatten() for p in loop.model.parameters()])
 

@@ -113,7 +113,7 @@ def _seeded_search(db: str, tmp_path, name: str = "api") -> None:
                                    model_args=dict(space.model_args), reference_accuracy=0.1,
                                    reference_flops=space.flops(space.configuration(0.0))))
     for i, c in enumerate(space.uniform_configurations()):
-        n = store.start_trial(name, space.counted(c))
+        n = store.start_trial(name, space.with_cost(c))
         store.record_evaluation(name, n, seed=0, accuracy=0.5 + 0.1 * i, n_val=80)
     store.close()
 
