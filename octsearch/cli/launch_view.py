@@ -6,7 +6,15 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from octsearch.search.events import Event, NothingLeft, Progress, Resumed, SearchStarted, TrialEnded
+from octsearch.search.events import (
+    Event,
+    NothingLeft,
+    Progress,
+    Resumed,
+    ScreenStarted,
+    SearchStarted,
+    TrialEnded,
+)
 
 if TYPE_CHECKING:
     from octsearch.supernet.report import ConfirmReport
@@ -38,6 +46,10 @@ def notice_text(event: Event) -> str | None:
         return f"search {event.name!r} already has {event.finished} of {event.total} trials; raise --trials to continue"
     if isinstance(event, TrialEnded) and event.outcome == "lost":
         return f"trial {event.number} {event.error}; running it again on another worker"
+    if isinstance(event, ScreenStarted):
+        return (f"screen: the supernet ({event.epochs} epochs) scores the space into search {event.companion!r} at "
+                f"budget 'supernet' (what is stored or checkpointed is not redone); then {event.confirm} "
+                "configuration(s) train stand-alone")
     if isinstance(event, SearchStarted):
         return (f"search {event.name!r}: {event.remaining} trial(s) to run, sampler {event.sampler}, "
                 f"{event.concurrency} at a time; store {event.store_url}; "

@@ -24,6 +24,16 @@ class NothingLeft:
 
 
 @dataclass(frozen=True)
+class ScreenStarted:
+    """``--evaluator supernet``: the supernet (``epochs``) scores the space into search
+    ``companion`` before ``confirm`` configurations train stand-alone."""
+
+    companion: str
+    epochs: int
+    confirm: int
+
+
+@dataclass(frozen=True)
 class SearchStarted:
     name: str
     remaining: int
@@ -81,4 +91,4 @@ class Progress:
         return self.elapsed / self.finished * max(0, self.total - self.finished)
 
 
-Event = Resumed | NothingLeft | SearchStarted | TrialStarted | TrialEnded | Progress
+Event = Resumed | NothingLeft | ScreenStarted | SearchStarted | TrialStarted | TrialEnded | Progress

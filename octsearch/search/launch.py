@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 from octsearch.errors import ConfigError, UnknownNameError
 from octsearch.search.cluster import check_address, check_cluster
 from octsearch.search.driver import SearchDriver
-from octsearch.search.events import Event, NothingLeft, Resumed
+from octsearch.search.events import Event, NothingLeft, Resumed, ScreenStarted
 from octsearch.search.registration import register_search, sampler_args
 from octsearch.search.repeats import RepeatPolicy
 from octsearch.search.study import check_sampler, hold_search, make_sampler, refuse_foreign_study
@@ -165,7 +165,7 @@ def launch(opts: LaunchOptions, emit: Callable[[Event], None] | None = None) -> 
     with hold_search(store, opts.name):  # one driver per search: a second launch of it is refused
         kind = ("replay", opts.replay) if opts.replay else ("search", None)
         record = register_search(store, space, opts.name, sampler_name, seed, *kind, args=opts.sampler_args)
-        screened = _screen(opts, space, store, trials)
+        screened = _screen(opts, space, store, trials, emit)
         if screened is not None:
             # The budget is what was chosen (fewer than --confirm only where the FLOPs budget leaves
             # fewer candidates): exactly those run, the searcher dispatching its warm start first.
@@ -189,12 +189,17 @@ def launch(opts: LaunchOptions, emit: Callable[[Event], None] | None = None) -> 
                             driver.seconds["eval_seconds"], list(driver.timeline), opts.replay, screened)
 
 
-def _screen(opts: LaunchOptions, space: SearchSpace, store: Store, confirm: int) -> Screen | None:
+def _screen(opts: LaunchOptions, space: SearchSpace, store: Store, confirm: int,
+            emit: Callable[[Event], None]) -> Screen | None:
     """--evaluator supernet: the supernet scores the space (what is not stored yet) and chooses
     the trials to confirm; None for the proxy evaluator."""
     if opts.evaluator != "supernet":
         return None
+    from octsearch.supernet.confirm import companion_name
     from octsearch.supernet.screen import screen
+    from octsearch.supernet.settings import default_settings
+
+    emit(ScreenStarted(companion_name(opts.name), default_settings(space.budget("proxy").epochs).epochs, confirm))
 
     return screen(space, store, opts.name, confirm, address=opts.address, results_dir=opts.results_dir,
                   gpus=opts.gpus_per_trial)
