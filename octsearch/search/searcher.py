@@ -180,7 +180,7 @@ class StudySearcher(Searcher):
         finishing trial frees is filled at once (the screen counts FLOPs: 0.1-0.4 s here). The draw
         then misses the result of the trial finishing in between, as it would at one more
         concurrent trial; NSGA-II draws from its last generation anyway."""
-        if not self._ready:
+        if not self._ready and not self._driver.budget_spent:  # nothing would take it: draw no more
             self._ready.append(self._next_screened())
 
     def _next_screened(self) -> tuple[Any, dict | str | None]:

@@ -84,6 +84,9 @@ def test_the_budget_counts_what_finished_and_waits_while_a_trial_may_yet_be_lost
     driver, searcher = search
     requests = {f"t{i}": _dispatch(driver, searcher, f"t{i}") for i in range(4)}
     assert driver.budget_spent and searcher.suggest("t9") is None  # 4 running: ask again later
+    drawn = len(searcher.study.trials)
+    searcher.prefetch()  # as the recorder does after each start: nothing would take a further draw
+    assert len(searcher.study.trials) == drawn
     for trial_id in ("t0", "t1", "t2"):
         _finish(driver, searcher, trial_id, requests[trial_id])
     _lose(driver, searcher, "t3")
