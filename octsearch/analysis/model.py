@@ -103,7 +103,7 @@ def fit(frame: pd.DataFrame, params: tuple[str, ...], what: str = "these evaluat
             f"{what}: {len(frame)} evaluations for a model of {design.n_terms} terms "
             f"({design.terms_text()}); it needs at least {need}: {need - len(frame)} more")
     data = model_frame(frame, design)
-    design, model = _separable(data, design, what)
+    design, model = separable(data, design, what)
     classic = model.fit()
     cluster = model.fit(cov_type="cluster", cov_kwds={"groups": data["trial"].to_numpy()})
     return Fitted(design, data, classic, cluster)
@@ -131,14 +131,14 @@ def model_frame(frame: pd.DataFrame, design: Design) -> pd.DataFrame:
     return data
 
 
-def _separable(data: pd.DataFrame, design: Design, what: str) -> tuple[Design, Any]:
+def separable(data: pd.DataFrame, design: Design, what: str, extra: tuple[str, ...] = ()) -> tuple[Design, Any]:
     """The design with as many FLOPs terms (2, 1, 0) as the data can tell from the effects, and
-    its statsmodels OLS model."""
+    its statsmodels OLS model; ``extra``: further formula terms (a budget, say), always kept."""
     import statsmodels.formula.api as smf
 
     for degree in (2, 1, 0):
         candidate = replace(design, flops_degree=degree)
-        model = smf.ols(candidate.formula, data=data)
+        model = smf.ols(candidate.formula + "".join(f" + {term}" for term in extra), data=data)
         if np.linalg.matrix_rank(model.exog) == model.exog.shape[1]:
             return candidate, model
     raise ConfigError(f"{what}: the parameters' alphas move together in these configurations "

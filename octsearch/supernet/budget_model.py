@@ -8,8 +8,8 @@ its companion (budget ``supernet``): the effects are shared by the two budgets (
 from the supernet, which scores every configuration), the budget term is the supernet's offset.
 No seed term: the supernet's seed and the confirmation's seed are each one block of their budget.
 
-Built from :mod:`octsearch.analysis`'s public pieces (``design_of``, ``model_frame``,
-``effects_of``), because its own fit takes one search at one budget and no extra term. Units: points
+Built from :mod:`octsearch.analysis`'s pieces (``design_of``, ``model_frame``, ``separable`` with the
+budget as an extra term, ``effects_of``): its own fit takes one search at one budget. Units: points
 of validation accuracy (percent of the validation split, the same split at both budgets); FLOPs
 multiply-adds at batch 1 in the search's convention.
 """
@@ -68,39 +68,35 @@ def two_budget_frame(store: Store, search: str, companion: str) -> tuple[pd.Data
 
 def fit_both_budgets(store: Store, search: str, companion: str) -> BudgetModel:
     """Fit the model (module docstring); one-line ConfigErrors where the data cannot carry it."""
-    import numpy as np
-    import statsmodels.formula.api as smf
-
     from octsearch.analysis.effects import effects_of
     from octsearch.analysis.failures import split_failures
     from octsearch.analysis.model import (
-        FLOPS_TERMS,
         MIN_SPARE,
         Fitted,
         check_accuracies,
         design_of,
         model_frame,
+        separable,
     )
 
     frame, params, chance = two_budget_frame(store, search, companion)
     kept, _ = split_failures(frame, params, chance)  # collapsed trainings say nothing of the alphas
     what = f"searches {search!r} (proxy) and {companion!r} (supernet)"
     check_accuracies(kept, what)
-    design = design_of(kept, params)
-    terms = 1 + 2 + len(design.columns) + 1  # intercept, FLOPs, alpha effects, budget
+    # No seed term: each budget's seed is one block of that budget, which the budget term takes.
+    design = replace(design_of(kept, params), seeds=(0,))
+    terms = design.n_terms + 1  # and the budget
     if len(kept) < terms + MIN_SPARE:
         raise ConfigError(f"{what}: {len(kept)} evaluations for a model of {terms} terms; it needs at least "
                           f"{terms + MIN_SPARE}: {terms + MIN_SPARE - len(kept)} more")
     data = model_frame(kept, design)
-    for degree in (2, 1, 0):  # as many FLOPs terms as the data can tell from the effects
-        formula = "accuracy ~ " + " + ".join([*FLOPS_TERMS[:degree], *design.columns, BUDGET_TERM])
-        model = smf.ols(formula, data=data)
-        if np.linalg.matrix_rank(model.exog) == model.exog.shape[1]:
-            break
-    else:
+    try:
+        design, model = separable(data, design, what, extra=(BUDGET_TERM,))
+    except ConfigError:
         raise ConfigError(f"{what}: the alphas and the budget move together in these configurations; no term can "
-                          "be told from another")
-    fitted = Fitted(replace(design, flops_degree=degree), data, model.fit(),
+                          "be told from another") from None
+    formula = model.formula
+    fitted = Fitted(design, data, model.fit(),
                     model.fit(cov_type="cluster", cov_kwds={"groups": data["trial"].to_numpy()}))
     return _result(fitted, formula, kept, effects_of(fitted))
 
