@@ -115,7 +115,7 @@ def screen_lines(screen: Screen) -> list[str]:
 def confirm_lines(report: ConfirmReport) -> list[str]:
     """Rank agreement, the stand-alone front beside the supernet's scores, the two-budget model."""
     a = report.agreement
-    tau = (f"Kendall tau-b {a.tau:+.3f} (n {a.n}, two-sided p {_p(a.p)})" if a.n >= 2 and a.tau == a.tau
+    tau = (f"Kendall tau-b {a.tau:+.3f} (n {a.n}, two-sided p {_p(a.p_value)})" if a.n >= 2 and a.tau == a.tau
            else f"Kendall tau-b not defined (n {a.n}: too few configurations, or one side constant)")
     lines = [f"rank agreement on the confirmed configurations, supernet score vs stand-alone proxy accuracy: {tau}",
              f"stand-alone front ({len(report.front)} of {len(report.confirmed)} confirmed; hypervolume "

@@ -8,7 +8,6 @@ multiply-adds at batch 1 (1 fused multiply-add = 1 FLOP) in the search's convent
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -16,6 +15,7 @@ from octsearch.errors import ConfigError
 from octsearch.store import FLOPS_LABELS
 from octsearch.supernet.budget_model import BudgetModel, fit_both_budgets
 from octsearch.supernet.settings import SUPERNET_BUDGET
+from octsearch.validate.agreement import KendallTau, kendall_tau
 
 if TYPE_CHECKING:
     from octsearch.store import Store
@@ -38,22 +38,12 @@ class Confirmed:
 
 
 @dataclass(frozen=True)
-class RankAgreement:
-    """Kendall tau-b (scipy) between supernet and stand-alone accuracy over ``n`` configurations,
-    with its two-sided ``p``; NaN where n < 2 or one side is constant."""
-
-    tau: float
-    p: float
-    n: int
-
-
-@dataclass(frozen=True)
 class ConfirmReport:
     search: str
     companion: str
     flops_label: str
     confirmed: tuple[Confirmed, ...]
-    agreement: RankAgreement
+    agreement: KendallTau  # supernet score against stand-alone proxy accuracy, over the confirmed
     hypervolume: float  # of the stand-alone front: accuracy (fraction) x share of alpha-0 FLOPs saved
     model: BudgetModel | None
     model_missing: str | None  # why there is no model (one line), else None
@@ -82,12 +72,7 @@ def confirm_report(store: Store, search: str, companion: str) -> ConfirmReport:
                          store.hypervolume(search), model, missing)
 
 
-def rank_agreement(confirmed: tuple[Confirmed, ...]) -> RankAgreement:
-    """Kendall tau-b over the configurations with both accuracies."""
-    from scipy.stats import kendalltau
-
+def rank_agreement(confirmed: tuple[Confirmed, ...]) -> KendallTau:
+    """Kendall tau-b (scipy, with n and the two-sided p) over the configurations with both accuracies."""
     pairs = [(c.supernet, c.standalone) for c in confirmed if c.supernet is not None and c.standalone is not None]
-    if len(pairs) < 2:
-        return RankAgreement(math.nan, math.nan, len(pairs))
-    result = kendalltau([a for a, _ in pairs], [b for _, b in pairs])
-    return RankAgreement(float(result.statistic), float(result.pvalue), len(pairs))
+    return kendall_tau([a for a, _ in pairs], [b for _, b in pairs])

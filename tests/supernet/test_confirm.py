@@ -78,7 +78,7 @@ def test_report_fits_the_model_on_both_budgets_with_the_budget_as_a_term(tmp_pat
     expected = kendalltau([truth[c.key] - 3 + wobble[2 * i] for i, c in enumerate(confirmed)],
                           [truth[c.key] for c in confirmed])
     assert (report.agreement.n, report.agreement.tau) == (5, pytest.approx(expected.statistic, abs=1e-9))
-    assert report.agreement.p == pytest.approx(expected.pvalue)
+    assert report.agreement.p_value == pytest.approx(expected.pvalue)
     model = report.model
     assert report.model_missing is None and model.n == {"proxy": 5, "supernet": 9}
     assert "C(budget, Treatment('proxy'))" in model.formula
