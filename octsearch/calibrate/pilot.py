@@ -127,7 +127,7 @@ def _check_name(store: Store, pilot: Pilot) -> None:
 
 def plan(store: Store, pilot: Pilot, concurrency: int | None = None) -> PilotPlan:
     """Register the pilot and its configurations (counted); the runs each rung still needs."""
-    from octsearch.search.launch import register_search
+    from octsearch.search.study import register_search
 
     space = pilot.space
     register_search(store, space, pilot.name, PILOT_SAMPLER, space.budget().seed, kind="table")

@@ -23,9 +23,9 @@ from typing import Any
 from octsearch.configuration import Configuration
 from octsearch.errors import ConfigError
 from octsearch.search.events import Event, Progress, TrialEnded, TrialStarted
-from octsearch.search.messages import EvaluationRequest, WorkerReport
 from octsearch.search.repeats import RepeatPolicy, next_seed, pick_repeat
 from octsearch.search.state import DrawAnswer, Flight, Flights, KnownPoint, Objectives, Timings
+from octsearch.search.worker import EvaluationRequest, WorkerReport
 from octsearch.spaces.space import SearchSpace
 from octsearch.store import SearchRecord, Store, TrialRecord
 

@@ -22,9 +22,15 @@ from octsearch.errors import ConfigError, UnknownNameError
 from octsearch.search.cluster import check_address, check_cluster
 from octsearch.search.driver import SearchDriver
 from octsearch.search.events import Event, NothingLeft, Resumed, ScreenStarted
-from octsearch.search.registration import register_search, sampler_args
 from octsearch.search.repeats import RepeatPolicy
-from octsearch.search.study import check_sampler, hold_search, make_sampler, refuse_foreign_study
+from octsearch.search.study import (
+    check_sampler,
+    hold_search,
+    make_sampler,
+    refuse_foreign_study,
+    register_search,
+    sampler_args,
+)
 from octsearch.search.tuner import TuneRun, TuneSettings
 from octsearch.spaces.resources import TrialResources
 from octsearch.spaces.space import SearchSpace
@@ -33,7 +39,7 @@ from octsearch.store import SearchRecord, Store
 if TYPE_CHECKING:
     from octsearch.supernet.screen import Screen
 
-__all__ = ["LaunchOptions", "LaunchResult", "launch", "register_search", "sampler_args"]
+__all__ = ["LaunchOptions", "LaunchResult", "launch"]
 
 
 @dataclass(frozen=True)

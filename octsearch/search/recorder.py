@@ -18,7 +18,7 @@ from typing import Any
 from ray.tune import Callback
 
 from octsearch.search.driver import SearchDriver
-from octsearch.search.messages import final_report, request_of
+from octsearch.search.worker import final_report, request_of
 
 log = logging.getLogger(__name__)
 

@@ -20,9 +20,9 @@ from typing import Any
 
 from octsearch.core.threads import one_torch_thread
 from octsearch.search.driver import SearchDriver
-from octsearch.search.messages import EvaluationRequest, WorkerReport, request_of
 from octsearch.search.scheduler import scheduler_for
 from octsearch.search.tuner import TuneRun, TuneSettings, searcher_for
+from octsearch.search.worker import EvaluationRequest, WorkerReport, request_of
 from octsearch.tables.lookup import StoredRun, Table
 
 NOT_IN_TABLE = "not in table"

@@ -18,8 +18,8 @@ from collections.abc import Callable, Sequence
 from ray.tune.schedulers import FIFOScheduler, TrialScheduler
 from ray.tune.stopper import Stopper
 
-from octsearch.search.messages import WorkerReport
 from octsearch.search.state import Flights
+from octsearch.search.worker import WorkerReport
 
 
 def scheduler_for(flights: Flights, epochs: int, early_stop: bool) -> ParetoHalvingScheduler | None:

@@ -15,7 +15,7 @@ tell), screening configurations before they are dispatched.
   a repeat seed too, is a trial of the search's evaluations study
   (:mod:`octsearch.search.study_history`).
 - The next configuration is drawn and screened while trials run (``prefetch``). A dispatched
-  trial's Tune config is one :class:`~octsearch.search.messages.EvaluationRequest`, counted by the
+  trial's Tune config is one :class:`~octsearch.search.worker.EvaluationRequest`, counted by the
   driver, so workers never count again. The prefetched draw is the one thing held here.
 - Tune pickles its searcher when the Tuner is built (for ``Tuner.restore``, which octsearch does
   not use: a resumed search is rebuilt from the store). What it pickles is the metric names and
@@ -35,18 +35,18 @@ from typing import TYPE_CHECKING, Any
 from ray.tune.search import Searcher
 
 from octsearch.errors import ConfigError
-from octsearch.search.messages import (
-    METRIC_MODES,
-    EvaluationRequest,
-    WorkerReport,
-    request_of,
-)
 from octsearch.search.state import DrawAnswer, Flight, KnownPoint
 from octsearch.search.study_history import (
     CONSTRAINT,
     configuration_attrs,
     known_trial,
     record_evaluation,
+)
+from octsearch.search.worker import (
+    METRIC_MODES,
+    EvaluationRequest,
+    WorkerReport,
+    request_of,
 )
 from octsearch.spaces.remaining import draw_untaken, exhausted
 

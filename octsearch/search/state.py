@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from octsearch.configuration import Configuration, Cost, flops_field
-from octsearch.search.messages import METRIC_MODES, EvaluationRequest
+from octsearch.search.worker import METRIC_MODES, EvaluationRequest
 from octsearch.spaces.space import SearchSpace
 
 

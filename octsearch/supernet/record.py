@@ -20,7 +20,7 @@ SUPERNET_SAMPLER = "supernet"  # what the search record names as its sampler
 
 def register_supernet_search(store: Store, space: SearchSpace, name: str, seed: int) -> SearchRecord:
     """The search holding the supernet's scores (the stored one if it is the same space)."""
-    from octsearch.search.registration import register_search
+    from octsearch.search.study import register_search
 
     return register_search(store, space, name, SUPERNET_SAMPLER, seed)
 

@@ -89,7 +89,7 @@ def prepare(opts: TabulateOptions) -> tuple[SearchSpace, Store, list[Configurati
 
 def plan(store: Store, space: SearchSpace, opts: TabulateOptions, configurations: list[Configuration]) -> TablePlan:
     """Register the table and its configurations (counted); the runs each still needs."""
-    from octsearch.search.launch import register_search
+    from octsearch.search.study import register_search
 
     register_search(store, space, opts.name, TABLE_SAMPLER, space.budget().seed, kind="table")
     store.reconcile_running(opts.name)  # what a killed tabulate left running is trained again

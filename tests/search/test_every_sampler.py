@@ -12,9 +12,8 @@ from optuna.trial import TrialState
 from search_helpers import TINY_SPACE, run_cli
 
 from octsearch.search.driver import SearchDriver
-from octsearch.search.launch import register_search
 from octsearch.search.repeats import RepeatPolicy
-from octsearch.search.study import SAMPLER_NAMES, make_sampler, study_name
+from octsearch.search.study import SAMPLER_NAMES, make_sampler, register_search, study_name
 from octsearch.search.tuner import searcher_for
 from octsearch.spaces import load_space
 from octsearch.store import open_store

@@ -14,12 +14,11 @@ from ray.tune.search import Searcher
 from search_helpers import write_space
 
 from octsearch.search.driver import MAX_LOSSES, SearchDriver, counts_against_budget
-from octsearch.search.launch import register_search
-from octsearch.search.messages import WorkerReport, request_of
 from octsearch.search.recorder import lost_with_its_worker
 from octsearch.search.repeats import RepeatPolicy
-from octsearch.search.study import make_sampler
+from octsearch.search.study import make_sampler, register_search
 from octsearch.search.tuner import searcher_for
+from octsearch.search.worker import WorkerReport, request_of
 from octsearch.spaces import load_space
 from octsearch.store import open_store
 

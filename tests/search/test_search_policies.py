@@ -134,9 +134,9 @@ class _Screening:
 def test_a_prefetched_draw_is_screened_once_and_handed_to_the_next_trial(tmp_path):
     import optuna
 
-    from octsearch.search.messages import WorkerReport, request_of
     from octsearch.search.searcher import StudySearcher
     from octsearch.search.study_history import distributions_of
+    from octsearch.search.worker import WorkerReport, request_of
     from octsearch.spaces import load_space
 
     driver = _Screening(load_space(str(write_space(tmp_path))))

@@ -17,11 +17,16 @@ from sqlalchemy import inspect
 
 from octsearch.errors import ConfigError
 from octsearch.search.driver import SearchDriver
-from octsearch.search.launch import register_search
-from octsearch.search.messages import WorkerReport, request_of
 from octsearch.search.repeats import RepeatPolicy
-from octsearch.search.study import hold_search, make_sampler, refuse_foreign_study, study_name
+from octsearch.search.study import (
+    hold_search,
+    make_sampler,
+    refuse_foreign_study,
+    register_search,
+    study_name,
+)
 from octsearch.search.tuner import searcher_for
+from octsearch.search.worker import WorkerReport, request_of
 from octsearch.spaces import load_space
 from octsearch.store import open_store
 

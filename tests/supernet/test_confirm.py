@@ -54,7 +54,7 @@ def test_report_fits_the_model_on_both_budgets_with_the_budget_as_a_term(tmp_pat
     supernet scores every configuration 3 points lower, give or take 0.1; five are confirmed."""
     from scipy.stats import kendalltau
 
-    from octsearch.search.registration import register_search
+    from octsearch.search.study import register_search
     from octsearch.supernet.evaluate import SupernetScore
     from octsearch.supernet.record import record_scores, register_supernet_search
     from octsearch.supernet.report import confirm_report
