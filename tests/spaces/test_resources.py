@@ -1,5 +1,5 @@
 """A trial's Ray request (octsearch/spaces/resources.py) and the capacity rule that launch applies
-to it (octsearch/search/devices.py): generated values get a request or one line naming them."""
+to it (octsearch/search/cluster.py): generated values get a request or one line naming them."""
 
 from __future__ import annotations
 
