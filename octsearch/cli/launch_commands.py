@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from octsearch.search.study import SAMPLER_NAMES
+from octsearch.supernet.confirm import EVALUATORS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -37,7 +38,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--results-dir", metavar="DIR", help="Ray Tune's experiment directory")
     p.add_argument("--replay", metavar="TABLE",
                    help="answer every evaluation from a table (`octsearch tabulate`) in simulated time; no Ray")
-    p.add_argument("--evaluator", choices=("proxy", "supernet"), default="proxy",
+    p.add_argument("--evaluator", choices=EVALUATORS, default="proxy",
                    help="proxy (default): every trial trains stand-alone; supernet: one weight-sharing supernet "
                         "scores the space (stored in search NAME.supernet at budget 'supernet'), then --confirm K "
                         "configurations train stand-alone")
@@ -65,6 +66,10 @@ def cmd_launch(args: argparse.Namespace) -> int:
 
         raise ConfigError(f"--json {args.json} without --evaluator supernet; accepted: --json only with --evaluator "
                           "supernet (the screen-and-confirm report)")
+    if args.json:
+        from octsearch.cli.output_files import check_writable
+
+        check_writable(args.json, "JSON")  # before the search, not after it
 
     def write(text: str) -> None:
         sys.stdout.write(text)
@@ -105,26 +110,17 @@ def _confirm_report(args: argparse.Namespace, screen) -> None:  # noqa: ANN001
         report = confirm_report(store, args.name, screen.companion)
     print("\n".join([*screen_lines(screen), *confirm_lines(report)]))
     if args.json:
-        import json
-        from pathlib import Path
+        from octsearch.cli._format import to_json
+        from octsearch.cli.output_files import write_text
 
-        Path(args.json).write_text(json.dumps(report_json(screen, report), indent=1) + "\n")
-        print(f"report written to {args.json}")
+        print(f"report written to {write_text(args.json, to_json(report_json(screen, report)) + chr(10), 'JSON')}")
 
 
 def report_json(screen, report) -> dict:  # noqa: ANN001
     """Every figure of the report, NaN as null; units under 'units'."""
     import dataclasses
-    import math
 
-    def clean(value):  # noqa: ANN001, ANN202
-        if isinstance(value, float) and not math.isfinite(value):
-            return None
-        if isinstance(value, dict):
-            return {str(k): clean(v) for k, v in value.items()}
-        if isinstance(value, (list, tuple)):
-            return [clean(v) for v in value]
-        return value
+    from octsearch.cli.effects_view import finite
 
     picks = [{"params": p.configuration.by_param, "supernet_accuracy_points": None if p.supernet_accuracy is None
               else 100 * p.supernet_accuracy, "flops": p.flops, "layer": p.layer} for p in screen.picks]
@@ -134,4 +130,4 @@ def report_json(screen, report) -> dict:  # noqa: ANN001
     body["screen"] = {"companion": screen.companion, "supernet_epochs": screen.settings.epochs,
                       "train_seconds": None if run is None else run.train_seconds,
                       "score_seconds": None if run is None else run.score_seconds, "picks": picks}
-    return clean(body)
+    return finite(body)

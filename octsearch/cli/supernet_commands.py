@@ -39,9 +39,9 @@ def _checkpoint(args: argparse.Namespace):  # noqa: ANN202
 
     if args.checkpoint:
         return Path(args.checkpoint)
-    from platformdirs import user_data_dir
+    from octsearch.supernet.screen import checkpoint_path
 
-    return Path(user_data_dir("octsearch")) / "supernet" / f"{args.name}.pt"
+    return checkpoint_path(args.name, None)
 
 
 def cmd_supernet(args: argparse.Namespace) -> int:

@@ -196,10 +196,7 @@ class SearchDriver:
 
     def started(self, trial_id: str, request: EvaluationRequest) -> None:
         with self.timings.timed("store writes"):
-            flight = self.flights.get(trial_id)
-            if flight is None:  # not dispatched by this driver's searcher (a replay's or a test's start)
-                flight = Flight(request)
-                self.flights.add(trial_id, flight)
+            flight = self.flights.get(trial_id)  # every trial Tune or a replay starts was dispatched
             cfg = request.configuration
             flight.number = request.repeat_of if request.repeat_of is not None else self.store.start_trial(self.name, cfg)
             flight.started_at = time.time()

@@ -143,7 +143,7 @@ def _prepare(opts: LaunchOptions) -> tuple[SearchSpace, Store, str, int, int, in
 def _check_confirm(opts: LaunchOptions, space: SearchSpace) -> int:
     """Screen and confirm's options (one-line errors); returns the trials: ``confirm``."""
     from octsearch.supernet.confirm import check_confirm, check_evaluator
-    from octsearch.supernet.screen import scorable
+    from octsearch.supernet.pipeline import scorable
 
     conflicting = {"--trials": opts.trials, "--repeats": opts.repeats, "--early-stop": opts.early_stop,
                    "--seed-from": opts.seed_from}

@@ -100,9 +100,6 @@ class Flights:
     def __len__(self) -> int:
         return len(self._by_id)
 
-    def __contains__(self, trial_id: object) -> bool:
-        return trial_id in self._by_id
-
 
 @dataclass
 class Timings:

@@ -46,6 +46,12 @@ class SupernetOutcome:
     notice: str | None  # set when a sample stands for the space
 
 
+def scorable(space: SearchSpace) -> int:
+    """How many configurations the supernet scores without ``--sample``: all of a space up to
+    :data:`MAX_SCORED`, else :data:`SAMPLE` (the rule of :func:`configurations_to_score`)."""
+    return space.num_configurations if space.num_configurations <= MAX_SCORED else SAMPLE
+
+
 def configurations_to_score(space: SearchSpace, sample: int | None) -> tuple[list[Configuration], str | None]:
     """Every configuration of ``space`` or, above :data:`MAX_SCORED` or with ``sample``, a
     stratified sample (the uniform points first); the notice says which."""

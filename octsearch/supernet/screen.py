@@ -17,8 +17,6 @@ from octsearch.spaces.space import SearchSpace
 from octsearch.store import Store
 from octsearch.supernet.confirm import Pick, choose_confirmations, companion_name
 from octsearch.supernet.pipeline import (
-    MAX_SCORED,
-    SAMPLE,
     SupernetOptions,
     SupernetOutcome,
     supernet_search,
@@ -48,11 +46,6 @@ class Screen:
         return tuple(p.configuration for p in self.picks if p.layer > 0)
 
 
-def scorable(space: SearchSpace) -> int:
-    """How many configurations the supernet scores: all of a finite space, else its sample."""
-    return space.num_configurations if space.num_configurations <= MAX_SCORED else SAMPLE
-
-
 def check_companion(store: Store, space: SearchSpace, name: str) -> None:
     """The companion search, if stored, must be a supernet search of the same space file."""
     companion = companion_name(name)
@@ -65,14 +58,15 @@ def check_companion(store: Store, space: SearchSpace, name: str) -> None:
                           f"{name!r}) exists as a {stored.kind} of another space file or kind; accepted: another --name")
 
 
-def checkpoint_path(companion: str, results_dir: str | None) -> Path:
-    """Under ``results_dir`` if given, else where ``octsearch supernet --name COMPANION`` keeps it
-    (so either command resumes the other's training)."""
+def checkpoint_path(name: str, results_dir: str | None) -> Path:
+    """The supernet checkpoint of search ``name``: under ``results_dir`` if given, else in the user
+    data directory, where ``octsearch supernet --name NAME`` and the screen of a launch both keep
+    it (so either command resumes the other's training)."""
     if results_dir:
-        return Path(results_dir).resolve() / "supernet" / f"{companion}.pt"
+        return Path(results_dir).resolve() / "supernet" / f"{name}.pt"
     from platformdirs import user_data_dir
 
-    return Path(user_data_dir("octsearch")) / "supernet" / f"{companion}.pt"
+    return Path(user_data_dir("octsearch")) / "supernet" / f"{name}.pt"
 
 
 def screen(space: SearchSpace, store: Store, name: str, k: int, *, address: str | None = None,
