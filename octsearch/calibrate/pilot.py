@@ -131,7 +131,9 @@ def plan(store: Store, pilot: Pilot, concurrency: int | None = None) -> PilotPla
 
     space = pilot.space
     register_search(store, space, pilot.name, PILOT_SAMPLER, space.budget().seed, kind="table")
-    numbers = [store.start_trial(pilot.name, space.with_cost(c)) for c in pilot.configurations]
+    # registered for the rungs' runs (budgets other than the proxy): scored once a rung is stored
+    numbers = [store.start_trial(pilot.name, space.with_cost(c), budget=pilot.ladder[0].rung.label)
+               for c in pilot.configurations]
     done = {(e.trial, e.seed, e.budget) for e in store.evaluations(pilot.name)}
     jobs: dict[str, tuple[Job, ...]] = {}
     stored = 0

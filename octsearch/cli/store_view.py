@@ -68,7 +68,7 @@ def search_row(r: Any) -> dict[str, Any]:
         "model": r.model_name,
         "sampler": r.sampler,
         "trials": r.n_trials,
-        **{s: c.get(s, 0) for s in ("complete", "running", "failed", "pruned", "infeasible", "interrupted", "lost")},
+        **{s: c.get(s, 0) for s in ("complete", "running", "failed", "pruned", "infeasible", "interrupted", "lost", "scored")},
         "created (UTC)": r.created_at.strftime("%Y-%m-%d %H:%M"),
     }
 

@@ -41,8 +41,10 @@ from octsearch.store.types import JSONField
 SEARCH_STATUSES = ("running", "finished", "interrupted", "failed")
 # a search; a table (every configuration of a space evaluated); a search replayed on a table
 SEARCH_KINDS = ("search", "table", "replay")
-# lost: its worker died under it (run again); interrupted: the search stopped before it finished
-TRIAL_STATUSES = ("complete", "pruned", "infeasible", "failed", "lost", "interrupted", "running")
+# lost: its worker died under it (run again); interrupted: the search stopped before it finished;
+# scored: evaluated only at budgets other than the proxy (a supernet score, a calibration rung):
+# no proxy run is owed or running, and a proxy run starts it like a new configuration
+TRIAL_STATUSES = ("complete", "pruned", "infeasible", "failed", "lost", "interrupted", "running", "scored")
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -96,7 +98,7 @@ class TrialRow(Base):
         Index("ix_octsearch_trials_search_id_status", "search_id", "status"),
         Index("ix_octsearch_trials_search_id_on_front", "search_id", "on_front"),
         CheckConstraint(
-            "status IN ('complete', 'pruned', 'infeasible', 'failed', 'lost', 'interrupted', 'running')",
+            "status IN ('complete', 'pruned', 'infeasible', 'failed', 'lost', 'interrupted', 'running', 'scored')",
             name="status",
         ),
         CheckConstraint("accuracy IS NULL OR (accuracy >= 0 AND accuracy <= 1)", name="accuracy"),

@@ -3,8 +3,9 @@
 Lifecycle of a trial as the search writes it::
 
     start_trial (running) -> record_evaluation (complete; again for each further seed)
-                          -> record_failure (failed | pruned | infeasible)
-    reconcile_running: after a crash, RUNNING leftovers become failed ("interrupted").
+                          -> record_failure (failed | pruned | infeasible | lost | interrupted)
+    start_trial(budget=B) -> record_evaluation(budget=B) (scored: evaluated at B only; no proxy run owed)
+    reconcile_running: after a crash, RUNNING leftovers become interrupted.
 
 :class:`Store` is the one front door; the work is done by focused modules:
 
@@ -108,15 +109,17 @@ class Store:
     # -- trials: writes ---------------------------------------------------------------------
 
     def start_trial(self, search: str, configuration: Configuration, *, latency_ms: float | None = None,
-                    node: str | None = None) -> int:
+                    node: str | None = None, budget: str = PROXY_BUDGET) -> int:
         """Register a configuration as running and return its trial number.
 
         A configuration seen before (the same :attr:`Configuration.key`) keeps its number: a
         complete or infeasible one is left as it is (a new evaluation adds a seed), a failed,
-        pruned or running one is set running again. Its cost (multiply-adds, parameter count) is
-        stored when counted; a uniform configuration is marked as such.
+        pruned, scored or running one is set running again. A run at another ``budget`` (a
+        supernet score, a calibration rung) leaves a stored trial's status alone, and a new trial
+        it registers becomes ``scored`` with its first evaluation. Its cost (multiply-adds,
+        parameter count) is stored when counted; a uniform configuration is marked as such.
         """
-        return writes.start_trial(self._db, search, writes.NewTrial(configuration, latency_ms, node))
+        return writes.start_trial(self._db, search, writes.NewTrial(configuration, latency_ms, node, budget))
 
     def record_evaluation(
         self,

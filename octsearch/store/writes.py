@@ -49,6 +49,7 @@ class NewTrial:
     configuration: Configuration
     latency_ms: float | None = None
     node: str | None = None
+    budget: str = PROXY_BUDGET  # the run being started: only a proxy run sets a stored trial running again
 
 
 @dataclass(frozen=True)
@@ -177,7 +178,9 @@ def _register(session: Session, srow: SearchRow, key: str, trial: NewTrial) -> i
         select(TrialRow).where(TrialRow.search_id == srow.id, TrialRow.config_key == key)
     ).one_or_none()
     if row is not None:
-        if row.status not in ("complete", "infeasible"):  # those stay as they are; the rest run again
+        # complete and infeasible stay as they are; the rest run again at the proxy budget. A run at
+        # another budget (a supernet score, a calibration rung) leaves the proxy's status alone.
+        if trial.budget == PROXY_BUDGET and row.status not in ("complete", "infeasible"):
             row.status, row.error = "running", None
             row.started_at, row.finished_at = now(), None
             row.node = trial.node or row.node
@@ -229,6 +232,8 @@ def record_evaluation(db: Sessions, search: str, number: int, run: NewEvaluation
             session.flush()
             if run.budget == PROXY_BUDGET:
                 _rescore(session, srow, row, run)
+            elif row.status == "running" and row.n_evals == 0:  # registered for this score: no proxy run owed
+                row.status, row.finished_at = "scored", now()
             return trial_record(row, srow.name)
     except IntegrityError:
         raise ConfigError(

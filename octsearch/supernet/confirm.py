@@ -23,9 +23,9 @@ COMPANION_SUFFIX = ".supernet"  # the search holding the supernet's scores: see 
 def companion_name(name: str) -> str:
     """The search that holds the supernet's scores of search ``name``.
 
-    Not ``name`` itself: a supernet-scored trial has no proxy result, so the store keeps it
-    RUNNING, and every launch of ``name`` marks RUNNING trials as interrupted by a dead driver
-    (``reconcile_running``): the unconfirmed configurations would read as killed trials."""
+    Not ``name`` itself: the screen (every configuration of the space, scored) is kept whole and
+    apart from what the launch trains, so that ``trials NAME`` and its front list the stand-alone
+    runs only, and a screen is resumed or reused without touching the launch's records."""
     return f"{name}{COMPANION_SUFFIX}"
 
 

@@ -31,7 +31,7 @@ def record_scores(store: Store, space: SearchSpace, name: str, scores: Sequence[
     returns the trial numbers. A configuration scored before with this seed is refused by the store."""
     numbers = []
     for score in scores:
-        number = store.start_trial(name, space.with_cost(score.configuration), node=node)
+        number = store.start_trial(name, space.with_cost(score.configuration), node=node, budget=SUPERNET_BUDGET)
         store.record_evaluation(name, number, seed=seed, accuracy=score.accuracy, n_val=score.n_val,
                                 budget=SUPERNET_BUDGET, train_seconds=score.seconds, node=node)
         numbers.append(number)

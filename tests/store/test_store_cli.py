@@ -56,7 +56,7 @@ def test_searches(filled, capsys):
     assert code == 0
     lines = out.splitlines()
     assert lines[0].split() == ["name", "kind", "status", "model", "sampler", "trials", "complete", "running",
-                                "failed", "pruned", "infeasible", "interrupted", "lost", "created", "(UTC)"]
+                                "failed", "pruned", "infeasible", "interrupted", "lost", "scored", "created", "(UTC)"]
     assert lines[2].split()[:13] == ["demo", "search", "running", "oct_resnet20", "nsga2", "10", "8", "1", "1", "0", "0", "0", "0"]
     assert "store: " in err
     code, out, _ = run(capsys, "searches", "--db", filled, "--format", "json")

@@ -291,6 +291,33 @@ def test_results_at_other_budgets_are_kept_beside_the_proxy(store, spec_factory,
         store.front("s", "epochs=3")
 
 
+def test_a_configuration_scored_only_at_another_budget_is_scored_not_running(store, spec_factory, add_trial):
+    """A supernet score (or a calibration rung) registers its configuration without owing a proxy
+    run: it is ``scored``, a crashed launch's reconcile leaves it, and a proxy run starts it."""
+    store.create_search(spec_factory())
+    scored = add_trial(store, "s", {"a": 0.5, "b": 0.0}, budget="supernet")
+    assert store.trial("s", scored).status == "running"  # its score is being computed
+    store.record_evaluation("s", scored, seed=0, accuracy=0.8, n_val=100, budget="supernet")
+    assert store.trial("s", scored).status == "scored"
+    assert store.reconcile_running("s") == [] and store.trial("s", scored).status == "scored"
+    assert store.list_searches()[0].trial_counts == {"scored": 1}
+    # scored again (another seed) or registered again at another budget: the status stays
+    assert add_trial(store, "s", {"a": 0.5, "b": 0.0}, budget="epochs=6") == scored
+    store.record_evaluation("s", scored, seed=1, accuracy=0.7, n_val=100, budget="supernet")
+    assert store.trial("s", scored).status == "scored"
+    # a proxy run of it starts and completes it like a new configuration
+    assert add_trial(store, "s", {"a": 0.5, "b": 0.0}) == scored
+    assert store.trial("s", scored).status == "running"
+    store.record_evaluation("s", scored, seed=0, accuracy=0.9, n_val=100)
+    assert store.trial("s", scored).status == "complete" and store.trial("s", scored).accuracy == pytest.approx(0.9)
+    # a proxy trial scored later at another budget keeps its own status
+    failed = add_trial(store, "s", {"a": 0.0, "b": 0.5})
+    store.record_failure("s", failed, "boom", status="failed")
+    add_trial(store, "s", {"a": 0.0, "b": 0.5}, budget="supernet")
+    store.record_evaluation("s", failed, seed=0, accuracy=0.8, n_val=100, budget="supernet")
+    assert store.trial("s", failed).status == "failed"
+
+
 # -- concurrency ------------------------------------------------------------------------------
 
 

@@ -56,12 +56,12 @@ def make_old_database(url: str) -> None:
 
 def test_head_constant_matches_the_migration_scripts():
     assert migrate.HEAD == migrate.script_head()
-    assert migrate.known_revisions() == ["0005", "0004", "0003", "0002", "0001"]
+    assert migrate.known_revisions() == ["0006", "0005", "0004", "0003", "0002", "0001"]
 
 
 def test_an_old_database_upgrades_on_open_and_keeps_its_rows(store_url):
     make_old_database(store_url)
-    with pytest.raises(StoreError, match="at schema revision 0001, not 0005; run `octsearch db upgrade"):
+    with pytest.raises(StoreError, match="at schema revision 0001, not 0006; run `octsearch db upgrade"):
         open_store(store_url, upgrade=False)
     with open_store(store_url) as store:
         assert [t.number for t in store.trials("old")] == list(range(len(POINTS)))
@@ -142,6 +142,32 @@ def test_0005_names_the_parameter_count_objective_param_count(store_url):
     engine.dispose()
 
 
+def test_0006_gives_trials_scored_only_at_other_budgets_the_status_scored(store_url):
+    """Before 0006 a configuration scored only by a supernet (or a calibration rung) stayed
+    ``running``; a running trial with a proxy evaluation, or with none, is a run in flight."""
+    from datetime import datetime, timezone
+
+    make_old_database(store_url)
+    engine = make_engine(resolve_url(store_url))
+    migrate.upgrade(engine, "0005")
+    budgets = {0: ["supernet"], 1: ["supernet", "epochs=6"], 2: ["proxy", "supernet"], 3: []}
+    with engine.begin() as conn:
+        conn.execute(text("UPDATE octsearch_trials SET status = 'running' WHERE number IN (0, 1, 2, 3)"))
+        ids = dict(conn.execute(text("SELECT number, id FROM octsearch_trials")).all())
+        conn.execute(EVALUATIONS.insert(), [dict(trial_id=ids[n], seed=0, budget=b, accuracy=0.5, n_val=10,
+                                                 stderr=0.1, created_at=datetime.now(timezone.utc))
+                                            for n, bs in budgets.items() for b in bs])
+    migrate.upgrade(engine)
+    with open_store(store_url) as store:
+        statuses = {t.number: t.status for t in store.trials("old")}
+    assert statuses == {0: "scored", 1: "scored", 2: "running", 3: "running", 4: "complete", 5: "complete"}
+    migrate.downgrade(engine, "0005")
+    with engine.connect() as conn:
+        back = dict(conn.execute(text("SELECT number, status FROM octsearch_trials")).all())
+    engine.dispose()
+    assert [back[n] for n in range(4)] == ["running"] * 4
+
+
 def store_evaluations(url: str) -> list:
     with open_store(url) as store:
         return store.evaluations("old")
@@ -150,13 +176,13 @@ def store_evaluations(url: str) -> list:
 def test_db_commands_upgrade_and_report_the_revision(store_url, capsys):
     make_old_database(store_url)
     assert main(["db", "current", "--db", store_url]) == 0
-    assert "schema revision 0001 (newest is 0005: run `octsearch db upgrade`)" in capsys.readouterr().out
+    assert "schema revision 0001 (newest is 0006: run `octsearch db upgrade`)" in capsys.readouterr().out
     assert main(["db", "upgrade", "--db", store_url]) == 0
-    assert "upgraded schema from revision 0001 to 0005" in capsys.readouterr().out
+    assert "upgraded schema from revision 0001 to 0006" in capsys.readouterr().out
     assert main(["db", "upgrade", "--db", store_url]) == 0
-    assert "already at the newest schema revision 0005" in capsys.readouterr().out
+    assert "already at the newest schema revision 0006" in capsys.readouterr().out
     assert main(["db", "current", "--db", store_url]) == 0
-    assert "schema revision 0005 (newest)" in capsys.readouterr().out
+    assert "schema revision 0006 (newest)" in capsys.readouterr().out
 
 
 def test_downgrade_and_upgrade_again(store_url):

@@ -37,6 +37,8 @@ def test_supernet_scores_never_mix_into_proxy_figures(store):
     assert numbers[0] == number
     trial = store.trial("s", number)
     assert (trial.accuracy, trial.n_evals, trial.status) == (0.9, 1, "complete")
+    assert store.trial("s", numbers[1]).status == "scored"  # no proxy run owed: a launch leaves it alone
+    assert store.reconcile_running("s") == []
     assert [t.number for t in store.front("s")] == before[1]
     assert store.hypervolume("s") == before[2]
     assert [e.accuracy for e in store.evaluations("s", budget="proxy")] == [0.9]
