@@ -1,0 +1,119 @@
+"""How much a supernet's ranking moves from one supernet seed to the next, and how it agrees with the
+table under both truths (issue 24: fidelity with its noise stated).
+
+Reads the supernet scores that ``bench/supernet_fidelity.py --search-check K --scores-cache FILE``
+stored (one supernet per seed, every configuration of the table scored at the launch's defaults)
+and prints, for each seed and as mean +/- SD over the seeds:
+
+- Kendall tau-b of the supernet's scores against the table's *means* truth (mean of all seeds) and
+  its *model* truth (the pooled model's prediction, ``octsearch.tables.truth.model_truth``: the
+  resolving truth of issue 22), overall and within FLOPs tertiles;
+- the baseline beside each, leave one seed out: one stand-alone seed against the truth built from
+  the other seeds (means of the others; the model fit on the others);
+- the supernet's own seed-to-seed tau (every pair of supernet seeds), beside the table's;
+- the mean of all the supernet seeds' scores (an ensemble costing that many supernets).
+
+Units: accuracy in points of validation accuracy (the table's 500-image validation split); tau is
+Kendall's tau-b (scipy). Tau's null SD at n = 81 is about 0.08.
+
+    python bench/supernet_seeds.py [--scores bench/results/supernet_confirm_mnist81_scores.json]
+        [--table mnist81] [--db bench/tables/mnist81.db] [--space bench/tables/mnist81.yaml]
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import statistics
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "bench"))
+sys.path.insert(0, str(ROOT))
+
+from _common import command_line  # noqa: E402
+from supernet_fidelity import read_table, tau, tertiles  # noqa: E402
+
+
+def model_truth_points(db: str, table: str, keys: list[str], seeds: list[int] | None = None) -> list[float]:
+    """The model truth (points) of each configuration key, fit on ``seeds`` (all when None)."""
+    from octsearch.store import open_store
+    from octsearch.tables.truth import model_truth
+
+    with open_store(f"sqlite:///{db}", create=False, upgrade=False) as store:
+        truth = model_truth(store, table, seeds)
+    return [100 * truth.accuracy[k] for k in keys]
+
+
+def _sd(values: list[float]) -> str:
+    return f"{statistics.fmean(values):+.3f} +/- {statistics.stdev(values):.3f}" if len(values) > 1 else f"{values[0]:+.3f}"
+
+
+def _row(label: str, scores: list[float], truths: dict[str, list[float]], bins: list[list[int]]) -> dict[str, list[float]]:
+    out = {}
+    for name, truth in truths.items():
+        out[name] = [tau(scores, truth)] + [tau([scores[i] for i in b], [truth[i] for i in b]) for b in bins]
+    return out
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scores", default=str(ROOT / "bench/results/supernet_confirm_mnist81_scores.json"))
+    parser.add_argument("--table", default="mnist81")
+    parser.add_argument("--db", default=str(ROOT / "bench/tables/mnist81.db"))
+    parser.add_argument("--space", default=str(ROOT / "bench/tables/mnist81.yaml"))
+    args = parser.parse_args()
+    cache = json.loads(Path(args.scores).read_text())
+    _, table, _ = read_table(args.db, args.table, args.space)
+    keys = [c.key for c in table.configurations]
+    scores = {int(seed): [100 * a for a in value[0]] for seed, value in sorted(cache.items())}
+    if any(len(s) != len(keys) for s in scores.values()):
+        raise SystemExit(f"{args.scores}: {sorted({len(s) for s in scores.values()})} scores per seed; the table "
+                         f"{args.table!r} has {len(keys)} configurations (accepted: one score per configuration)")
+    bins = tertiles(table.flops)
+    truths = {"means": table.mean(), "model": model_truth_points(args.db, args.table, keys)}
+    heads = "overall, tertiles cheap -> costly"
+    print(f"table {args.table}: {len(keys)} configurations x {len(table.seeds)} seeds; supernet seeds "
+          f"{sorted(scores)} ({args.scores})")
+
+    per_seed = {name: [] for name in truths}
+    for seed, s in scores.items():
+        row = _row(str(seed), s, truths, bins)
+        for name in truths:
+            per_seed[name].append(row[name])
+        print(f"supernet seed {seed}: tau vs means {row['means'][0]:+.3f}, vs model {row['model'][0]:+.3f} "
+              f"(tertiles vs model {', '.join(f'{t:+.2f}' for t in row['model'][1:])})")
+    for name in truths:
+        cols = list(zip(*per_seed[name], strict=True))
+        print(f"supernet vs {name} truth, mean +/- SD over {len(scores)} supernet seeds ({heads}): "
+              + "; ".join(_sd(list(c)) for c in cols))
+
+    loso = {"means": [], "model": []}
+    for s in table.seeds:
+        one = [r[table.seeds.index(s)] for r in table.runs]
+        others = [o for o in table.seeds if o != s]
+        rest = {"means": table.mean(others), "model": model_truth_points(args.db, args.table, keys, others)}
+        for name in loso:
+            loso[name].append([tau(one, rest[name])] + [tau([one[i] for i in b], [rest[name][i] for i in b]) for b in bins])
+    for name in loso:
+        cols = list(zip(*loso[name], strict=True))
+        print(f"baseline, one stand-alone seed vs the {name} truth of the other seeds, mean +/- SD over "
+              f"{len(table.seeds)} seeds ({heads}): " + "; ".join(_sd(list(c)) for c in cols))
+
+    pairs = [tau(scores[a], scores[b]) for a, b in itertools.combinations(sorted(scores), 2)]
+    table_pairs = [tau([r[i] for r in table.runs], [r[j] for r in table.runs])
+                   for i, j in itertools.combinations(range(len(table.seeds)), 2)]
+    print(f"seed-to-seed tau: supernet {_sd(pairs)} over {len(pairs)} pairs (range {min(pairs):+.3f} to "
+          f"{max(pairs):+.3f}); table (stand-alone runs) {_sd(table_pairs)} over {len(table_pairs)} pairs")
+    ensemble = [statistics.fmean(col) for col in zip(*scores.values(), strict=True)]
+    row = _row("ensemble", ensemble, truths, bins)
+    print(f"mean of the {len(scores)} supernets' scores: tau vs means {row['means'][0]:+.3f}, vs model "
+          f"{row['model'][0]:+.3f}")
+    print(f"command: {command_line()}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
