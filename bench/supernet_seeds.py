@@ -11,7 +11,10 @@ and prints, for each seed and as mean +/- SD over the seeds:
 - the baseline beside each, leave one seed out: one stand-alone seed against the truth built from
   the other seeds (means of the others; the model fit on the others);
 - the supernet's own seed-to-seed tau (every pair of supernet seeds), beside the table's;
-- the mean of all the supernet seeds' scores (an ensemble costing that many supernets).
+- the mean of all the supernet seeds' scores (an ensemble costing that many supernets);
+- same conclusions: the pooled model (``octsearch.analysis``) fit on the table's evaluations and on
+  the supernets' scores (each supernet seed a block, as the table's seeds are), stored at budget
+  ``supernet`` in a scratch store: the effects each resolves (Holm p < 0.05) and their signs.
 
 Units: accuracy in points of validation accuracy (the table's 500-image validation split); tau is
 Kendall's tau-b (scipy). Tau's null SD at n = 81 is about 0.08.
@@ -34,7 +37,7 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
 from _common import command_line  # noqa: E402
-from supernet_fidelity import read_table, tau, tertiles  # noqa: E402
+from supernet_fidelity import effect_lines, read_table, tau, tertiles  # noqa: E402
 
 
 def model_truth_points(db: str, table: str, keys: list[str], seeds: list[int] | None = None) -> list[float]:
@@ -45,6 +48,24 @@ def model_truth_points(db: str, table: str, keys: list[str], seeds: list[int] | 
     with open_store(f"sqlite:///{db}", create=False, upgrade=False) as store:
         truth = model_truth(store, table, seeds)
     return [100 * truth.accuracy[k] for k in keys]
+
+
+def pooled_effects(space, configurations: list, scores: dict[int, list[float]], n_val: int) -> list:  # noqa: ANN001
+    """The pooled model fit on every supernet seed's scores (points), stored as the launch stores them."""
+    import tempfile
+
+    from octsearch.analysis import search_effects
+    from octsearch.store import open_store
+    from octsearch.supernet.evaluate import SupernetScore
+    from octsearch.supernet.record import record_scores, register_supernet_search
+    from octsearch.supernet.settings import SUPERNET_BUDGET
+
+    with tempfile.TemporaryDirectory() as tmp, open_store(f"sqlite:///{tmp}/sn.db") as store:
+        register_supernet_search(store, space, "supernet", 0)
+        for seed, points in scores.items():
+            record_scores(store, space, "supernet", [SupernetScore(c, round(p * n_val / 100), n_val, 0.0)
+                                                     for c, p in zip(configurations, points, strict=True)], seed)
+        return search_effects(store, "supernet", SUPERNET_BUDGET).effects
 
 
 def _sd(values: list[float]) -> str:
@@ -64,9 +85,10 @@ def main() -> int:
     parser.add_argument("--table", default="mnist81")
     parser.add_argument("--db", default=str(ROOT / "bench/tables/mnist81.db"))
     parser.add_argument("--space", default=str(ROOT / "bench/tables/mnist81.yaml"))
+    parser.add_argument("--n-val", type=int, default=500, help="validation images behind each score (the table's split)")
     args = parser.parse_args()
     cache = json.loads(Path(args.scores).read_text())
-    _, table, _ = read_table(args.db, args.table, args.space)
+    space, table, table_effects = read_table(args.db, args.table, args.space)
     keys = [c.key for c in table.configurations]
     scores = {int(seed): [100 * a for a in value[0]] for seed, value in sorted(cache.items())}
     if any(len(s) != len(keys) for s in scores.values()):
@@ -111,6 +133,20 @@ def main() -> int:
     row = _row("ensemble", ensemble, truths, bins)
     print(f"mean of the {len(scores)} supernets' scores: tau vs means {row['means'][0]:+.3f}, vs model "
           f"{row['model'][0]:+.3f}")
+    print(f"same conclusions: the pooled model on the table (3 seeds) and on the {len(scores)} supernets' scores "
+          f"(each supernet seed a block; n_val {args.n_val} validation images per score)")
+    found = pooled_effects(space, table.configurations, scores, args.n_val)
+    for line in effect_lines(table_effects, found):
+        print(line)
+    by = {(e.parameter, e.alpha): e for e in found}
+    same = 0
+    for e in table_effects:  # every effect, resolved or not: do the two at least point the same way?
+        s = by[(e.parameter, e.alpha)]
+        same += (s.estimate > 0) == (e.estimate > 0)
+        print(f"    {e.parameter} alpha {e.alpha:g}: table {e.estimate:+.2f} +/- {e.se:.2f} points, supernets "
+              f"{s.estimate:+.2f} +/- {s.se:.2f}")
+    print(f"  same sign in {same} of {len(table_effects)} effects (points of validation accuracy against alpha 0, "
+          "at equal FLOPs)")
     print(f"command: {command_line()}")
     return 0
 
