@@ -2,8 +2,10 @@
 table under both truths (issue 24: fidelity with its noise stated).
 
 Reads the supernet scores that ``bench/supernet_fidelity.py --search-check K --scores-cache FILE``
-stored (one supernet per seed, every configuration of the table scored at the launch's defaults)
-and prints, for each seed and as mean +/- SD over the seeds:
+stored (one supernet per seed, every configuration of the table scored at the launch's defaults),
+or with ``--train-seeds N`` trains what the file lacks of seeds 0..N-1 at ``--epochs E`` and
+``--random K`` (recalibrated batch norm, 250 images) and adds it to the file; then prints, for
+each seed and as mean +/- SD over the seeds:
 
 - Kendall tau-b of the supernet's scores against the table's *means* truth (mean of all seeds) and
   its *model* truth (the pooled model's prediction, ``octsearch.tables.truth.model_truth``: the
@@ -21,6 +23,7 @@ Kendall's tau-b (scipy). Tau's null SD at n = 81 is about 0.08.
 
     python bench/supernet_seeds.py [--scores bench/results/supernet_confirm_mnist81_scores.json]
         [--table mnist81] [--db bench/tables/mnist81.db] [--space bench/tables/mnist81.yaml]
+    python bench/supernet_seeds.py --scores FILE.json --train-seeds 3 --epochs 12 [--random 2]
 """
 
 from __future__ import annotations
@@ -36,8 +39,8 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
-from _common import command_line  # noqa: E402
-from supernet_fidelity import effect_lines, read_table, tau, tertiles  # noqa: E402
+from _common import command_line, reexec_with_fixed_env  # noqa: E402
+from supernet_fidelity import _supernet_scores, effect_lines, read_table, tau, tertiles  # noqa: E402
 
 
 def model_truth_points(db: str, table: str, keys: list[str], seeds: list[int] | None = None) -> list[float]:
@@ -48,6 +51,23 @@ def model_truth_points(db: str, table: str, keys: list[str], seeds: list[int] | 
     with open_store(f"sqlite:///{db}", create=False, upgrade=False) as store:
         truth = model_truth(store, table, seeds)
     return [100 * truth.accuracy[k] for k in keys]
+
+
+def train(space, configurations: list, args: argparse.Namespace) -> None:  # noqa: ANN001
+    """Train and score the supernet seeds ``--scores`` lacks; each is written as soon as it is done."""
+    from octsearch.supernet.settings import EvaluationSettings, SandwichRule, SupernetSettings
+
+    path = Path(args.scores)
+    cache = json.loads(path.read_text()) if path.exists() else {}
+    for seed in range(args.train_seeds):
+        if str(seed) in cache:
+            continue
+        settings = SupernetSettings(args.epochs, SandwichRule(args.random), seed=seed)
+        accuracy, cpu = _supernet_scores(space, configurations, settings, EvaluationSettings(seed=seed), 250)
+        cache[str(seed)] = [accuracy, cpu]
+        path.write_text(json.dumps(cache))
+        print(f"supernet seed {seed}: {args.epochs} epochs, sandwich of 2 + {args.random} random: trained and scored "
+              f"in {cpu:.0f} CPU-s", flush=True)
 
 
 def pooled_effects(space, configurations: list, scores: dict[int, list[float]], n_val: int) -> list:  # noqa: ANN001
@@ -86,9 +106,15 @@ def main() -> int:
     parser.add_argument("--db", default=str(ROOT / "bench/tables/mnist81.db"))
     parser.add_argument("--space", default=str(ROOT / "bench/tables/mnist81.yaml"))
     parser.add_argument("--n-val", type=int, default=500, help="validation images behind each score (the table's split)")
+    parser.add_argument("--train-seeds", type=int, default=0, metavar="N", help="train supernet seeds 0..N-1 missing from --scores")
+    parser.add_argument("--epochs", type=int, default=6, help="--train-seeds: supernet epochs")
+    parser.add_argument("--random", type=int, default=2, help="--train-seeds: random configurations per sandwich step")
     args = parser.parse_args()
-    cache = json.loads(Path(args.scores).read_text())
     space, table, table_effects = read_table(args.db, args.table, args.space)
+    if args.train_seeds:
+        reexec_with_fixed_env()
+        train(space, table.configurations, args)
+    cache = json.loads(Path(args.scores).read_text())
     keys = [c.key for c in table.configurations]
     scores = {int(seed): [100 * a for a in value[0]] for seed, value in sorted(cache.items())}
     if any(len(s) != len(keys) for s in scores.values()):
