@@ -23,6 +23,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
+from octsearch.store.migrations.trial_status import status_check_name
 from octsearch.store.models import NAMING
 from octsearch.store.types import JSONField
 
@@ -41,18 +42,11 @@ def _trials(*extra: sa.Column) -> sa.Table:
                     sa.column("error", sa.Text), *extra)
 
 
-def _status_check() -> str:
-    """The status CHECK's name as stored: SQLite stores that 0002's table copy renamed it
-    (``ck_octsearch_trials_ck_octsearch_trials_status``), PostgreSQL the name 0001 gave."""
-    checks = sa.inspect(op.get_bind()).get_check_constraints("octsearch_trials")
-    return next(c["name"] for c in checks if c["name"].endswith("_status"))
-
-
 def upgrade() -> None:
     op.add_column("octsearch_trials", sa.Column("configuration", JSONField(), nullable=True))
     _fill_configurations()
     with op.batch_alter_table("octsearch_trials", naming_convention=NAMING, recreate="auto") as batch:
-        batch.drop_constraint(op.f(_status_check()), type_="check")
+        batch.drop_constraint(op.f(status_check_name()), type_="check")
         batch.create_check_constraint("status", _NEW_STATUSES)
         batch.alter_column("configuration", existing_type=JSONField(), nullable=False)
         batch.alter_column("params_count", new_column_name="param_count", existing_type=sa.BigInteger())
@@ -99,7 +93,7 @@ def downgrade() -> None:
                      .values(alphas=sa.bindparam("a", type_=JSONField()), config=sa.bindparam("p", type_=JSONField())),
                      [{"tid": i, "a": c["alphas"], "p": c["params"]} for i, c in rows])
     with op.batch_alter_table("octsearch_trials", naming_convention=NAMING) as batch:
-        batch.drop_constraint(op.f(_status_check()), type_="check")
+        batch.drop_constraint(op.f(status_check_name()), type_="check")
         batch.create_check_constraint("status", _OLD_STATUSES)
         batch.alter_column("alphas", existing_type=JSONField(), nullable=False)
         batch.alter_column("config", existing_type=JSONField(), nullable=False)

@@ -19,7 +19,7 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-from octsearch.store.models import NAMING
+from octsearch.store.migrations.trial_status import set_status_check
 
 revision: str = "0006"
 down_revision: str | None = "0005"
@@ -34,20 +34,8 @@ _TRIALS = sa.table("octsearch_trials", sa.column("id", sa.Integer), sa.column("s
 _EVALUATIONS = sa.table("octsearch_evaluations", sa.column("trial_id", sa.Integer), sa.column("budget", sa.String))
 
 
-def _status_check() -> str:
-    """The status CHECK's name as stored (SQLite's table copies renamed it; see 0004)."""
-    checks = sa.inspect(op.get_bind()).get_check_constraints("octsearch_trials")
-    return next(c["name"] for c in checks if c["name"].endswith("_status"))
-
-
-def _set_check(statuses: str) -> None:
-    with op.batch_alter_table("octsearch_trials", naming_convention=NAMING, recreate="auto") as batch:
-        batch.drop_constraint(op.f(_status_check()), type_="check")
-        batch.create_check_constraint("status", statuses)
-
-
 def upgrade() -> None:
-    _set_check(_NEW_STATUSES)
+    set_status_check(_NEW_STATUSES)
     evaluated = sa.exists().where(_EVALUATIONS.c.trial_id == _TRIALS.c.id)
     at_proxy = sa.exists().where(_EVALUATIONS.c.trial_id == _TRIALS.c.id, _EVALUATIONS.c.budget == _PROXY)
     op.get_bind().execute(_TRIALS.update().where(_TRIALS.c.status == "running", evaluated, ~at_proxy)
@@ -56,4 +44,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.get_bind().execute(_TRIALS.update().where(_TRIALS.c.status == "scored").values(status="running"))
-    _set_check(_OLD_STATUSES)
+    set_status_check(_OLD_STATUSES)
