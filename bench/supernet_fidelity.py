@@ -1,7 +1,9 @@
 """Benchmark: does one weight-sharing supernet rank a table's configurations as well as training
 each of them once, and at what cost? (issue 24)
 
-For each variant (``--variant epochs=E,random=K,distill=0|1``): train the table's space's supernet
+For each variant (``--variant epochs=E,random=K,distill=0|1[,seed=S][,layout=channels_last|contiguous]``;
+seed: the supernet's, 0 by default; layout: the memory layout it trains and scores in, the space's
+``budget.channels_last`` by default): train the table's space's supernet
 once (sandwich rule), score every configuration with each batch-norm handling (``switchable``:
 the statistics kept per slot alpha in training; ``recalibrate``: recomputed per configuration on
 ``--calibration-images`` training images), then print
@@ -35,6 +37,14 @@ FLOPs: multiply-adds at batch 1, conv + fc (the paper's convention); seconds of 
         [--variant epochs=3,random=2,distill=0 ...] [--standalone 2] [--out bench/results/supernet_fidelity_mnist81.md]
     python bench/supernet_fidelity.py --table mnist81 --search-check 8 [--search-seeds 5]
         [--out bench/results/supernet_confirm_mnist81.md]
+    python bench/supernet_fidelity.py --cost-only search_spaces/default.yaml [--standalone 2]
+        [--out bench/results/supernet_cost_default.md]
+
+``--cost-only SPACE``: no table; the supernet at the launch's defaults (2x the proxy's epochs,
+sandwich of 2 random, recalibrated on ``--calibration-images``) trains on SPACE and scores every
+configuration of it; CPU seconds of each part against ``--standalone`` stand-alone proxy trials of
+SPACE (spread over FLOPs) timed in the same run; the issue's target is at most one twentieth of a
+stand-alone trial per configuration.
 """
 
 from __future__ import annotations
@@ -162,7 +172,13 @@ def run_variant(space, truth: Truth, variant: dict, calibration: int, modes: lis
     from octsearch.trial.recipe import kernel_settings, recipe_for
 
     cpu = torch.device("cpu")
-    settings = SupernetSettings(variant["epochs"], SandwichRule(variant["random"], bool(variant["distill"])))
+    settings = SupernetSettings(variant["epochs"], SandwichRule(variant["random"], bool(variant["distill"])),
+                                seed=variant["seed"])
+    if variant["layout"] is not None:  # the budget's memory layout overridden (the table's file is unchanged)
+        from octsearch.spaces import space_from_text
+
+        flag = f"channels_last: {'true' if variant['layout'] == 'channels_last' else 'false'}"
+        space = space_from_text(space.text.replace("channels_last: true", flag), space.name, space.path)
     cpu_start = time.process_time()
     trained = train_supernet(space, settings, device=cpu)
     out = {"train_seconds": trained.train_seconds, "train_cpu": time.process_time() - cpu_start}
@@ -223,8 +239,11 @@ def effect_lines(table_effects, found) -> list[str]:  # noqa: ANN001
 
 def parse_variant(text: str) -> dict:
     values = dict(part.split("=", 1) for part in text.split(","))
+    layout = values.get("layout")
+    if layout not in (None, "channels_last", "contiguous"):
+        raise SystemExit(f"--variant layout={layout}; accepted: channels_last or contiguous")
     return {"epochs": int(values.get("epochs", 3)), "random": int(values.get("random", 2)),
-            "distill": int(values.get("distill", 0))}
+            "distill": int(values.get("distill", 0)), "seed": int(values.get("seed", 0)), "layout": layout}
 
 
 def main() -> None:
@@ -240,8 +259,12 @@ def main() -> None:
     parser.add_argument("--search-check", type=int, metavar="K", help="screen and confirm with K confirmations")
     parser.add_argument("--search-seeds", type=int, default=5, metavar="N", help="supernet seeds of --search-check")
     parser.add_argument("--scores-cache", metavar="FILE.json", help="--search-check: supernet scores by seed, reused")
+    parser.add_argument("--cost-only", metavar="SPACE", help="cost of ranking every configuration of SPACE (no table)")
     args = parser.parse_args()
     reexec_with_fixed_env()
+    if args.cost_only:
+        cost_only(args)
+        return
     if args.search_check:
         search_check(args)
         return
@@ -272,6 +295,49 @@ def main() -> None:
             lines += [*fidelity_lines(truth, accuracy, bins, base), extreme_line(truth, accuracy)]
             lines += effect_lines(table_effects, supernet_effects(space, truth, scores))
             _emit(lines, args.out)
+
+
+def cost_only(args: argparse.Namespace) -> None:
+    """Supernet training + scoring of every configuration of a space vs stand-alone trials, CPU seconds."""
+    import torch
+
+    from octsearch.spaces import load_space
+    from octsearch.spaces.remaining import every_configuration
+    from octsearch.supernet.evaluate import readers, score_configurations
+    from octsearch.supernet.settings import EvaluationSettings, default_settings
+    from octsearch.supernet.training import train_supernet
+    from octsearch.trial.recipe import kernel_settings, recipe_for
+
+    space, cpu = load_space(args.cost_only), torch.device("cpu")
+    configurations = every_configuration(space)
+    flops = [space.flops(c) for c in configurations]
+    lines = [f"command: {command_line()}", f"machine: {machine()}",
+             f"space {space.name}: {len(configurations)} configurations; proxy {space.budget('proxy').epochs} epochs"]
+    _emit(lines, args.out)
+    standalone = standalone_seconds(space, Truth(configurations, [], [], flops), args.standalone)
+    one_cpu = statistics.fmean(c for _, c in standalone)
+    settings = default_settings(space.budget("proxy").epochs)
+    start = time.process_time()
+    trained = train_supernet(space, settings, device=cpu)
+    train_cpu = time.process_time() - start
+    with kernel_settings(space.budget("proxy").threads, cpu, True):
+        train, val = readers(space, cpu)
+        start = time.process_time()
+        scores = score_configurations(trained.supernet, configurations, EvaluationSettings("recalibrate",
+                                      args.calibration_images), train, val, recipe_for(cpu))
+        score_cpu = time.process_time() - start
+    target = len(configurations) / 20
+    lines += [f"stand-alone proxy trials (training + validation): "
+              f"{', '.join(f'{w:.0f} s wall / {c:.1f} s CPU' for w, c in standalone)} (1 trial = their mean CPU)",
+              f"supernet ({settings.epochs} epochs, sandwich largest + smallest + {settings.rule.random} random): training "
+              f"{train_cpu:.0f} s CPU = {train_cpu / one_cpu:.1f} trials; scoring {len(scores)} configurations "
+              f"(recalibrated on {args.calibration_images} training images, {len(val)} validation images each) "
+              f"{score_cpu:.0f} s CPU = {score_cpu / one_cpu:.1f} trials",
+              f"ranking every configuration: {(train_cpu + score_cpu) / one_cpu:.1f} stand-alone trials of CPU time "
+              f"(target: at most {target:.2f}, one twentieth of a trial per configuration): "
+              f"{'met' if train_cpu + score_cpu <= target * one_cpu else 'NOT met'}; supernet accuracy "
+              f"{100 * min(s.accuracy for s in scores):.1f} to {100 * max(s.accuracy for s in scores):.1f} points"]
+    _emit(lines, args.out)
 
 
 def search_check(args: argparse.Namespace) -> None:

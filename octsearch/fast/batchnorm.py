@@ -22,7 +22,8 @@ _LANE_WIDTH = 16  # floats in an AVX-512 register
 MAX_LANE_CHANNELS = 16
 
 
-def _lanes(channels: int) -> int:
+def lanes_of(channels: int) -> int:
+    """The lane view's row width for ``channels``: the least multiple of both it and 16 floats."""
     return channels * _LANE_WIDTH // math.gcd(channels, _LANE_WIDTH)
 
 
@@ -35,7 +36,7 @@ def _fold(per_lane: Tensor, channels: int) -> Tensor:
     return per_lane.view(-1, channels).sum(0)
 
 
-class _LaneBatchNorm(torch.autograd.Function):
+class LaneBatchNorm(torch.autograd.Function):
     """Batch-statistics normalisation over the lane view; returns ``(y, mean, unbiased_var)``.
 
     Two-pass statistics (mean, then squared deviations) as in PyTorch's kernel; the centred input
@@ -46,7 +47,7 @@ class _LaneBatchNorm(torch.autograd.Function):
     def forward(ctx: Any, x: Tensor, weight: Tensor, bias: Tensor, eps: float) -> tuple[Tensor, Tensor, Tensor]:
         n, c, h, w = x.shape
         count = n * h * w
-        lanes = _lanes(c)
+        lanes = lanes_of(c)
         rep = lanes // c
         rows = _rows(x, lanes)
         mean = _fold(rows.sum(0), c) / count
@@ -89,7 +90,7 @@ def lane_kernel_applies(x: Tensor, bn: nn.BatchNorm2d) -> bool:
         x.dim() == 4 and x.device.type == "cpu" and x.dtype in (torch.float32, torch.float64)
         and x.shape[1] <= MAX_LANE_CHANNELS and x.is_contiguous(memory_format=torch.channels_last)
         and (bn.training or not bn.track_running_stats) and x.numel() > 0
-        and x.numel() % _lanes(x.shape[1]) == 0
+        and x.numel() % lanes_of(x.shape[1]) == 0
     )
 
 
@@ -100,7 +101,7 @@ def batch_norm(x: Tensor, bn: nn.BatchNorm2d) -> Tensor:
     c = x.shape[1]
     weight = bn.weight if bn.weight is not None else x.new_ones(c)
     bias = bn.bias if bn.bias is not None else x.new_zeros(c)
-    y, mean, unbiased_var = _LaneBatchNorm.apply(x, weight, bias, bn.eps)
+    y, mean, unbiased_var = LaneBatchNorm.apply(x, weight, bias, bn.eps)
     update_running_stats(bn, mean, unbiased_var)
     return y
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import torch
+
 from octsearch.spaces.space import SearchSpace
 from octsearch.supernet.switchable import Supernet
 
@@ -16,8 +18,13 @@ def slot_grid(space: SearchSpace) -> dict[str, tuple[float, ...]]:
     return {slot: grid.get(slot, (0.0,)) for slot in space.free_slots}
 
 
+def supernet_layout(space: SearchSpace) -> torch.memory_format:
+    """The memory layout the supernet trains and scores in: the proxy budget's (``channels_last``)."""
+    return torch.channels_last if space.budget("proxy").channels_last else torch.contiguous_format
+
+
 def build_supernet(space: SearchSpace) -> Supernet:
-    """The space's model with every slot switchable (weights drawn from torch's generator)."""
+    """The space's model with every slot switchable (weights drawn from torch's generator), contiguous."""
     from octsearch.core.registry import create_model
 
     return Supernet(create_model(space.model_name, 0.0, **space.model_args), slot_grid(space))

@@ -83,7 +83,7 @@ def run_supernet(space: SearchSpace, settings: SupernetSettings, scoring: Evalua
                  checkpoint: Path | None = None, device: str | None = None, workers: int = 1) -> SupernetRun:
     """Train as one Ray trial with ``resources`` and score ``configurations`` (Ray must be
     initialised): in the training trial with one worker, else in ``workers`` tasks of the same
-    resources, each every ``workers``-th configuration."""
+    resources, each a contiguous share of the configurations."""
     import ray
 
     where = (space.text, space.name, space.path)
@@ -93,7 +93,10 @@ def run_supernet(space: SearchSpace, settings: SupernetSettings, scoring: Evalua
         scoring if workers == 1 else None, list(configurations))
     state, scores, train_seconds, resumed_from, node = ray.get(trained)
     if workers > 1:
-        shares = [list(configurations[i::workers]) for i in range(workers)]
+        # contiguous shares: configurations listed in parameter order share prefixes with their
+        # neighbours, and each worker computes a shared prefix once (supernet/shared.py)
+        n = len(configurations)
+        shares = [list(configurations[i * n // workers:(i + 1) * n // workers]) for i in range(workers)]
         state_ref, remote = ray.put(state), ray.remote(score_task).options(**request)
         refs = [remote.remote(*where, state_ref, device, scoring, share) for share in shares if share]
         by_key = {s.configuration.key: s for done in ray.get(refs) for s in done}

@@ -19,7 +19,7 @@ from pathlib import Path
 import torch
 
 from octsearch.spaces.space import SearchSpace
-from octsearch.supernet.build import build_supernet
+from octsearch.supernet.build import build_supernet, supernet_layout
 from octsearch.supernet.checkpoint import load_checkpoint, save_checkpoint
 from octsearch.supernet.sandwich import sandwich_step, step_configurations
 from octsearch.supernet.settings import SupernetSettings
@@ -49,9 +49,8 @@ def train_supernet(space: SearchSpace, settings: SupernetSettings, *, checkpoint
     with kernel_settings(spec.threads, dev, spec.deterministic):
         data = space.data.load()
         torch.manual_seed(settings.seed)
-        # contiguous, whatever budget.channels_last says: switching splits in channels-last crashed
-        # torch's CPU backward (segfault) at 2-4 channel slices; see LAYOUT in supernet/evaluate.py
         supernet = build_supernet(space).to(dev)
+        supernet.set_layout(supernet_layout(space))  # the budget's channels_last
         optimizer = make_optimizer(supernet, spec.optimizer)
         total = settings.epochs * steps_per_epoch(data.num_train, spec.batch_size)
         scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, lr_factor(spec.schedule, total))
@@ -69,7 +68,7 @@ def train_supernet(space: SearchSpace, settings: SupernetSettings, *, checkpoint
                 gen.set_state(state["generators"][name])
             draws.setstate(state["draws"])
             done, seconds = state["epoch"], state["train_seconds"]
-        reader, recipe = split_reader(data, "train", dev, torch.contiguous_format), recipe_for(dev)
+        reader, recipe = split_reader(data, "train", dev, supernet.memory_format), recipe_for(dev)
         scaler = recipe.scaler()
         backward = torch.Tensor.backward if scaler is None else (lambda loss: scaler.scale(loss).backward())
         resumed_from = done
