@@ -20,7 +20,7 @@ the statistics kept per slot alpha in training; ``recalibrate``: recomputed per 
   resolves (Holm p < 0.05) and whether the supernet finds each with the same sign.
 
 ``--search-check K`` (screen and confirm, ``launch --evaluator supernet --confirm K``): for each of
-``--search-seeds`` supernet seeds, the supernet at the launch's defaults (2x the proxy's epochs,
+``--search-seeds`` supernet seeds, the supernet at the launch's defaults (EPOCHS_FACTOR x the proxy's epochs,
 sandwich of 2 random, recalibrated) scores every configuration, ``choose_confirmations`` picks K
 (the uniform points, then the supernet's Pareto layers), and the confirmation is answered from the
 table as ``--replay`` would (the table's run of one seed per configuration: seed index = supernet
@@ -40,7 +40,7 @@ FLOPs: multiply-adds at batch 1, conv + fc (the paper's convention); seconds of 
     python bench/supernet_fidelity.py --cost-only search_spaces/default.yaml [--standalone 2]
         [--out bench/results/supernet_cost_default.md]
 
-``--cost-only SPACE``: no table; the supernet at the launch's defaults (2x the proxy's epochs,
+``--cost-only SPACE``: no table; the supernet at the launch's defaults (EPOCHS_FACTOR x the proxy's epochs,
 sandwich of 2 random, recalibrated on ``--calibration-images``) trains on SPACE and scores every
 configuration of it; CPU seconds of each part against ``--standalone`` stand-alone proxy trials of
 SPACE (spread over FLOPs) timed in the same run; the issue's target is at most one twentieth of a

@@ -47,7 +47,7 @@ def notice_text(event: Event) -> str | None:
     if isinstance(event, TrialEnded) and event.outcome == "lost":
         return f"trial {event.number} {event.error}; running it again on another worker"
     if isinstance(event, ScreenStarted):
-        return (f"screen: the supernet ({event.epochs} epochs) scores the space into search {event.companion!r} at "
+        return (f"screen: the supernet ({event.epochs} epoch(s)) scores the space into search {event.companion!r} at "
                 f"budget 'supernet' (what is stored or checkpointed is not redone); then {event.confirm} "
                 "configuration(s) train stand-alone")
     if isinstance(event, SearchStarted):

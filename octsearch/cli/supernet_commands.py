@@ -14,8 +14,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("space", help="a shipped space name or a YAML path")
     p.add_argument("--name", required=True, help="the search that holds the scores; a rerun resumes it")
     p.add_argument("--epochs", type=int, metavar="E",
-                   help=f"supernet epochs (default: {EPOCHS_FACTOR}x the space's proxy epochs; on mnist81 1x ranked "
-                        "backwards, 2x as well as one stand-alone seed: bench/results/supernet_fidelity_mnist81.md)")
+                   help=f"supernet epochs (default: {EPOCHS_FACTOR}x the space's proxy epochs; on mnist81 1x and 2x "
+                        "rank alike, both below one stand-alone seed, and 1x costs half: "
+                        "bench/results/supernet_fidelity_mnist81.md)")
     p.add_argument("--random", type=int, default=2, metavar="K",
                    help="random configurations per step besides the largest and smallest (default 2)")
     p.add_argument("--distill", action="store_true", help="in-place distillation from the largest configuration")

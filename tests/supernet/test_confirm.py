@@ -140,8 +140,8 @@ def test_screen_then_exactly_k_stand_alone_trials(space_file, tmp_path, capsys):
         assert store.budgets("c") == {"proxy": 5}  # no supernet score in the search's own figures
         assert store.budgets(companion_name("c")) == {SUPERNET_BUDGET: 9}
         assert all(t.accuracy is None for t in store.trials(companion_name("c")))  # nor proxy figures there
-    assert "screen: the supernet (2 epochs) scores the space into search 'c.supernet'" in out
-    assert "screen: supernet trained 2 epoch(s)" in out and "9 configuration(s) scored" in out
+    assert "screen: the supernet (1 epoch(s)) scores the space into search 'c.supernet'" in out
+    assert "screen: supernet trained 1 epoch(s)" in out and "9 configuration(s) scored" in out
     assert "Kendall tau-b" in out and "(n 5" in out
     body = json.loads(report.read_text())
     assert body["agreement"]["n"] == 5 and body["screen"]["companion"] == "c.supernet"
