@@ -8,6 +8,7 @@ import random
 
 import pytest
 import torch
+from supernet_spaces import four_param_space
 
 from octsearch.core.registry import create_model
 from octsearch.spaces import space_from_text
@@ -20,21 +21,7 @@ from octsearch.supernet.training import train_supernet
 from octsearch.trial.recipe import recipe_for
 
 CPU = torch.device("cpu")
-SPACE = """\
-description: shared scoring test space
-model: {name: oct_resnet20, args: {width_mult: 0.5}}
-data: {name: mnist, seed: 0, val_fraction: 0.25, limit: 400}
-search:
-  grid: [0, 0.25, 0.5]
-  fixed: 0
-  params:
-    stage1.out: {slots: [stage1.out]}
-    stage1.inner: {slots: ["stage1.block*.inner"]}
-    stage2.out: {slots: [stage2.out]}
-    stage2.inner: {slots: ["stage2.block*.inner"]}
-budget: {epochs: 1, batch_size: 32, optimizer: {name: sgd, lr: 0.05, momentum: 0.9}, seed: 0, threads: 1}
-sampler: {name: random, trials: 4, concurrency: 1}
-"""
+SPACE = four_param_space("shared scoring test space")
 
 
 @pytest.fixture(scope="module")

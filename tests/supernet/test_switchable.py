@@ -7,6 +7,7 @@ import random
 
 import pytest
 import torch
+from supernet_spaces import four_param_space
 from torch import nn
 
 from octsearch.core.layers import OctBatchNorm2d, OctConvBNAct
@@ -19,21 +20,7 @@ from octsearch.supernet.settings import SandwichRule
 from octsearch.supernet.subnet import extract_subnet
 from octsearch.supernet.switchable import Supernet
 
-SPACE = """\
-description: supernet test space
-model: {name: oct_resnet20, args: {width_mult: 0.5, num_classes: 10, in_chans: 1, input_size: 28}}
-data: {name: mnist, seed: 0, val_fraction: 0.25, limit: 400}
-search:
-  grid: [0, 0.25, 0.5]
-  fixed: 0
-  params:
-    stage1.out: {slots: [stage1.out]}
-    stage1.inner: {slots: ["stage1.block*.inner"]}
-    stage2.out: {slots: [stage2.out]}
-    stage2.inner: {slots: ["stage2.block*.inner"]}
-budget: {epochs: 1, batch_size: 32, optimizer: {name: sgd, lr: 0.05, momentum: 0.9}, seed: 0, threads: 1}
-sampler: {name: random, trials: 4, concurrency: 1}
-"""
+SPACE = four_param_space("supernet test space", "width_mult: 0.5, num_classes: 10, in_chans: 1, input_size: 28")
 
 
 @pytest.fixture(scope="module")
