@@ -150,8 +150,9 @@ def standalone_seconds(space, truth: Truth, n: int) -> list[tuple[float, float]]
     return out
 
 
-def supernet_effects(space, truth: Truth, scores) -> list:  # noqa: ANN001
-    """The pooled model fit on the supernet's scores, stored at budget 'supernet' in a scratch store."""
+def supernet_effects(space, scores_by_seed: dict) -> list:  # noqa: ANN001
+    """The pooled model fit on the supernet's scores (``seed -> SupernetScore list``; each supernet
+    seed a block, as a table's seeds are), stored at budget 'supernet' in a scratch store."""
     from octsearch.analysis import search_effects
     from octsearch.store import open_store
     from octsearch.supernet.record import record_scores, register_supernet_search
@@ -159,37 +160,64 @@ def supernet_effects(space, truth: Truth, scores) -> list:  # noqa: ANN001
 
     with tempfile.TemporaryDirectory() as tmp, open_store(f"sqlite:///{tmp}/sn.db") as store:
         register_supernet_search(store, space, "supernet", 0)
-        record_scores(store, space, "supernet", scores, 0)
+        for seed, scores in scores_by_seed.items():
+            record_scores(store, space, "supernet", scores, seed)
         return search_effects(store, "supernet", SUPERNET_BUDGET).effects
 
 
-def run_variant(space, truth: Truth, variant: dict, calibration: int, modes: list[str]):  # noqa: ANN001, ANN201
+def train_timed(space, settings):  # noqa: ANN001, ANN201
+    """The supernet trained on the CPU, with the (wall, CPU) seconds it took."""
+    import torch
+
+    from octsearch.supernet.training import train_supernet
+
+    start, cpu_start = time.perf_counter(), time.process_time()
+    trained = train_supernet(space, settings, device=torch.device("cpu"))
+    return trained, time.perf_counter() - start, time.process_time() - cpu_start
+
+
+def score_timed(space, supernet, configurations, scorings: list) -> list[tuple[list, float, float]]:  # noqa: ANN001
+    """For each scoring (``EvaluationSettings``): every configuration's ``SupernetScore`` and the
+    (wall, CPU) seconds of scoring them; the space's readers are built once for all."""
     import torch
 
     from octsearch.supernet.evaluate import readers, score_configurations
-    from octsearch.supernet.settings import EvaluationSettings, SandwichRule, SupernetSettings
-    from octsearch.supernet.training import train_supernet
     from octsearch.trial.recipe import kernel_settings, recipe_for
 
-    cpu = torch.device("cpu")
-    settings = SupernetSettings(variant["epochs"], SandwichRule(variant["random"], bool(variant["distill"])),
-                                seed=variant["seed"])
-    if variant["layout"] is not None:  # the budget's memory layout overridden (the table's file is unchanged)
-        from octsearch.spaces import space_from_text
-
-        flag = f"channels_last: {'true' if variant['layout'] == 'channels_last' else 'false'}"
-        space = space_from_text(space.text.replace("channels_last: true", flag), space.name, space.path)
-    cpu_start = time.process_time()
-    trained = train_supernet(space, settings, device=cpu)
-    out = {"train_seconds": trained.train_seconds, "train_cpu": time.process_time() - cpu_start}
+    cpu, out = torch.device("cpu"), []
     with kernel_settings(space.budget("proxy").threads, cpu, True):
         train, val = readers(space, cpu)
-        for bn in modes:
+        for scoring in scorings:
             start, cpu_start = time.perf_counter(), time.process_time()
-            scores = score_configurations(trained.supernet, truth.configurations, EvaluationSettings(bn, calibration),
-                                          train, val, recipe_for(cpu))
-            out[bn] = (scores, time.perf_counter() - start, time.process_time() - cpu_start)
+            scores = score_configurations(supernet, configurations, scoring, train, val, recipe_for(cpu))
+            out.append((scores, time.perf_counter() - start, time.process_time() - cpu_start))
     return out
+
+
+def with_layout(space, layout: str | None):  # noqa: ANN001, ANN201
+    """``space`` with its budget's ``channels_last`` set to ``layout`` (None: as it is)."""
+    if layout is None or space.budget("proxy").channels_last == (layout == "channels_last"):
+        return space
+    from octsearch.spaces import space_from_text
+
+    now, wanted = [f"channels_last: {str(v).lower()}" for v in (layout != "channels_last", layout == "channels_last")]
+    text = space.text.replace(now, wanted)
+    if text == space.text:
+        raise SystemExit(f"--variant layout={layout}: the space file does not state `{now}` to change; accepted: "
+                         "a space file that states budget.channels_last")
+    return space_from_text(text, space.name, space.path)
+
+
+def run_variant(space, truth: Truth, variant: dict, calibration: int, modes: list[str]):  # noqa: ANN001, ANN201
+    from octsearch.supernet.settings import EvaluationSettings, SandwichRule, SupernetSettings
+
+    settings = SupernetSettings(variant["epochs"], SandwichRule(variant["random"], bool(variant["distill"])),
+                                seed=variant["seed"])
+    space = with_layout(space, variant["layout"])  # the table's file is unchanged
+    trained, train_seconds, train_cpu = train_timed(space, settings)
+    scored = score_timed(space, trained.supernet, truth.configurations,
+                         [EvaluationSettings(bn, calibration) for bn in modes])
+    return {"train_seconds": train_seconds, "train_cpu": train_cpu, **dict(zip(modes, scored, strict=True))}
 
 
 def fidelity_lines(truth: Truth, accuracy: list[float], bins: list[list[int]], base: dict) -> list[str]:
@@ -293,22 +321,17 @@ def main() -> None:
                          f"({total / one:.1f} in wall time, which the machine's load moves; target: at most 10)")
             accuracy = [100 * s.accuracy for s in scores]
             lines += [*fidelity_lines(truth, accuracy, bins, base), extreme_line(truth, accuracy)]
-            lines += effect_lines(table_effects, supernet_effects(space, truth, scores))
+            lines += effect_lines(table_effects, supernet_effects(space, {0: scores}))
             _emit(lines, args.out)
 
 
 def cost_only(args: argparse.Namespace) -> None:
     """Supernet training + scoring of every configuration of a space vs stand-alone trials, CPU seconds."""
-    import torch
-
     from octsearch.spaces import load_space
     from octsearch.spaces.remaining import every_configuration
-    from octsearch.supernet.evaluate import readers, score_configurations
     from octsearch.supernet.settings import EvaluationSettings, default_settings
-    from octsearch.supernet.training import train_supernet
-    from octsearch.trial.recipe import kernel_settings, recipe_for
 
-    space, cpu = load_space(args.cost_only), torch.device("cpu")
+    space = load_space(args.cost_only)
     configurations = every_configuration(space)
     flops = [space.flops(c) for c in configurations]
     lines = [f"command: {command_line()}", f"machine: {machine()}",
@@ -317,21 +340,15 @@ def cost_only(args: argparse.Namespace) -> None:
     standalone = standalone_seconds(space, Truth(configurations, [], [], flops), args.standalone)
     one_cpu = statistics.fmean(c for _, c in standalone)
     settings = default_settings(space.budget("proxy").epochs)
-    start = time.process_time()
-    trained = train_supernet(space, settings, device=cpu)
-    train_cpu = time.process_time() - start
-    with kernel_settings(space.budget("proxy").threads, cpu, True):
-        train, val = readers(space, cpu)
-        start = time.process_time()
-        scores = score_configurations(trained.supernet, configurations, EvaluationSettings("recalibrate",
-                                      args.calibration_images), train, val, recipe_for(cpu))
-        score_cpu = time.process_time() - start
+    trained, _, train_cpu = train_timed(space, settings)
+    [(scores, _, score_cpu)] = score_timed(space, trained.supernet, configurations,
+                                           [EvaluationSettings("recalibrate", args.calibration_images)])
     target = len(configurations) / 20
     lines += [f"stand-alone proxy trials (training + validation): "
               f"{', '.join(f'{w:.0f} s wall / {c:.1f} s CPU' for w, c in standalone)} (1 trial = their mean CPU)",
               f"supernet ({settings.epochs} epochs, sandwich largest + smallest + {settings.rule.random} random): training "
               f"{train_cpu:.0f} s CPU = {train_cpu / one_cpu:.1f} trials; scoring {len(scores)} configurations "
-              f"(recalibrated on {args.calibration_images} training images, {len(val)} validation images each) "
+              f"(recalibrated on {args.calibration_images} training images, {scores[0].n_val} validation images each) "
               f"{score_cpu:.0f} s CPU = {score_cpu / one_cpu:.1f} trials",
               f"ranking every configuration: {(train_cpu + score_cpu) / one_cpu:.1f} stand-alone trials of CPU time "
               f"(target: at most {target:.2f}, one twentieth of a trial per configuration): "
@@ -379,17 +396,12 @@ def search_check(args: argparse.Namespace) -> None:
     _emit(lines, args.out)
     shares: dict[str, list[float]] = {name: [] for name in truths}
     spread: dict[str, list[float]] = {name: [] for name in truths}
-    cache = json.loads(Path(args.scores_cache).read_text()) if args.scores_cache and Path(args.scores_cache).exists() else {}
+    cache = read_cache(args.scores_cache)
     for seed in range(args.search_seeds):
         settings = replace(default_settings(space.budget("proxy").epochs), seed=seed)
-        if str(seed) in cache:  # scores of an earlier run of this seed (the CPU supernet is deterministic)
-            accuracy, seconds = cache[str(seed)]
-        else:
-            accuracy, seconds = _supernet_scores(space, configurations, settings, EvaluationSettings(seed=seed),
-                                                 args.calibration_images)
-            cache[str(seed)] = (accuracy, seconds)
-            if args.scores_cache:
-                Path(args.scores_cache).write_text(json.dumps(cache))
+        accuracy, seconds = cached_scores(space, configurations, settings,
+                                          EvaluationSettings(calibration_images=args.calibration_images, seed=seed),
+                                          cache, args.scores_cache)
         picks = choose_confirmations(space, list(zip(configurations, accuracy, strict=True)), args.search_check)
         keys = [p.configuration.key for p in picks]
         by_gain = _spread_picks(space, configurations, accuracy, uniform, args.search_check)
@@ -453,23 +465,24 @@ def _spread_picks(space, configurations, accuracy: list[float], uniform: list[st
     return (picks + [key for key in layered if key not in picks])[:k]
 
 
-def _supernet_scores(space, configurations, settings, scoring, calibration: int) -> tuple[list[float], float]:  # noqa: ANN001
-    """Train the supernet on the CPU and score ``configurations`` (fractions); CPU seconds of both."""
-    from dataclasses import replace
+def cached_scores(space, configurations, settings, scoring, cache: dict, path: str | None) -> tuple[list[float], float]:  # noqa: ANN001
+    """One supernet seed's scores of ``configurations`` (fractions) and the CPU seconds of training and
+    scoring: from ``cache`` (seed -> [scores, CPU s], the JSON at ``path``) when it holds
+    ``settings.seed`` (the CPU supernet is deterministic), else trained, scored and written to it."""
+    key = str(settings.seed)
+    if key not in cache:
+        trained, _, train_cpu = train_timed(space, settings)
+        [(scores, _, score_cpu)] = score_timed(space, trained.supernet, configurations, [scoring])
+        cache[key] = ([s.accuracy for s in scores], train_cpu + score_cpu)
+        if path:
+            Path(path).write_text(json.dumps(cache))
+    accuracy, seconds = cache[key]
+    return accuracy, seconds
 
-    import torch
 
-    from octsearch.supernet.evaluate import readers, score_configurations
-    from octsearch.supernet.training import train_supernet
-    from octsearch.trial.recipe import kernel_settings, recipe_for
-
-    cpu, start = torch.device("cpu"), time.process_time()
-    trained = train_supernet(space, settings, device=cpu)
-    with kernel_settings(space.budget("proxy").threads, cpu, True):
-        train, val = readers(space, cpu)
-        scores = score_configurations(trained.supernet, configurations, replace(scoring, calibration_images=calibration),
-                                      train, val, recipe_for(cpu))
-    return [s.accuracy for s in scores], time.process_time() - start
+def read_cache(path: str | None) -> dict:
+    """The scores cache at ``path`` (seed -> [scores, CPU s]); empty when absent."""
+    return json.loads(Path(path).read_text()) if path and Path(path).exists() else {}
 
 
 _PRINTED = [0]

@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import argparse
 import itertools
-import json
 import statistics
 import sys
 from pathlib import Path
@@ -40,7 +39,16 @@ sys.path.insert(0, str(ROOT / "bench"))
 sys.path.insert(0, str(ROOT))
 
 from _common import command_line, reexec_with_fixed_env  # noqa: E402
-from supernet_fidelity import _supernet_scores, effect_lines, read_table, tau, tertiles  # noqa: E402
+from supernet_fidelity import (  # noqa: E402
+    binned_tau,
+    cached_scores,
+    effect_lines,
+    read_cache,
+    read_table,
+    supernet_effects,
+    tau,
+    tertiles,
+)
 
 
 def model_truth_points(db: str, table: str, keys: list[str], seeds: list[int] | None = None) -> list[float]:
@@ -57,46 +65,34 @@ def train(space, configurations: list, args: argparse.Namespace) -> None:  # noq
     """Train and score the supernet seeds ``--scores`` lacks; each is written as soon as it is done."""
     from octsearch.supernet.settings import EvaluationSettings, SandwichRule, SupernetSettings
 
-    path = Path(args.scores)
-    cache = json.loads(path.read_text()) if path.exists() else {}
+    cache = read_cache(args.scores)
     for seed in range(args.train_seeds):
         if str(seed) in cache:
             continue
         settings = SupernetSettings(args.epochs, SandwichRule(args.random), seed=seed)
-        accuracy, cpu = _supernet_scores(space, configurations, settings, EvaluationSettings(seed=seed), 250)
-        cache[str(seed)] = [accuracy, cpu]
-        path.write_text(json.dumps(cache))
+        _, cpu = cached_scores(space, configurations, settings, EvaluationSettings(seed=seed), cache, args.scores)
         print(f"supernet seed {seed}: {args.epochs} epochs, sandwich of 2 + {args.random} random: trained and scored "
               f"in {cpu:.0f} CPU-s", flush=True)
 
 
-def pooled_effects(space, configurations: list, scores: dict[int, list[float]], n_val: int) -> list:  # noqa: ANN001
-    """The pooled model fit on every supernet seed's scores (points), stored as the launch stores them."""
-    import tempfile
-
-    from octsearch.analysis import search_effects
-    from octsearch.store import open_store
+def as_scores(configurations: list, points: list[float], n_val: int) -> list:
+    """Cached scores (points) as the ``SupernetScore`` values the store records."""
     from octsearch.supernet.evaluate import SupernetScore
-    from octsearch.supernet.record import record_scores, register_supernet_search
-    from octsearch.supernet.settings import SUPERNET_BUDGET
 
-    with tempfile.TemporaryDirectory() as tmp, open_store(f"sqlite:///{tmp}/sn.db") as store:
-        register_supernet_search(store, space, "supernet", 0)
-        for seed, points in scores.items():
-            record_scores(store, space, "supernet", [SupernetScore(c, round(p * n_val / 100), n_val, 0.0)
-                                                     for c, p in zip(configurations, points, strict=True)], seed)
-        return search_effects(store, "supernet", SUPERNET_BUDGET).effects
+    return [SupernetScore(c, round(p * n_val / 100), n_val, 0.0) for c, p in zip(configurations, points, strict=True)]
 
 
 def _sd(values: list[float]) -> str:
     return f"{statistics.fmean(values):+.3f} +/- {statistics.stdev(values):.3f}" if len(values) > 1 else f"{values[0]:+.3f}"
 
 
-def _row(label: str, scores: list[float], truths: dict[str, list[float]], bins: list[list[int]]) -> dict[str, list[float]]:
-    out = {}
-    for name, truth in truths.items():
-        out[name] = [tau(scores, truth)] + [tau([scores[i] for i in b], [truth[i] for i in b]) for b in bins]
-    return out
+def taus(scores: list[float], truth: list[float], bins: list[list[int]]) -> list[float]:
+    """Kendall tau overall, then within each FLOPs bin."""
+    return [tau(scores, truth), *binned_tau(scores, truth, bins)]
+
+
+def _row(scores: list[float], truths: dict[str, list[float]], bins: list[list[int]]) -> dict[str, list[float]]:
+    return {name: taus(scores, truth, bins) for name, truth in truths.items()}
 
 
 def main() -> int:
@@ -114,7 +110,10 @@ def main() -> int:
     if args.train_seeds:
         reexec_with_fixed_env()
         train(space, table.configurations, args)
-    cache = json.loads(Path(args.scores).read_text())
+    cache = read_cache(args.scores)
+    if not cache:
+        raise SystemExit(f"--scores {args.scores}: no supernet scores there; accepted: a file written by "
+                         "supernet_fidelity.py --search-check K --scores-cache FILE, or --train-seeds N to train them")
     keys = [c.key for c in table.configurations]
     scores = {int(seed): [100 * a for a in value[0]] for seed, value in sorted(cache.items())}
     if any(len(s) != len(keys) for s in scores.values()):
@@ -128,7 +127,7 @@ def main() -> int:
 
     per_seed = {name: [] for name in truths}
     for seed, s in scores.items():
-        row = _row(str(seed), s, truths, bins)
+        row = _row(s, truths, bins)
         for name in truths:
             per_seed[name].append(row[name])
         print(f"supernet seed {seed}: tau vs means {row['means'][0]:+.3f}, vs model {row['model'][0]:+.3f} "
@@ -144,7 +143,7 @@ def main() -> int:
         others = [o for o in table.seeds if o != s]
         rest = {"means": table.mean(others), "model": model_truth_points(args.db, args.table, keys, others)}
         for name in loso:
-            loso[name].append([tau(one, rest[name])] + [tau([one[i] for i in b], [rest[name][i] for i in b]) for b in bins])
+            loso[name].append(taus(one, rest[name], bins))
     for name in loso:
         cols = list(zip(*loso[name], strict=True))
         print(f"baseline, one stand-alone seed vs the {name} truth of the other seeds, mean +/- SD over "
@@ -156,12 +155,13 @@ def main() -> int:
     print(f"seed-to-seed tau: supernet {_sd(pairs)} over {len(pairs)} pairs (range {min(pairs):+.3f} to "
           f"{max(pairs):+.3f}); table (stand-alone runs) {_sd(table_pairs)} over {len(table_pairs)} pairs")
     ensemble = [statistics.fmean(col) for col in zip(*scores.values(), strict=True)]
-    row = _row("ensemble", ensemble, truths, bins)
+    row = _row(ensemble, truths, bins)
     print(f"mean of the {len(scores)} supernets' scores: tau vs means {row['means'][0]:+.3f}, vs model "
           f"{row['model'][0]:+.3f}")
     print(f"same conclusions: the pooled model on the table (3 seeds) and on the {len(scores)} supernets' scores "
           f"(each supernet seed a block; n_val {args.n_val} validation images per score)")
-    found = pooled_effects(space, table.configurations, scores, args.n_val)
+    found = supernet_effects(space, {seed: as_scores(table.configurations, points, args.n_val)
+                                      for seed, points in scores.items()})
     for line in effect_lines(table_effects, found):
         print(line)
     by = {(e.parameter, e.alpha): e for e in found}

@@ -111,15 +111,14 @@ class Supernet(nn.Module):
     ``grid`` maps each slot to the alphas it may take; a slot it leaves out (pinned, or the plain
     image and classifier tensors) stays at 0. :meth:`switch` sets every slot for the next forward
     passes; the model's weights, and so its state dict's shapes, never change. ``memory_format``:
-    the layout its activations and convolution weights take (channels-last: batch norm through
-    :func:`_channels_last_norm`).
+    the layout its activations and convolution weights take (:meth:`set_layout`; channels-last:
+    batch norm through :func:`_channels_last_norm`).
     """
 
-    def __init__(self, model: nn.Module, grid: Mapping[str, Sequence[float]],
-                 memory_format: torch.memory_format = torch.contiguous_format) -> None:
+    def __init__(self, model: nn.Module, grid: Mapping[str, Sequence[float]]) -> None:
         super().__init__()
-        self.model = model.to(memory_format=memory_format)  # 4-d weights in place; values unchanged
-        self.memory_format = memory_format
+        self.model = model
+        self.memory_format = torch.contiguous_format  # as built; see set_layout
         self.grid = {slot: tuple(sorted({check_alpha(a, f"slot {slot} alpha") for a in alphas}))
                      for slot, alphas in grid.items()}
         self.convs = [m for m in model.modules() if isinstance(m, OctConv2d)]
